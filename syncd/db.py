@@ -1,0 +1,68 @@
+"""Engine and session factories. Nothing connects at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import DatabaseSettings
+
+
+def make_engine(settings: DatabaseSettings, **overrides: Any) -> Engine:
+    """An engine for ``settings.url``; creates the SQLite file's folder when needed.
+
+    SQLite runs in WAL mode with a busy timeout so the daemon's writer and the API's readers do
+    not block each other; PostgreSQL gets a pool sized from the settings.
+    """
+    url = make_url(settings.url)
+    if url.get_backend_name() == "sqlite":
+        return _make_sqlite_engine(settings, url.database, **overrides)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    options: dict[str, Any] = {
+        "pool_size": settings.pool_size,
+        "max_overflow": settings.max_overflow,
+        "pool_timeout": settings.pool_timeout_seconds,
+        "pool_pre_ping": True,
+        "echo": settings.echo,
+        "connect_args": {"connect_timeout": settings.connect_timeout_seconds},
+    }
+    options.update(overrides)
+    return create_engine(url, **options)
+
+
+def _make_sqlite_engine(
+    settings: DatabaseSettings, database: str | None, **overrides: Any
+) -> Engine:
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"echo": settings.echo, "connect_args": {"timeout": 30}}
+    options.update(overrides)
+    engine = create_engine(settings.url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy issue BEGIN itself, so transactions really start where we say.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+        # writes fails with SQLITE_BUSY when another writer committed in between.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
