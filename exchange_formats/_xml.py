@@ -61,20 +61,25 @@ _SAFE_OPTIONS: dict[str, bool] = {
     "recover": False,
 }
 
-_LOCAL_NAMES: dict[str, str] = {}
+class _LocalNames(dict[object, str]):
+    """``LOCAL[tag]``: ``{urn:1C.ru:commerceml_2}Товар`` -> ``Товар``.
+
+    A dict lookup (no Python call) once a tag has been seen: tags repeat millions of times.
+    Comments and processing instructions (whose lxml ``tag`` is a function) give ``""``.
+    """
+
+    def __missing__(self, tag: object) -> str:
+        name = tag.rpartition("}")[2] if isinstance(tag, str) else ""
+        self[tag] = name
+        return name
+
+
+LOCAL = _LocalNames()
 
 
 def local_name(tag: object) -> str:
-    """``{urn:1C.ru:commerceml_2}Товар`` -> ``Товар`` (cached: tags repeat millions of times).
-
-    Comments and processing instructions (whose lxml ``tag`` is a function) give ``""``.
-    """
-    name = _LOCAL_NAMES.get(tag)  # type: ignore[call-overload]
-    if name is None:
-        if not isinstance(tag, str):
-            return ""
-        name = _LOCAL_NAMES.setdefault(tag, tag.rpartition("}")[2])
-    return name
+    """The local part of an element's tag (see ``LOCAL``)."""
+    return LOCAL[tag]
 
 
 @dataclass(frozen=True, slots=True)

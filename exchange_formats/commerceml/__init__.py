@@ -17,5 +17,6 @@ input is a ``FormatError`` naming the file, line and element.
 
 from exchange_formats.commerceml.document import Document, open_document, read_orders
 from exchange_formats.commerceml.header import detect
+from exchange_formats.commerceml.orders_writer import delivery_line, write_orders
 
-__all__ = ["Document", "detect", "open_document", "read_orders"]
+__all__ = ["Document", "delivery_line", "detect", "open_document", "read_orders", "write_orders"]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, tzinfo
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from exchange_formats._xml import local_name
+from exchange_formats._xml import LOCAL
 from exchange_formats.commerceml._values import BadValue, to_bool, to_datetime, to_decimal
 from exchange_formats.records import (
     Characteristic,
@@ -49,13 +49,13 @@ def text(element: Element) -> str | None:
 def children(element: Element) -> Iterator[tuple[str, Element]]:
     """``(local name, child)`` for each child element."""
     for child in element:
-        yield local_name(child.tag), child
+        yield LOCAL[child.tag], child
 
 
 def child_text(element: Element, name: str) -> str | None:
     """Stripped text of the first child called ``name``; ``None`` when absent or empty."""
     for child in element:
-        if local_name(child.tag) == name:
+        if LOCAL[child.tag] == name:
             return text(child)
     return None
 
@@ -64,7 +64,7 @@ def child_texts(element: Element, *names: str) -> dict[str, str | None]:
     """Stripped texts of the named children (first occurrence each), in one pass."""
     found: dict[str, str | None] = dict.fromkeys(names)
     for child in element:
-        name = local_name(child.tag)
+        name = LOCAL[child.tag]
         if name in found and found[name] is None:
             found[name] = text(child)
     return found
@@ -77,20 +77,29 @@ def required_id(element: Element, value: str | None, what: str) -> str:
 
 
 def decimal_of(element: Element) -> Decimal:
-    raw = element.text
-    if raw is None or not raw.strip():
+    value = optional_decimal(element)
+    if value is None:
         raise fail(element, "a number is required here, the element is empty")
-    try:
-        return to_decimal(raw)
-    except BadValue as exc:
-        raise fail(element, str(exc)) from None
+    return value
 
 
 def optional_decimal(element: Element) -> Decimal | None:
+    """The element's number (lenient: ``1 719,50``); ``None`` when empty."""
     raw = element.text
-    if raw is None or not raw.strip():
+    if raw is None:
         return None
-    return decimal_of(element)
+    try:
+        value = Decimal(raw)  # the common case, fast; Decimal also takes surrounding blanks
+    except InvalidOperation:
+        if not raw.strip():
+            return None
+        try:
+            return to_decimal(raw)
+        except BadValue as exc:
+            raise fail(element, str(exc)) from None
+    if not value.is_finite():
+        raise fail(element, f"not a number: {raw!r}")
+    return value
 
 
 def bool_of(element: Element) -> bool | None:
@@ -123,7 +132,7 @@ def requisites(container: Element) -> tuple[Requisite, ...]:
         name: str | None = None
         values: list[str] = []
         for part in item:
-            part_name = local_name(part.tag)
+            part_name = LOCAL[part.tag]
             if part_name == "Наименование":
                 name = text(part)
             elif part_name == "Значение":
@@ -140,7 +149,7 @@ def property_values(container: Element) -> tuple[PropertyValue, ...]:
         onec_id: str | None = None
         values: list[str] = []
         for part in item:
-            part_name = local_name(part.tag)
+            part_name = LOCAL[part.tag]
             if part_name == "Ид":
                 onec_id = text(part)
             elif part_name == "Значение":
@@ -168,15 +177,30 @@ def characteristics(container: Element) -> tuple[Characteristic, ...]:
 
 
 def unit_ref(element: Element) -> UnitRef | None:
-    """БазоваяЕдиница: its text (a name, or in 3.1 a unit code) and attributes; None if empty."""
+    """БазоваяЕдиница: its text (a name, or in 3.1 a unit code) and attributes; None if empty.
+
+    Memoised on the element's text and attributes: a catalog repeats a handful of units.
+    """
+    key = (element.text, tuple(element.items()))
+    try:
+        return _UNITS[key]
+    except KeyError:
+        if len(_UNITS) > 10_000:
+            _UNITS.clear()
     get = element.get
-    ref = UnitRef(
+    ref: UnitRef | None = UnitRef(
         text=text(element) or _stripped(get("НаименованиеКраткое")),
         code=_stripped(get("Код")),
         full_name=_stripped(get("НаименованиеПолное")),
         international=_stripped(get("МеждународноеСокращение")),
     )
-    return None if ref == _EMPTY_UNIT else ref
+    if ref == _EMPTY_UNIT:
+        ref = None
+    _UNITS[key] = ref
+    return ref
+
+
+_UNITS: dict[tuple[str | None, tuple[tuple[str, str], ...]], UnitRef | None] = {}
 
 
 def line_unit(element: Element) -> UnitRef | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from exchange_formats._xml import local_name
+from exchange_formats._xml import LOCAL
 from exchange_formats.commerceml._elements import (
     Element,
     bool_of,
@@ -48,7 +48,7 @@ def product(element: Element) -> Product | Offer:
     variant: tuple[Characteristic, ...] = ()
     deleted = is_deleted_status(element)
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
             onec_id = text(child)
         elif tag == "Наименование":

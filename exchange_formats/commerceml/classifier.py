@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from exchange_formats._xml import local_name
+from exchange_formats._xml import LOCAL
 from exchange_formats.commerceml._elements import (
     Element,
     bool_from,
@@ -30,7 +30,7 @@ def groups(element: Element, parent_onec_id: str | None = None) -> Iterator[Grou
     deleted = False
     nested: list[Element] = []
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
             onec_id = text(child)
         elif tag == "Наименование":
@@ -78,7 +78,7 @@ def property_(element: Element) -> Property:
     options: tuple[PropertyOption, ...] = ()
     version = None
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
         if tag in fields:
             fields[tag] = text(child)
         elif tag in ("Множественное", "ДляТоваров", "ДляПредложений", "ПометкаУдаления"):
@@ -107,7 +107,7 @@ def property_(element: Element) -> Property:
 def _options(container: Element) -> tuple[PropertyOption, ...]:
     found: list[PropertyOption] = []
     for entry in container:
-        tag = local_name(entry.tag)
+        tag = LOCAL[entry.tag]
         if tag == "Значение":  # 2.04: a bare list of values, each its own id
             value = text(entry)
             if value is not None:
@@ -126,7 +126,7 @@ def price_type(element: Element) -> PriceType:
     tax_included: bool | None = None
     deleted = False
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
             onec_id = text(child)
         elif tag == "Наименование":
@@ -156,7 +156,7 @@ def warehouse(element: Element) -> Warehouse:
     onec_id = name = address = version = None
     deleted = False
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
             onec_id = text(child)
         elif tag == "Наименование":
@@ -189,7 +189,7 @@ def unit(element: Element) -> Unit:
     )
     deleted = False
     for child in element:
-        if local_name(child.tag) == "ПометкаУдаления":
+        if LOCAL[child.tag] == "ПометкаУдаления":
             deleted = bool_of(child) or deleted
     onec_id = parts["Ид"] or parts["Код"]
     return Unit(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exchange_formats._xml import local_name
+from exchange_formats._xml import LOCAL
 from exchange_formats.commerceml._elements import Element, bool_of, child_texts, fail, text
 from exchange_formats.records import Address, AddressField, Contact, Contractor
 
@@ -32,7 +32,7 @@ def contractor(element: Element) -> Contractor:
     contacts: tuple[Contact, ...] = ()
     deleted = False
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
         field = _TEXT_FIELDS.get(tag)
         if field is not None:
             if values.get(field) is None:
@@ -72,7 +72,7 @@ def address_of(element: Element) -> Address | None:
     presentation: str | None = None
     fields: list[AddressField] = []
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Представление":
             presentation = text(child)
         elif tag == "АдресноеПоле":

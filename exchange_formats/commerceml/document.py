@@ -19,7 +19,7 @@ from exchange_formats._xml import (
     DEFAULT_MAX_TEXT_BYTES,
     Source,
     XmlInput,
-    local_name,
+    LOCAL,
 )
 from exchange_formats.commerceml import catalog, classifier, contractors, offers, orders
 from exchange_formats.commerceml._elements import Element, ElementError
@@ -51,7 +51,7 @@ def _parent_name(element: Element, levels: int = 1) -> str:
         if parent is None:
             return ""
         element = parent
-    return local_name(element.tag)
+    return LOCAL[element.tag]
 
 
 def release(element: Element) -> None:
@@ -66,13 +66,13 @@ def release(element: Element) -> None:
 def located(exc: BadValue, record: Element, source: str) -> FormatError:
     """A value error inside ``record`` as a FormatError naming the line and element path."""
     target = exc.element if isinstance(exc, ElementError) else record
-    path = [local_name(target.tag)]
+    path = [LOCAL[target.tag]]
     node = target
     while node is not record and node.getparent() is not None:
         node = node.getparent()  # type: ignore[assignment]
-        path.append(local_name(node.tag))
+        path.append(LOCAL[node.tag])
     if node is not record:
-        path = [local_name(target.tag)]
+        path = [LOCAL[target.tag]]
     return FormatError(str(exc), source=source, line=target.sourceline, element="/".join(reversed(path)))
 
 
@@ -98,7 +98,7 @@ class Document:
             "Группа": self._group,
             "Свойство": self._property,
             "ТипЦены": self._price_type,
-            "Склад": self._warehouse,
+            "Склады": self._warehouses,
             "ЕдиницаИзмерения": self._unit,
             "Товар": self._product,
             "Предложение": self._offer,
@@ -137,7 +137,7 @@ class Document:
         ) as xml:
             self._xml = xml
             for _, element in xml.events(("end",), tag=tags):
-                tag = local_name(element.tag)
+                tag = LOCAL[element.tag]
                 handler = self._handlers.get(tag)
                 if handler is None:
                     self._end_block(element, tag)
@@ -175,10 +175,14 @@ class Document:
     def _unit(self, element: Element) -> tuple[Record, ...]:
         return self._simple(element, "ЕдиницыИзмерения", classifier.unit)
 
-    def _warehouse(self, element: Element) -> tuple[Record, ...]:
-        if _parent_name(element, 2) not in _DICTIONARY_OWNERS:
-            return ()  # a stock row of an offer, or an order's warehouse
-        return self._simple(element, "Склады", classifier.warehouse)
+    def _warehouses(self, element: Element) -> tuple[Record, ...]:
+        # Listening for the (few) Склады lists, not for Склад: that name is also every
+        # per-warehouse stock row of every offer.
+        if _parent_name(element) not in _DICTIONARY_OWNERS:
+            return ()  # an order's warehouses, or an offer's Склады stock row
+        found = tuple(classifier.warehouse(item) for item in element if LOCAL[item.tag] == "Склад")
+        release(element)
+        return found
 
     def _product(self, element: Element) -> tuple[Record, ...]:
         if _parent_name(element, 2) != "Каталог":
@@ -196,7 +200,7 @@ class Document:
 
     def _contractor(self, element: Element) -> tuple[Record, ...]:
         parent = element.getparent()
-        if parent is None or local_name(parent.tag) != "Контрагенты" or _parent_name(parent, 2):
+        if parent is None or LOCAL[parent.tag] != "Контрагенты" or _parent_name(parent, 2):
             return ()  # inside an order: read with its Документ
         return self._simple(element, "Контрагенты", contractors.contractor)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from exchange_formats._xml import Source, XmlInput, local_name
+from exchange_formats._xml import LOCAL, Source, XmlInput
 from exchange_formats.commerceml._values import BadValue, to_bool, to_datetime
 from exchange_formats.errors import FormatError
 from exchange_formats.records import DocumentHeader, DocumentKind
@@ -44,7 +44,7 @@ class _HeadReader:
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         self.depth += 1
-        name = local_name(tag)
+        name = LOCAL[tag]
         if self.depth == 1:
             self.root_tag, self.root_attrib = tag, dict(attrib)
             if name != ROOT:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from exchange_formats._xml import local_name
+from exchange_formats._xml import LOCAL
 from exchange_formats.commerceml._elements import (
     Element,
     bool_of,
@@ -89,11 +89,11 @@ def offer_records(element: Element) -> tuple[OfferRecord, ...]:
     prices: tuple[Price, ...] | None = None
     stock = _Stock()
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
             onec_id = text(child)
         elif tag == "Цены":
-            prices = tuple(_price(entry) for entry in child if local_name(entry.tag) == "Цена")
+            prices = tuple(_price(entry) for entry in child if LOCAL[entry.tag] == "Цена")
         elif tag == "Количество":
             stock.add_total(optional_decimal(child))
         elif tag == "Остатки":
@@ -160,22 +160,23 @@ def offer_records(element: Element) -> tuple[OfferRecord, ...]:
 def _price(element: Element) -> Price:
     type_id = value = currency = unit = coefficient = presentation = min_quantity = None
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
+        raw = child.text
         if tag == "ЦенаЗаЕдиницу":
-            value = decimal_of(child)
+            value = optional_decimal(child)
         elif tag == "ИдТипаЦены":
-            type_id = text(child)
+            type_id = raw.strip() if raw else None
         elif tag == "Валюта":
-            currency = to_currency(child.text or "")
+            currency = _currency(raw)
         elif tag == "Единица":
-            unit = text(child)
+            unit = raw.strip() if raw else None
         elif tag == "Коэффициент":
             coefficient = optional_decimal(child)
         elif tag == "Представление":
-            presentation = text(child)
+            presentation = raw.strip() if raw else None
         elif tag == "МинКоличество":
             min_quantity = optional_decimal(child)
-    if type_id is None:
+    if not type_id:
         raise fail(element, "a price has no ИдТипаЦены")
     if value is None:
         raise fail(element, "a price has no ЦенаЗаЕдиницу")
@@ -183,11 +184,25 @@ def _price(element: Element) -> Price:
         price_type_onec_id=type_id,
         value=value,
         currency=currency,
-        unit=unit,
+        unit=unit or None,
         coefficient=coefficient,
-        presentation=presentation,
+        presentation=presentation or None,
         min_quantity=min_quantity,
     )
+
+
+_CURRENCIES: dict[str | None, str | None] = {}
+
+
+def _currency(raw: str | None) -> str | None:
+    """``to_currency``, memoised: a file names a handful of currencies a million times."""
+    try:
+        return _CURRENCIES[raw]
+    except KeyError:
+        if len(_CURRENCIES) > 1000:
+            _CURRENCIES.clear()
+        found = _CURRENCIES[raw] = to_currency(raw or "")
+        return found
 
 
 def _warehouse_stock(element: Element, stock: _Stock, beside: Element | None = None) -> None:
@@ -197,7 +212,7 @@ def _warehouse_stock(element: Element, stock: _Stock, beside: Element | None = N
     quantity_text = element.get("КоличествоНаСкладе") or element.get("Количество")
     quantity_element = element
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид" and warehouse_id is None:
             warehouse_id = child.text
         elif tag in ("Количество", "КоличествоНаСкладе") and quantity_text is None:
@@ -218,11 +233,11 @@ def _warehouse_stock(element: Element, stock: _Stock, beside: Element | None = N
 def _rests(container: Element, stock: _Stock) -> None:
     """Остатки/Остаток*: each with a Склад (a warehouse row) or only a Количество (the total)."""
     for rest in container:
-        if local_name(rest.tag) != "Остаток":
+        if LOCAL[rest.tag] != "Остаток":
             continue
         warehouse = quantity = None
         for child in rest:
-            tag = local_name(child.tag)
+            tag = LOCAL[child.tag]
             if tag == "Склад":
                 warehouse = child
             elif tag == "Количество":

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime, time, tzinfo
 from decimal import Decimal
 
-from exchange_formats._xml import local_name
+from exchange_formats._xml import LOCAL
 from exchange_formats.commerceml._elements import (
     Element,
     bool_from,
@@ -63,21 +63,21 @@ def order(element: Element, tz: tzinfo) -> Order | None:
     amounts: dict[str, Decimal | None] = {}
     deleted: bool | None = None
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
         if tag in _SCALARS:
             fields.setdefault(tag, text(child))
         elif tag in ("Курс", "Сумма"):
             amounts[tag] = optional_decimal(child)
         elif tag == "Контрагенты":
-            contractors = tuple(contractor(item) for item in child if local_name(item.tag))
+            contractors = tuple(contractor(item) for item in child if LOCAL[item.tag])
         elif tag == "Товары":
-            lines = tuple(line(item) for item in child if local_name(item.tag))
+            lines = tuple(line(item) for item in child if LOCAL[item.tag])
         elif tag == "ЗначенияРеквизитов":
             requisite_list = requisites(child)
         elif tag == "Скидки":
-            discounts = tuple(_discount(item) for item in child if local_name(item.tag))
+            discounts = tuple(_discount(item) for item in child if LOCAL[item.tag])
         elif tag == "Налоги":
-            taxes = tuple(_tax(item) for item in child if local_name(item.tag))
+            taxes = tuple(_tax(item) for item in child if LOCAL[item.tag])
         elif tag == "ПометкаУдаления":
             deleted = bool_of(child)
         elif tag == "Комментарий":
@@ -151,7 +151,7 @@ def line(element: Element) -> OrderLine:
     variant: tuple[Characteristic, ...] = ()
     requisite_list: tuple[Requisite, ...] = ()
     for child in element:
-        tag = local_name(child.tag)
+        tag = LOCAL[child.tag]
         if tag == "Ид":
             onec_id = text(child)
         elif tag == "Наименование":
@@ -171,9 +171,9 @@ def line(element: Element) -> OrderLine:
         elif tag == "Единица" and not has_base_unit:
             unit = line_unit(child)
         elif tag == "Скидки":
-            discounts = tuple(_discount(item) for item in child if local_name(item.tag))
+            discounts = tuple(_discount(item) for item in child if LOCAL[item.tag])
         elif tag == "Налоги":
-            taxes = tuple(_tax(item) for item in child if local_name(item.tag))
+            taxes = tuple(_tax(item) for item in child if LOCAL[item.tag])
         elif tag == "ХарактеристикиТовара":
             variant = characteristics(child)
         elif tag == "ЗначенияРеквизитов":
@@ -220,7 +220,7 @@ def _tax(element: Element) -> Tax:
 
 def _amount(element: Element, name: str) -> Decimal | None:
     for child in element:
-        if local_name(child.tag) == name:
+        if LOCAL[child.tag] == name:
             return optional_decimal(child)
     return None
 
