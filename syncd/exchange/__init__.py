@@ -9,8 +9,26 @@ the HTTP surface (``views``, ``app``, ``server``), the audit entries, and the 1C
 
 from __future__ import annotations
 
-from syncd.exchange.app import create_exchange_app, exchange_service
-from syncd.exchange.service import ExchangeService
-from syncd.exchange.views import make_exchange_blueprint
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from syncd.exchange.app import create_exchange_app, exchange_service
+    from syncd.exchange.service import ExchangeService
+    from syncd.exchange.views import make_exchange_blueprint
 
 __all__ = ["ExchangeService", "create_exchange_app", "exchange_service", "make_exchange_blueprint"]
+_HOMES = {
+    "ExchangeService": "syncd.exchange.service",
+    "create_exchange_app": "syncd.exchange.app",
+    "exchange_service": "syncd.exchange.app",
+    "make_exchange_blueprint": "syncd.exchange.views",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that importing one part (names, archive, the emulator) does not build Flask.
+    if name in _HOMES:
+        import importlib
+
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(name)

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from syncd.exchange.errors import ArchiveError, UnsafeNameError
 from syncd.exchange.media import MediaEntry, MediaStore
@@ -170,7 +170,7 @@ class _Budget:
 class _CountingReader:
     """A member's bytes, refusing more than its header declared (a lying header is a bomb)."""
 
-    def __init__(self, source: BinaryIO, info: zipfile.ZipInfo, budget: _Budget, label: str):
+    def __init__(self, source: IO[bytes], info: zipfile.ZipInfo, budget: _Budget, label: str):
         self._source, self._info, self._budget, self._label = source, info, budget, label
         self._count = 0
 

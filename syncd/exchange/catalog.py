@@ -11,6 +11,7 @@ half-way is finished when it expires (``ExchangeService.sweep``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ from syncd.exchange.package import FileReport, PackageBackend, RunReport, summar
 from syncd.exchange.runner import JobKey, JobOutcome, JobProgress
 from syncd.exchange.sessions import FAILED, OPEN, SUCCEEDED, end_session
 from syncd.exchange.staging import Staging, pending_documents, prepare_session
-from syncd.exchange.uploads import IMPORTED, IMPORTING, QUEUED, REJECTED, find_file
 from syncd.exchange.uploads import FAILED as FILE_FAILED
+from syncd.exchange.uploads import IMPORTED, IMPORTING, QUEUED, REJECTED, find_file
 from syncd.models import ExchangeFile, ExchangeSession, SyncRun
 
 log = logging.getLogger(__name__)
@@ -140,10 +141,8 @@ class CatalogJobs:
             session = db.get_one(ExchangeSession, session_id)
             if session.status != OPEN:
                 return JobOutcome(session.status == SUCCEEDED, session.error or session.status)
-            try:
+            with contextlib.suppress(ArchiveError):  # recorded on its row; the session fails
                 prepare_session(db, session, self._ctx.staging)
-            except ArchiveError:
-                pass  # recorded on the archive's row; the session fails below
             run_uuid = None
             if session.run_id is not None:
                 run_uuid = db.get_one(SyncRun, session.run_id).run_uuid
@@ -173,9 +172,7 @@ def _close(db: Session, session: ExchangeSession, report: RunReport | None) -> J
 
 def _file(db: Session, key: JobKey) -> ExchangeFile | None:
     return db.scalars(
-        select(ExchangeFile).where(
-            ExchangeFile.session_id == key[0], ExchangeFile.name == key[1]
-        )
+        select(ExchangeFile).where(ExchangeFile.session_id == key[0], ExchangeFile.name == key[1])
     ).one_or_none()
 
 

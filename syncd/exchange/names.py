@@ -17,7 +17,7 @@ from syncd.exchange.errors import UnsafeNameError
 
 MAX_NAME_LENGTH = 1024
 # Prefixes 1C on Linux puts in front of its temp files (Bitrix strips the same ones).
-_STRIPPED_PREFIXES = ("/tmp/", "/var/tmp/", "upload/1c/webdata/", "upload/1c/webdata")
+_STRIPPED_PREFIXES = ("/tmp/", "/var/tmp/", "upload/1c/webdata/", "upload/1c/webdata")  # noqa: S108
 _DRIVE = re.compile(r"^[A-Za-z]:/?")
 # What a web server may execute if the staging or media folder is ever served (Bitrix's
 # HasScriptExtension list, plus Windows executables and server config files).

@@ -82,7 +82,9 @@ def _changes(
     _flag(wanted, "shipped", req.get("отгружен"))
     if req.get("номер отгрузки по 1с"):
         wanted["shipped"] = True
-    deleted = document.deleted if document.deleted is not None else _bool(req.get("пометкаудаления"))
+    deleted = (
+        document.deleted if document.deleted is not None else _bool(req.get("пометкаудаления"))
+    )
     if deleted is not None:
         wanted["is_deleted"] = deleted
     status = _status(req, status_map)
@@ -118,7 +120,9 @@ def _apply(
             source=SOURCE,
             note="1C: " + ", ".join(_describe(name, new) for name, (_, new) in changes.items()),
             details={
-                "changes": {name: [_plain(old), _plain(new)] for name, (old, new) in changes.items()},
+                "changes": {
+                    name: [_plain(old), _plain(new)] for name, (old, new) in changes.items()
+                },
                 "document": {"onec_id": document.onec_id, "number_1c": document.number_1c},
             },
         )
@@ -147,8 +151,8 @@ def _bool(value: str | None) -> bool | None:
 def _same(old: Any, new: Any) -> bool:
     if isinstance(old, datetime) and isinstance(new, datetime):
         old = old if old.tzinfo else old.replace(tzinfo=UTC)
-        return old == new
-    return bool(old == new)
+    same: bool = old == new
+    return same
 
 
 def _describe(name: str, value: Any) -> str:

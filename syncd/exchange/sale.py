@@ -12,10 +12,10 @@ import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from exchange_formats.commerceml import write_orders
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from exchange_formats.commerceml import write_orders
 from syncd.exchange.order_records import order_record
 from syncd.models import Order
 
@@ -43,9 +43,7 @@ def hand_out(db: Session, orders: Sequence[Order], session_digest: str) -> None:
     db.flush()
 
 
-def render_orders(
-    orders: Sequence[Order], *, version: str, encoding: str, tz_name: str
-) -> bytes:
+def render_orders(orders: Sequence[Order], *, version: str, encoding: str, tz_name: str) -> bytes:
     """The ``mode=query`` document; UTF-8 gets a BOM (what 1C's XML reader expects)."""
     from zoneinfo import ZoneInfo
 

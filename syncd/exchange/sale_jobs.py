@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from exchange_formats.commerceml import read_orders
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import ExchangeSettings
-from exchange_formats.commerceml import read_orders
 from exchange_formats.errors import FormatError
 from syncd import audit
 from syncd.exchange.errors import ArchiveError

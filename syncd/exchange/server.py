@@ -59,10 +59,13 @@ class RunningExchange:
 
     @property
     def url(self) -> str:
-        server = self.server
-        assert isinstance(server, BaseWSGIServer)
+        """The exchange URL to type into 1C (the bound address, so port 0 shows the real one)."""
+        assert isinstance(self.server, BaseWSGIServer), "one listen address"
+        sock = self.server.socket
+        assert sock is not None
+        host, port = sock.getsockname()[:2]
         path = exchange_service(self.app).settings.path
-        return f"http://{server.effective_host}:{server.effective_port}{path}"
+        return f"http://{host}:{port}{path}"
 
     def stop(self) -> None:
         self.server.close()
@@ -72,12 +75,12 @@ class RunningExchange:
         exchange_service(self.app).close()
 
 
-def start_exchange(settings: Settings, engine: Engine, *, listen: str | None = None) -> RunningExchange:
+def start_exchange(
+    settings: Settings, engine: Engine, *, listen: str | None = None
+) -> RunningExchange:
     """Serve the exchange from a background thread of this process and resume its imports."""
     running = _build(settings, engine, listen)
-    running.thread = threading.Thread(
-        target=running.server.run, name="exchange-http", daemon=True
-    )
+    running.thread = threading.Thread(target=running.server.run, name="exchange-http", daemon=True)
     running.thread.start()
     exchange_service(running.app).resume()
     return running

@@ -127,9 +127,8 @@ class ExchangeService:
             ).all()
             ended = 0
             for session in idle:
-                if self.runner.running():
-                    if any(key[0] == session.id for key in self.runner.running()):
-                        continue
+                if any(key[0] == session.id for key in self.runner.running()):
+                    continue
                 if session.type == "catalog" and session.run_id is not None:
                     self.runner.submit((session.id, FINISH))
                 else:

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,7 +58,7 @@ def receive_chunk(
     db: Session,
     session: ExchangeSession,
     raw_name: str,
-    body: BinaryIO,
+    body: IO[bytes],
     limits: UploadLimits,
     quarantine_dir: Path,
 ) -> ExchangeFile:
@@ -133,7 +133,7 @@ def _start_over(row: ExchangeFile, path: Path) -> None:
     )
 
 
-def _append(body: BinaryIO, path: Path, already: int, limit: int) -> tuple[int, bool]:
+def _append(body: IO[bytes], path: Path, already: int, limit: int) -> tuple[int, bool]:
     """Bytes appended and whether the whole body fitted under ``limit``."""
     room = limit - already
     written = 0
@@ -157,7 +157,7 @@ def _quarantine_body(
     db: Session,
     session: ExchangeSession,
     raw_name: str,
-    body: BinaryIO,
+    body: IO[bytes],
     limits: UploadLimits,
     quarantine_dir: Path,
     reason: str,

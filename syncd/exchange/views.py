@@ -16,14 +16,21 @@ from dataclasses import dataclass
 from flask import Blueprint, Request, Response, request
 from sqlalchemy.orm import Session
 
-from syncd.exchange import sale
+from syncd.exchange import audit_trail, sale
 from syncd.exchange.auth import parse_basic
 from syncd.exchange.catalog import FINISH
 from syncd.exchange.errors import AuthenticationError, ExchangeError, UnknownCommandError
 from syncd.exchange.names import sanitize_filename
 from syncd.exchange.package import summarize
-from syncd.exchange.replies import Reply, challenge, failure, progress, success, to_response
-from syncd.exchange.replies import xml_response
+from syncd.exchange.replies import (
+    Reply,
+    challenge,
+    failure,
+    progress,
+    success,
+    to_response,
+    xml_response,
+)
 from syncd.exchange.service import ExchangeService
 from syncd.exchange.sessions import (
     COOKIE_NAME,
@@ -34,18 +41,16 @@ from syncd.exchange.sessions import (
     find_session,
     open_session,
 )
+from syncd.exchange.staging import RECEIVED
 from syncd.exchange.uploads import (
     FAILED,
     IMPORTED,
-    IMPORTING,
     QUEUED,
     UPLOADING,
     find_file,
     kind_of,
     receive_chunk,
 )
-from syncd.exchange.staging import RECEIVED
-from syncd.exchange import audit_trail
 from syncd.models import ExchangeFile, ExchangeSession
 
 log = logging.getLogger(__name__)
@@ -218,6 +223,7 @@ def init(call: Call) -> Reply:
 
 def _negotiate(asked: str) -> str:
     """The newest version we know that is not newer than what 1C asked for."""
+
     def key(version: str) -> tuple[int, ...]:
         return tuple(int(p) for p in version.split(".") if p.isdigit())
 
@@ -342,4 +348,3 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("sale", "query"): query,
     ("sale", "success"): confirm,
 }
-
