@@ -12,7 +12,9 @@ half-way is finished when it expires (``ExchangeService.sweep``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
+import shutil
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +71,21 @@ class CatalogJobs:
     def _import(
         self, session_id: int, name: str, progress: JobProgress, stop: threading.Event
     ) -> JobOutcome:
+        outcome = self._import_one(session_id, name, progress, stop)
+        if outcome.interrupted or not self._standard_client_done(session_id):
+            return outcome
+        finished = self._finish(session_id, progress)
+        return finished if outcome.ok and not finished.ok else outcome
+
+    def _standard_client_done(self, session_id: int) -> bool:
+        """The standard 1C client (no ``version``) is done once no document is left to import."""
+        with self._ctx.sessions() as db:
+            session = db.get_one(ExchangeSession, session_id)
+            return session.version is None and not pending_documents(db, session)
+
+    def _import_one(
+        self, session_id: int, name: str, progress: JobProgress, stop: threading.Event
+    ) -> JobOutcome:
         with self._ctx.sessions() as db:
             session = db.get_one(ExchangeSession, session_id)
             progress.stage = "unpacking"
@@ -104,18 +121,13 @@ class CatalogJobs:
                 return JobOutcome(
                     False, f"{name}: import interrupted, it resumes on restart", interrupted=True
                 )
-            row.counts, row.sha256 = dict(report.counts), report.sha256
+            row.counts = dict(report.counts)
+            row.sha256 = report.sha256 or _sha256(Path(row.stored_path))
             _mark(row, IMPORTED if report.ok else FILE_FAILED, error=report.error)
             db.commit()
-            finish_now = session.version is None and not pending_documents(db, session)
         if not report.ok:
             return JobOutcome(False, report.error or f"{name}: import failed")
-        message = f"{name}: {summarize(report.counts)}"
-        if finish_now:
-            finished = self._finish(session_id, JobProgress())
-            if not finished.ok:
-                return finished
-        return JobOutcome(True, message)
+        return JobOutcome(True, f"{name}: {summarize(report.counts)}")
 
     def _fail(self, db: Session, key: JobKey, reason: str) -> JobOutcome:
         row = _file(db, key)
@@ -163,11 +175,25 @@ def _close(db: Session, session: ExchangeSession, report: RunReport | None) -> J
         end_session(session, FAILED, "; ".join(problems))
     else:
         end_session(session, SUCCEEDED)
+        # Imported and recorded: the staged copies go. A failed session keeps everything it was
+        # sent, for inspection.
+        if session.staging_dir:
+            shutil.rmtree(session.staging_dir, ignore_errors=True)
     audit_trail.record_session(db, session, files, run_counts=report.counts if report else None)
     if problems:
         return JobOutcome(False, session.error or "failed")
     counts = dict(report.counts) if report else {}
     return JobOutcome(True, f"package finished: {summarize(counts)}")
+
+
+def _sha256(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while piece := source.read(1024 * 1024):
+            digest.update(piece)
+    return digest.hexdigest()
 
 
 def _file(db: Session, key: JobKey) -> ExchangeFile | None:

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 from syncd.exchange import audit_trail, sale
 from syncd.exchange.auth import parse_basic
 from syncd.exchange.catalog import FINISH
-from syncd.exchange.errors import AuthenticationError, ExchangeError, UnknownCommandError
+from syncd.exchange.errors import (
+    AuthenticationError,
+    ExchangeError,
+    UnknownCommandError,
+    UnsafeNameError,
+    UploadTooLargeError,
+)
 from syncd.exchange.names import sanitize_filename
 from syncd.exchange.package import summarize
 from syncd.exchange.replies import (
@@ -41,6 +47,7 @@ from syncd.exchange.sessions import (
     find_session,
     open_session,
 )
+from syncd.exchange.sessions import FAILED as FAILED_SESSION
 from syncd.exchange.staging import RECEIVED
 from syncd.exchange.uploads import (
     FAILED,
@@ -237,14 +244,20 @@ def _negotiate(asked: str) -> str:
 
 def upload(call: Call) -> Reply:
     session = call.current()
-    row = receive_chunk(
-        call.db,
-        session,
-        call.param("filename") or "",
-        call.request.stream,
-        call.service.upload_limits,
-        call.service.paths.quarantine_dir,
-    )
+    try:
+        row = receive_chunk(
+            call.db,
+            session,
+            call.param("filename") or "",
+            call.request.stream,
+            call.service.upload_limits,
+            call.service.paths.quarantine_dir,
+        )
+    except (UnsafeNameError, UploadTooLargeError) as exc:
+        # 1C ends its exchange on a failed upload: so does the session (and its audit entry).
+        end_session(session, FAILED_SESSION, str(exc))
+        audit_trail.record_session(call.db, session, list(session.files))
+        raise
     if call.type == "sale" and session.version is None and row.kind in ("xml", "zip"):
         call.db.commit()  # old sale protocol: apply now, the reply says how it went
         outcome = call.service.sale.import_uploaded(session.id, row.name)
