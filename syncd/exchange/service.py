@@ -11,6 +11,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -69,6 +70,7 @@ class ExchangeService:
         )
         self.runner = JobRunner(self._work, on_crash=self._crash, workers=workers)
         self._sweep_lock = threading.Lock()
+        self._stopping = threading.Event()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -85,6 +87,7 @@ class ExchangeService:
         for key in keys:
             log.info("resuming exchange import %s of session %s", key[1], key[0])
             self.runner.submit(key)
+        threading.Thread(target=self._housekeeping, name="exchange-sweep", daemon=True).start()
         return keys
 
     def sweep(self) -> int:
@@ -98,7 +101,16 @@ class ExchangeService:
             self._sweep_lock.release()
 
     def close(self, *, wait: bool = True) -> None:
+        self._stopping.set()
         self.runner.stop(wait=wait)
+
+    def _housekeeping(self) -> None:
+        interval = min(60.0, max(1.0, self.settings.session_ttl_seconds / 4))
+        while not self._stopping.wait(interval):
+            try:
+                self.sweep()
+            except SQLAlchemyError:
+                log.exception("exchange: could not end idle sessions; trying again later")
 
     # --- the work the runner does --------------------------------------------------------
 

@@ -24,6 +24,7 @@ OPEN = "open"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 EXPIRED = "expired"
+_TOUCH_EVERY_SECONDS = 5
 
 
 def token_digest(token: str) -> str:
@@ -80,7 +81,8 @@ def find_session(
         if row.status == OPEN:
             row.status, row.ended_at = EXPIRED, now
         return None
-    row.last_seen_at = now
+    if _aware(row.last_seen_at) < now - timedelta(seconds=_TOUCH_EVERY_SECONDS):
+        row.last_seen_at = now  # not on every request: one write a while is enough for expiry
     return row
 
 

@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Blueprint, Request, Response, request
 from sqlalchemy.orm import Session
@@ -82,11 +82,10 @@ class Call:
     session: ExchangeSession | None = None
     token: str | None = None  # set when this request opened the session
 
+    params: dict[str, str] = field(default_factory=dict)
+
     def param(self, name: str) -> str | None:
-        value = self.request.args.get(name)
-        if value is None and self.mode != "file":
-            value = self.request.form.get(name)
-        return value
+        return self.params.get(name)
 
     def current(self) -> ExchangeSession:
         assert self.session is not None
@@ -106,12 +105,11 @@ def make_exchange_blueprint(service: ExchangeService) -> Blueprint:
 
 def handle(service: ExchangeService, req: Request) -> Response:
     encoding = service.settings.reply_encoding
-    type_ = (req.args.get("type") or req.form.get("type") or "").strip().lower()
-    mode = (req.args.get("mode") or "").strip().lower()
-    if not mode and req.args.get("type") is not None:
-        mode = (req.form.get("mode") or "").strip().lower() if req.method == "POST" else ""
+    params = request_params(req)
+    type_ = params.get("type", "").strip().lower()
+    mode = params.get("mode", "").strip().lower()
     with service.sessions() as db:
-        call = Call(service, req, db, type_, mode)
+        call = Call(service, req, db, type_, mode, params=params)
         try:
             response = _dispatch(call)
             db.commit()
@@ -123,6 +121,19 @@ def handle(service: ExchangeService, req: Request) -> Response:
             db.commit()  # what the refusal recorded (rejected uploads, expired sessions) stays
             log.info("exchange %s/%s refused: %s", type_, mode, exc)
             return to_response(failure(str(exc)), encoding)
+
+
+def request_params(req: Request) -> dict[str, str]:
+    """The query string; a form body only when the query string names no ``mode``.
+
+    The body of ``mode=file`` is the file itself, whatever Content-Type 1C gives it: it is never
+    parsed as a form.
+    """
+    params = {key: req.args.get(key, "") for key in req.args}
+    if "mode" not in params and req.method == "POST":
+        for key in req.form:
+            params.setdefault(key, req.form.get(key, ""))
+    return params
 
 
 def _dispatch(call: Call) -> Response:
@@ -297,6 +308,7 @@ def _queue(call: Call, session: ExchangeSession, name: str, row: ExchangeFile | 
 
 
 def _poll(call: Call, key: tuple[int, str]) -> Reply:
+    call.db.commit()  # hold no transaction (or lock) while waiting for the worker
     runner = call.service.runner
     job = runner.submit(key)
     outcome = job.wait(call.service.settings.import_wait_seconds)
