@@ -133,7 +133,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="server to create the benchmark database on",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database and files")
-    return parser.parse_args(argv)
+    args, _unknown = parser.parse_known_args(argv)  # options meant for other benchmarks
+    return args
 
 
 def _database(server_url: str) -> tuple[str, Callable[[], None]]:
