@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-from bench.gen_package import Package, PackageSpec, generate_package
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from bench.gen_package import Package, PackageSpec, generate_package
 from config import DatabaseSettings
 from syncd import migrate
 from syncd.db import make_engine

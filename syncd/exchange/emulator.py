@@ -25,8 +25,8 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import httpx
-from exchange_formats.commerceml import read_orders
 
+from exchange_formats.commerceml import read_orders
 from exchange_formats.errors import FormatError
 
 USER_AGENT = "1C+Enterprise/8.3"
@@ -400,10 +400,8 @@ def emulate(
         client.close()
     longest = client.report.longest()
     if longest is not None:
-        say(
-            f"{len(client.report.requests)} request(s); longest {longest.seconds:.2f} s "
-            f"({longest.type} {longest.mode} {longest.filename or ''})".rstrip()
-        )
+        what = " ".join(p for p in (longest.type, longest.mode, longest.filename) if p)
+        say(f"{len(client.report.requests)} request(s); longest {longest.seconds:.2f} s ({what})")
     say("exchange OK" if client.report.ok else f"exchange FAILED: {client.report.failures[0]}")
     return client.report
 
@@ -421,6 +419,8 @@ def _expect(
     quiet: bool = False,
 ) -> bool:
     detail = " ".join(line for line in reply.lines[1:] if line.strip())
+    if reply.lines[0] == "success" and what.endswith("checkauth"):
+        detail = f"cookie {reply.lines[1].strip()}" if len(reply.lines) > 1 else ""
     repeated = (
         f" (after {polls - 1} progress repl{'y' if polls == 2 else 'ies'})" if polls > 1 else ""
     )
@@ -428,8 +428,9 @@ def _expect(
         if not quiet:
             say(f"{what} -> success{repeated}{': ' + detail if detail else ''}")
         return True
-    client.report.failures.append(f"{what}: HTTP {reply.status_code}: {reply.text.strip()[:500]}")
-    say(f"{what} -> FAILED{repeated}: HTTP {reply.status_code}: {reply.text.strip()[:500]}")
+    answer = " / ".join(line for line in reply.text.strip().split("\n") if line.strip())[:500]
+    client.report.failures.append(f"{what}: HTTP {reply.status_code}: {answer}")
+    say(f"{what} -> FAILED{repeated}: HTTP {reply.status_code}: {answer}")
     return False
 
 
