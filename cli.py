@@ -187,7 +187,10 @@ def import_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: 
     engine = make_engine(settings.database)
     who = actor or getpass.getuser()
     try:
-        with package_files(list(paths), settings) as files, _progress_bar(as_json) as progress:
+        with (
+            package_files(list(paths), settings, engine) as files,
+            _progress_bar(as_json) as progress,
+        ):
             result = import_files(
                 engine,
                 files,
@@ -345,6 +348,137 @@ def audit_verify(ctx: Context) -> None:
         f"audit log tampered with at entry {result.broken_at}: {result.reason} "
         f"({result.checked} entries before it verified)"
     )
+
+
+# --- exchange (the 1C site-exchange endpoint) ------------------------------------------------
+
+
+@main.group("exchange")
+def exchange_group() -> None:
+    """The 1C site-exchange endpoint (?type=catalog|sale&mode=...)."""
+
+
+@exchange_group.command("hash-password")
+@click.option(
+    "--stdin", "from_stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+def exchange_hash_password(from_stdin: bool) -> None:
+    """Print the argon2 hash of 1C's exchange password, for exchange.password_hash."""
+    from syncd.exchange.auth import hash_password
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("1C exchange password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        fail("an empty password cannot be used")
+    click.echo(hash_password(password))
+
+
+@exchange_group.command("serve")
+@click.option("--listen", help="HOST:PORT to listen on (default: daemon.http_listen).")
+@pass_context
+def exchange_serve(ctx: Context, listen: str | None) -> None:
+    """Serve only the exchange endpoint (the daemon serves it too), until SIGINT/SIGTERM."""
+    from dataclasses import replace
+
+    from syncd.exchange.server import serve_exchange
+
+    settings = ctx.settings
+    if listen:
+        settings = replace(settings, daemon=replace(settings.daemon, http_listen=listen))
+    engine = _current_engine(ctx)
+    serve_exchange(
+        settings, engine, on_ready=lambda url: click.echo(f"serving the 1C exchange at {url}")
+    )
+
+
+@exchange_group.command("sessions")
+@click.option("--limit", default=20, show_default=True, help="How many sessions, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def exchange_sessions(ctx: Context, limit: int, as_json: bool) -> None:
+    """The recorded exchange sessions: who, when, files and sizes, counts, how each ended."""
+    from syncd.exchange.report import format_sessions, list_sessions
+
+    sessions = list_sessions(_current_engine(ctx), limit=limit)
+    if as_json:
+        click.echo(
+            json.dumps([s.as_dict() for s in sessions], ensure_ascii=False, indent=2, default=str)
+        )
+    else:
+        click.echo(format_sessions(sessions))
+
+
+@main.command("emulate-1c")
+@click.option(
+    "--url", required=True, help="The exchange URL, e.g. http://127.0.0.1:8081/1c_exchange"
+)
+@click.option("--user", required=True, help="The login typed into 1C.")
+@click.option(
+    "--password",
+    envvar="ONEC_SYNC_EMULATOR_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    help="The password (or $ONEC_SYNC_EMULATOR_PASSWORD).",
+)
+@click.option(
+    "--zip", "use_zip", is_flag=True, help="Send each XML zipped, if the site accepts zip."
+)
+@click.option(
+    "--chunk-size", type=click.IntRange(min=1), help="Bytes per POST (at most file_limit)."
+)
+@click.option(
+    "--protocol-version",
+    help="Play the 1C-Bitrix module: send this version on init, one session, complete at the end.",
+)
+@click.option("--sale/--no-sale", default=True, show_default=True, help="Run the sale exchange.")
+@click.option(
+    "--order-updates",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Order-update file to send (default: made from the orders the site sent).",
+)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+def emulate_1c(
+    url: str,
+    user: str,
+    password: str,
+    use_zip: bool,
+    chunk_size: int | None,
+    protocol_version: str | None,
+    sale: bool,
+    order_updates: Path | None,
+    paths: tuple[Path, ...],
+) -> None:
+    """Play 1C's side of the exchange against URL: upload PATHs (files or package folders),
+    import them, then the sale exchange. Exits 1 if anything failed."""
+    from syncd.exchange.emulator import Options, emulate
+
+    options = Options(
+        url=url,
+        user=user,
+        password=password,
+        zip=use_zip,
+        chunk_size=chunk_size,
+        protocol_version=protocol_version,
+    )
+    report = emulate(options, list(paths), say=click.echo, sale=sale, updates=order_updates)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _current_engine(ctx: Context) -> Any:
+    """An engine on a database at the newest schema revision (else a clear error)."""
+    from syncd import migrate
+    from syncd.db import make_engine
+
+    engine = make_engine(ctx.settings.database)
+    if not migrate.is_current(engine):
+        fail(
+            f"the database {mask_url(ctx.settings.database.url)} is not at the newest schema; "
+            "run `onec-sync db upgrade`"
+        )
+    return engine
 
 
 if __name__ == "__main__":  # pragma: no cover

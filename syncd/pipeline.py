@@ -120,6 +120,10 @@ class FileResult:
     quarantined: Path | None = None
     duration_s: float = 0.0
 
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "failed"
+
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
