@@ -100,12 +100,12 @@ class CatalogJobs:
             run_uuid = self._run_of(db, session)
             db.commit()
             path = Path(row.stored_path)
-        progress.stage = "records imported"
+        progress.stage = f"checking {name} before writing"
         report = self._ctx.backend.import_file(
             run_uuid,
             path,
             name=name,
-            on_progress=lambda done, total: _set(progress, done, total),
+            on_progress=lambda done, total: _set(progress, done, total, f"of {name} imported"),
             should_stop=stop.is_set,
         )
         return self._record(session_id, name, report)
@@ -206,5 +206,5 @@ def _mark(row: ExchangeFile, status: str, *, error: str | None = None) -> None:
     row.status, row.error, row.updated_at = status, error, datetime.now(UTC)
 
 
-def _set(progress: JobProgress, done: int, total: int | None) -> None:
-    progress.done, progress.total = done, total
+def _set(progress: JobProgress, done: int, total: int | None, stage: str) -> None:
+    progress.done, progress.total, progress.stage = done, total, stage
