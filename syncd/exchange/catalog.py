@@ -92,7 +92,7 @@ class CatalogJobs:
             try:
                 prepare_session(db, session, self._ctx.staging)
             except ArchiveError as exc:
-                return self._fail(db, (session_id, name), str(exc))
+                return self._fail(db, (session_id, name), str(exc), kept_at=exc.kept_at)
             row = find_file(db, session, name)
             if row is None or not Path(row.stored_path).is_file():
                 return self._fail(db, (session_id, name), f"{name} was not uploaded")
@@ -129,10 +129,16 @@ class CatalogJobs:
             return JobOutcome(False, report.error or f"{name}: import failed")
         return JobOutcome(True, f"{name}: {summarize(report.counts)}")
 
-    def _fail(self, db: Session, key: JobKey, reason: str) -> JobOutcome:
+    def _fail(
+        self, db: Session, key: JobKey, reason: str, *, kept_at: str | None = None
+    ) -> JobOutcome:
+        """Record the failed import; a document that never reached the staging folder points
+        at the upload it was to come from (``kept_at``), which is kept for inspection."""
         row = _file(db, key)
         if row is not None:
             _mark(row, FILE_FAILED, error=reason)
+            if kept_at and not Path(row.stored_path).exists():
+                row.stored_path = kept_at
         db.commit()
         return JobOutcome(False, reason)
 
