@@ -97,8 +97,8 @@ class CatalogJobs:
             if row is None or not Path(row.stored_path).is_file():
                 return self._fail(db, (session_id, name), f"{name} was not uploaded")
             _mark(row, IMPORTING)
-            run_uuid = self._run_of(db, session)
             db.commit()
+            run_uuid = self._run_of(db, session)
             path = Path(row.stored_path)
         progress.stage = f"checking {name} before writing"
         report = self._ctx.backend.import_file(
@@ -143,12 +143,17 @@ class CatalogJobs:
         return JobOutcome(False, reason)
 
     def _run_of(self, db: Session, session: ExchangeSession) -> str:
+        """The session's package run, begun on its first document. Commits; call it with no
+        transaction open (the pipeline writes on its own connection; SQLite has one writer)."""
         if session.run_id is not None:
-            return db.get_one(SyncRun, session.run_id).run_uuid
+            run_uuid = db.get_one(SyncRun, session.run_id).run_uuid
+            db.commit()
+            return run_uuid
         run_uuid = self._ctx.backend.begin(
             actor=f"1c:{session.username}", source=f"exchange session {session.id}"
         )
         session.run_id = db.scalars(select(SyncRun.id).where(SyncRun.run_uuid == run_uuid)).one()
+        db.commit()
         return run_uuid
 
     # --- the whole package -------------------------------------------------------------
