@@ -92,20 +92,20 @@ class CatalogJobs:
             try:
                 prepare_session(db, session, self._ctx.staging)
             except ArchiveError as exc:
-                return self._fail(db, (session_id, name), str(exc))
+                return self._fail(db, (session_id, name), str(exc), kept_at=exc.kept_at)
             row = find_file(db, session, name)
             if row is None or not Path(row.stored_path).is_file():
                 return self._fail(db, (session_id, name), f"{name} was not uploaded")
             _mark(row, IMPORTING)
-            run_uuid = self._run_of(db, session)
             db.commit()
+            run_uuid = self._run_of(db, session)
             path = Path(row.stored_path)
-        progress.stage = "records imported"
+        progress.stage = f"checking {name} before writing"
         report = self._ctx.backend.import_file(
             run_uuid,
             path,
             name=name,
-            on_progress=lambda done, total: _set(progress, done, total),
+            on_progress=lambda done, total: _set(progress, done, total, f"of {name} imported"),
             should_stop=stop.is_set,
         )
         return self._record(session_id, name, report)
@@ -129,20 +129,31 @@ class CatalogJobs:
             return JobOutcome(False, report.error or f"{name}: import failed")
         return JobOutcome(True, f"{name}: {summarize(report.counts)}")
 
-    def _fail(self, db: Session, key: JobKey, reason: str) -> JobOutcome:
+    def _fail(
+        self, db: Session, key: JobKey, reason: str, *, kept_at: str | None = None
+    ) -> JobOutcome:
+        """Record the failed import; a document that never reached the staging folder points
+        at the upload it was to come from (``kept_at``), which is kept for inspection."""
         row = _file(db, key)
         if row is not None:
             _mark(row, FILE_FAILED, error=reason)
+            if kept_at and not Path(row.stored_path).exists():
+                row.stored_path = kept_at
         db.commit()
         return JobOutcome(False, reason)
 
     def _run_of(self, db: Session, session: ExchangeSession) -> str:
+        """The session's package run, begun on its first document. Commits; call it with no
+        transaction open (the pipeline writes on its own connection; SQLite has one writer)."""
         if session.run_id is not None:
-            return db.get_one(SyncRun, session.run_id).run_uuid
+            run_uuid = db.get_one(SyncRun, session.run_id).run_uuid
+            db.commit()
+            return run_uuid
         run_uuid = self._ctx.backend.begin(
             actor=f"1c:{session.username}", source=f"exchange session {session.id}"
         )
         session.run_id = db.scalars(select(SyncRun.id).where(SyncRun.run_uuid == run_uuid)).one()
+        db.commit()
         return run_uuid
 
     # --- the whole package -------------------------------------------------------------
@@ -206,5 +217,5 @@ def _mark(row: ExchangeFile, status: str, *, error: str | None = None) -> None:
     row.status, row.error, row.updated_at = status, error, datetime.now(UTC)
 
 
-def _set(progress: JobProgress, done: int, total: int | None) -> None:
-    progress.done, progress.total = done, total
+def _set(progress: JobProgress, done: int, total: int | None, stage: str) -> None:
+    progress.done, progress.total, progress.stage = done, total, stage

@@ -35,4 +35,9 @@ class UploadTooLargeError(ExchangeError):
 
 
 class ArchiveError(ExchangeError):
-    """A zip archive that is broken or dangerous; nothing of it was kept but the archive."""
+    """A zip archive that is broken or dangerous; nothing of it was kept but the archive.
+
+    ``kept_at`` is where the archive stays for inspection, once known.
+    """
+
+    kept_at: str | None = None

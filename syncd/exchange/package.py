@@ -70,5 +70,5 @@ class PackageBackend(Protocol):
 
 def summarize(counts: Mapping[str, int]) -> str:
     """``inserted 3, updated 1, unchanged 10`` — the non-zero counts, for replies and logs."""
-    shown = [f"{key} {value}" for key, value in counts.items() if value]
+    shown = [f"{key} {value}" for key, value in counts.items() if isinstance(value, int) and value]
     return ", ".join(shown) if shown else "nothing to do"

@@ -27,14 +27,14 @@ class JobProgress:
     """Where a job is; written by its worker, read by polls (a torn read only shows stale text)."""
 
     stage: str = "queued"
-    done: int = 0
-    total: int | None = None
+    done: int = 0  # bytes of the file read so far
+    total: int | None = None  # the file's size
 
     def text(self) -> str:
+        """``12/200 MB read of import0_1.xml``-style position, else the stage."""
         if self.total:
-            return f"{self.done}/{self.total} {self.stage}"
-        if self.done:
-            return f"{self.done} {self.stage}"
+            mb = 1024 * 1024
+            return f"{self.done / mb:.1f}/{self.total / mb:.1f} MB {self.stage}"
         return self.stage
 
 

@@ -45,6 +45,7 @@ def prepare_session(db: Session, session: ExchangeSession, staging: Staging) -> 
         except ArchiveError as exc:
             row.status, row.error, row.updated_at = FAILED, str(exc), datetime.now(UTC)
             db.commit()
+            exc.kept_at = row.stored_path
             raise
         _record_extracted(db, session, row, extracted)
         db.commit()

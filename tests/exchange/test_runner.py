@@ -13,7 +13,7 @@ def test_a_repeated_poll_joins_the_running_job_and_a_poll_returns_within_its_bud
 
     def work(key: JobKey, progress: JobProgress, stop: threading.Event) -> JobOutcome:
         calls.append(key)
-        progress.stage, progress.done, progress.total = "records imported", 5, 10
+        progress.stage, progress.done, progress.total = "records imported", 5 * 2**20, 10 * 2**20
         release.wait(5)
         return JobOutcome(True, "done")
 
@@ -22,7 +22,7 @@ def test_a_repeated_poll_joins_the_running_job_and_a_poll_returns_within_its_bud
         job = runner.submit((1, "import.xml"))
         assert job.wait(0.05) is None
         assert runner.submit((1, "import.xml")) is job
-        assert job.progress.text() == "5/10 records imported"
+        assert job.progress.text() == "5.0/10.0 MB records imported"
         release.set()
         assert job.wait(5) == JobOutcome(True, "done")
         assert calls == [(1, "import.xml")]
