@@ -350,6 +350,126 @@ def audit_verify(ctx: Context) -> None:
     )
 
 
+# --- the daemon: run, status, sync -----------------------------------------------------------
+
+
+@main.command("run")
+@pass_context
+def run_command(ctx: Context) -> None:
+    """Run the daemon: the scheduled jobs of [daemon.schedules], the 1C exchange endpoint and
+    /health, /ready, /metrics on daemon.http_listen. SIGTERM stops it after the running batch;
+    SIGHUP reloads the configuration. Exit status 78: the schedule or the schema is unusable."""
+    from syncd.daemon import run_daemon
+
+    sys.exit(run_daemon(ctx.settings, reload=lambda: load_settings(ctx.config_path)))
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts and monitoring).")
+@pass_context
+def status_command(ctx: Context, as_json: bool) -> None:
+    """Per stream: the last run, its result, the cursor and the lag; pending orders; the last
+    exchange session; which daemon leads which job (PostgreSQL)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from syncd.db import make_engine
+    from syncd.status import collect_status, format_status
+
+    try:
+        status = collect_status(make_engine(ctx.settings.database))
+    except SQLAlchemyError as exc:
+        fail(f"the database {mask_url(ctx.settings.database.url)} cannot be read: {exc}", code=2)
+    if as_json:
+        click.echo(json.dumps(status, ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(format_status(status))
+
+
+@main.group("sync")
+def sync_group() -> None:
+    """Run a scheduled job now, in this process (the daemon runs the same on its schedule)."""
+
+
+@sync_group.command("folder")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_context
+def sync_folder(ctx: Context, as_json: bool) -> None:
+    """Import the complete packages in folder.inbox now (as the folder_scan job does).
+
+    Exit status 0 when every package imported (or there was none), 1 when one failed, 75 when
+    another process is scanning the inbox right now."""
+    from syncd import jobs
+
+    report = _run_job(ctx, jobs.folder_scan, progress=not as_json)
+    _print_report(report, as_json)
+
+
+@sync_group.command("housekeeping")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_context
+def sync_housekeeping(ctx: Context, as_json: bool) -> None:
+    """Remove what [housekeeping] says is old enough, now (as the housekeeping job does)."""
+    from syncd import jobs
+
+    _print_report(_run_job(ctx, jobs.housekeeping, progress=False), as_json)
+
+
+def _run_job(ctx: Context, job: Any, *, progress: bool) -> Any:
+    """Run one job function of ``syncd.jobs`` here: SIGINT/SIGTERM stop it after its batch."""
+    import getpass
+    import signal
+    import threading
+
+    from syncd.db import make_engine
+    from syncd.folder import FolderError
+    from syncd.jobs import JobContext
+    from syncd.locks import LockBusy
+    from syncd.logs import configure_logging
+
+    settings = ctx.settings
+    configure_logging(settings.logging)
+    stop = threading.Event()
+
+    def ask(signum: int, _frame: Any) -> None:
+        stop.set()
+        click.echo(f"onec-sync: {signal.Signals(signum).name}: stopping after this batch", err=True)
+
+    previous = {sig: signal.signal(sig, ask) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with _progress_bar(not progress) as on_progress:
+            context = JobContext(
+                settings=settings,
+                engine=make_engine(settings.database),
+                actor=getpass.getuser(),
+                should_stop=stop.is_set,
+                stop_event=stop,
+                on_progress=on_progress,
+            )
+            return job(context)
+    except LockBusy as exc:
+        fail(f"{exc} is held by another process (the daemon?); try again later", code=75)
+    except FolderError as exc:
+        fail(str(exc), code=78)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    if as_json:
+        click.echo(json.dumps(asdict(report), ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(f"{report.job}: {report.outcome}: {report.summary}")
+        for run in report.runs:
+            click.echo(f"  run {run}")
+        if report.error:
+            click.echo(f"  {report.error}")
+    if report.failed:
+        sys.exit(1)
+
+
 # --- exchange (the 1C site-exchange endpoint) ------------------------------------------------
 
 

@@ -7,6 +7,8 @@ make no sense together. Relative paths are relative to the working directory (sy
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -184,11 +186,52 @@ class ODataSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FolderSettings:
-    """Folder exchange: 1C drops packages into ``inbox``."""
+    """Folder exchange: 1C drops packages into ``inbox``; imported ones go to ``done_dir``,
+    refused ones to ``failed_dir`` (default: ``done/`` and ``failed/`` beside the inbox)."""
 
     inbox: Path | None = None  # empty: folder exchange off
     settle_seconds: float = 10.0  # a package is complete when nothing in it changed for this long
     marker_names: tuple[str, ...] = ("complete", "import.done", ".done")
+    recheck_seconds: float = 1.0  # the second look at sizes and times before importing
+    done_dir: Path | None = None  # empty: <inbox>/../done
+    failed_dir: Path | None = None  # empty: <inbox>/../failed
+
+    @property
+    def done_path(self) -> Path | None:
+        return self.done_dir or (self.inbox.parent / "done" if self.inbox else None)
+
+    @property
+    def failed_path(self) -> Path | None:
+        return self.failed_dir or (self.inbox.parent / "failed" if self.inbox else None)
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.settle_seconds < 0 or self.recheck_seconds < 0:
+            found.append("folder.settle_seconds, folder.recheck_seconds: must not be negative")
+        if self.inbox is not None and self.inbox in (self.done_path, self.failed_path):
+            found.append("folder.done_dir, folder.failed_dir: must not be the inbox itself")
+        return found
+
+
+# "every 30s" / "every 15m" / "every 2h" / "every 1d", or "cron: <5 crontab fields>" (UTC).
+_EVERY = re.compile(r"^every\s+(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def schedule_interval(text: str) -> float | None:
+    """Seconds of an ``every ...`` schedule; ``None`` for anything else (cron or invalid)."""
+    match = _EVERY.match(text.strip())
+    if match is None:
+        return None
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def schedule_cron(text: str) -> str | None:
+    """The crontab fields of a ``cron: ...`` schedule; ``None`` for anything else."""
+    head, sep, rest = text.strip().partition(":")
+    if not sep or head.strip() != "cron" or len(rest.split()) != 5:
+        return None
+    return " ".join(rest.split())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,9 +239,41 @@ class DaemonSettings:
     http_listen: str = "127.0.0.1:8081"  # the exchange endpoint, /health, /ready, /metrics
     http_threads: int = 8
     stop_timeout_seconds: float = 60.0  # keep below systemd's TimeoutStopSec
+    backoff_max_seconds: float = 300.0  # longest a failing job waits before its next try
     schedules: dict[str, str] = field(
         default_factory=dict
     )  # job -> "every 60s" | "cron: */5 * * * *"
+
+    def problems(self) -> list[str]:
+        found = []
+        for job, text in sorted(self.schedules.items()):
+            interval = schedule_interval(text)
+            if interval is None and schedule_cron(text) is None:
+                found.append(
+                    f"daemon.schedules.{job}: {text!r} is neither 'every <n>s|m|h|d' "
+                    "nor 'cron: <minute> <hour> <day> <month> <weekday>'"
+                )
+            elif interval is not None and interval <= 0:
+                found.append(f"daemon.schedules.{job}: the interval must be above zero")
+        if self.stop_timeout_seconds <= 0:
+            found.append("daemon.stop_timeout_seconds: must be above zero")
+        return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HousekeepingSettings:
+    """What the ``housekeeping`` job removes, by age in days (0: keep forever)."""
+
+    exchange_staging_days: float = 14.0  # uploads of ended 1C exchange sessions (failed ones too)
+    work_days: float = 1.0  # unpacking folders left behind by a killed import
+    quarantine_days: float = 90.0  # rejected files and their reasons
+    folder_done_days: float = 30.0  # imported packages in folder.done_dir
+    folder_failed_days: float = 90.0  # refused packages in folder.failed_dir
+
+    def problems(self) -> list[str]:
+        if any(getattr(self, f.name) < 0 for f in dataclasses.fields(self)):
+            return ["housekeeping: ages must not be negative (0 keeps forever)"]
+        return []
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,6 +305,7 @@ class Settings:
     odata: ODataSettings = field(default_factory=ODataSettings)
     folder: FolderSettings = field(default_factory=FolderSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    housekeeping: HousekeepingSettings = field(default_factory=HousekeepingSettings)
     storefront: StorefrontSettings = field(default_factory=StorefrontSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     source: Path | None = None  # the file these came from, if any

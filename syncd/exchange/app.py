@@ -23,9 +23,14 @@ EXTENSION = "onec_exchange"
 
 
 def create_exchange_app(
-    settings: Settings, engine: Engine, *, backend: PackageBackend | None = None
+    settings: Settings,
+    engine: Engine,
+    *,
+    backend: PackageBackend | None = None,
+    health: bool = True,
 ) -> Flask:
-    """A WSGI app serving the exchange at ``exchange.path`` (plus ``/health``).
+    """A WSGI app serving the exchange at ``exchange.path`` (plus ``/health`` unless ``health``
+    is false: the daemon serves its own, see ``syncd.health``).
 
     Call ``exchange_service(app).resume()`` once the process serves, and ``.close()`` on stop.
     """
@@ -46,9 +51,11 @@ def create_exchange_app(
             failure(f"internal error ({type(exc).__name__}); see the onec-sync log"), encoding
         )
 
-    @app.get("/health")
-    def health() -> Response:
-        return Response("ok\n", content_type="text/plain")
+    if health:
+
+        @app.get("/health", endpoint="health")
+        def alive() -> Response:
+            return Response("ok\n", content_type="text/plain")
 
     return app
 

@@ -74,8 +74,11 @@ class ExchangeService:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def resume(self) -> list[JobKey]:
-        """Start again the imports a stopped daemon left queued or running; returns their keys."""
+    def resume(self, *, sweep_in_background: bool = True) -> list[JobKey]:
+        """Start again the imports a stopped daemon left queued or running; returns their keys.
+
+        ``sweep_in_background=False``: the caller calls ``sweep()`` itself (the daemon does, as
+        its ``exchange_sweep`` job, on one daemon of several)."""
         with self.sessions() as db:
             rows = db.execute(
                 select(ExchangeFile.session_id, ExchangeFile.name)
@@ -87,7 +90,8 @@ class ExchangeService:
         for key in keys:
             log.info("resuming exchange import %s of session %s", key[1], key[0])
             self.runner.submit(key)
-        threading.Thread(target=self._housekeeping, name="exchange-sweep", daemon=True).start()
+        if sweep_in_background:
+            threading.Thread(target=self._housekeeping, name="exchange-sweep", daemon=True).start()
         return keys
 
     def sweep(self) -> int:
