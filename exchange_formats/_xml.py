@@ -21,17 +21,17 @@ it is read, so a hostile file costs a few MB at most. Every parser error becomes
 from __future__ import annotations
 
 import codecs
-import io
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, cast
 
 from lxml import etree
 
 from exchange_formats.errors import FormatError, UnsafeDocumentError
+
 
 class Readable(Protocol):
     """A binary file object, or anything with a ``read(size)`` that returns bytes."""
@@ -49,17 +49,9 @@ _BOM_UTF8 = b"\xef\xbb\xbf"
 _BOMS_REFUSED = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 
-# Everything that could make the parser do more than read the bytes it is given.
-_SAFE_OPTIONS: dict[str, bool] = {
-    "resolve_entities": False,
-    "no_network": True,
-    "load_dtd": False,
-    "dtd_validation": False,
-    "huge_tree": False,
-    "remove_comments": True,
-    "remove_pis": True,
-    "recover": False,
-}
+# Everything that could make the parser do more than read the bytes it is given is off.
+# (Spelled out at both call sites below so that a type checker sees each keyword.)
+
 
 class _LocalNames(dict[object, str]):
     """``LOCAL[tag]``: ``{urn:1C.ru:commerceml_2}Товар`` -> ``Товар``.
@@ -89,7 +81,12 @@ class Prolog:
 
 
 class _GuardedStream:
-    """What lxml reads from: counts bytes and refuses over-long runs of text as they arrive."""
+    """What lxml reads from: counts bytes and refuses over-long text as it arrives.
+
+    "Over-long" is a run of more than ``max_text_bytes`` without a ``<`` (a text node or an
+    attribute value), or a CDATA section, comment or processing instruction that long (those
+    may contain ``<``). Checked per chunk, so a refusal comes at most one chunk late.
+    """
 
     def __init__(self, raw: Readable, head: bytes, *, name: str, max_text_bytes: int) -> None:
         self._raw = raw
@@ -97,6 +94,7 @@ class _GuardedStream:
         self._name = name
         self._limit = max_text_bytes
         self._run = 0  # bytes since the last "<"
+        self._sections = _Sections(self._check)
         self.bytes_read = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -119,13 +117,128 @@ class _GuardedStream:
             self._check(self._run + first)
             self._run = len(chunk) - chunk.rfind(b"<") - 1
         self._check(self._run)
+        self._sections.feed(chunk)
 
     def _check(self, run: int) -> None:
         if run > self._limit:
             raise UnsafeDocumentError(
-                f"a text node or attribute value is longer than {self._limit:,} bytes; refused",
+                f"a text node, attribute value, CDATA section or comment is longer than "
+                f"{self._limit:,} bytes; refused",
                 source=self._name,
             )
+
+
+_SECTION_ENDS = {b"<![CDATA[": b"]]>", b"<!--": b"-->", b"<?": b"?>"}
+_CARRY = 8  # bytes kept from the previous chunk so a marker split across chunks is found
+
+
+class _Sections:
+    """Measures CDATA sections, comments and processing instructions across chunks."""
+
+    def __init__(self, check: Callable[[int], None]) -> None:
+        self._check = check
+        self._end: bytes | None = None  # the marker closing the open section, if any
+        self._length = 0
+        self._carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if self._end is None and not _has_marker_start(chunk):
+            if not _may_start_marker(self._carry):
+                # the common case, plain elements and text: nothing to measure
+                self._carry = chunk[-_CARRY:] if len(chunk) >= _CARRY else self._keep(chunk)
+                return
+        data, skip, position = self._carry + chunk, len(self._carry), 0
+        while position >= 0:
+            if self._end is None:
+                position = self._open(data, skip, position)
+            else:
+                position = self._close(data, skip, position)
+        self._carry = data[-_CARRY:]
+
+    def _keep(self, chunk: bytes) -> bytes:
+        return (self._carry + chunk)[-_CARRY:]
+
+    def _open(self, data: bytes, skip: int, position: int) -> int:
+        found = [
+            (start, marker)
+            for marker in _SECTION_ENDS
+            if (start := _find_new(data, marker, position, skip)) >= 0
+        ]
+        if not found:
+            return -1
+        start, marker = min(found)
+        self._end, self._length = _SECTION_ENDS[marker], 0
+        return start + len(marker)
+
+    def _close(self, data: bytes, skip: int, position: int) -> int:
+        assert self._end is not None
+        end = _find_new(data, self._end, position, skip)
+        if end < 0:
+            self._length += len(data) - max(position, skip)
+            self._check(self._length)
+            return -1
+        end += len(self._end)
+        self._end = None
+        return end
+
+
+def _has_marker_start(chunk: bytes) -> bool:
+    # "!" and "?" are rare, and a one-byte find is a memchr: far faster than looking for
+    # "<!" directly in a chunk full of "<".
+    return (b"!" in chunk and b"<!" in chunk) or (b"?" in chunk and b"<?" in chunk)
+
+
+def _may_start_marker(carry: bytes) -> bool:
+    """Whether the end of the previous chunk could be the start of a section marker."""
+    lt = carry.rfind(b"<")
+    if lt < 0:
+        return False
+    tail = carry[lt:]
+    return any(marker.startswith(tail) for marker in _SECTION_ENDS)
+
+
+def _find_new(data: bytes, marker: bytes, position: int, skip: int) -> int:
+    """``data.find(marker, position)``, ignoring matches wholly inside the carried-over bytes."""
+    found = data.find(marker, position)
+    while 0 <= found and found + len(marker) <= skip:
+        found = data.find(marker, found + 1)
+    return found
+
+
+class Target(Protocol):
+    """What ``XmlInput.scan`` feeds: start and end tags only."""
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None: ...
+
+    def end(self, tag: str) -> None: ...
+
+
+MAX_DEPTH = 256  # libxml2's own limit when it builds a tree; a parser target must enforce it
+
+
+class _DepthGuard:
+    """Forwards start/end to a target, refusing nesting deeper than ``MAX_DEPTH``."""
+
+    def __init__(self, target: Target, name: str) -> None:
+        self._target = target
+        self._name = name
+        self._depth = 0
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise UnsafeDocumentError(
+                f"elements nested deeper than {MAX_DEPTH} (excessive depth); refused",
+                source=self._name,
+            )
+        self._target.start(tag, attrib)
+
+    def end(self, tag: str) -> None:
+        self._depth -= 1
+        self._target.end(tag)
+
+    def close(self) -> None:
+        return None
 
 
 class XmlInput:
@@ -162,7 +275,19 @@ class XmlInput:
         self, events: tuple[str, ...] = ("end",), tag: str | Iterable[str] | None = None
     ) -> Iterator[tuple[str, etree._Element]]:
         """Stream ``(event, element)`` pairs; the caller clears what it has used."""
-        parser = etree.iterparse(self._stream, events=events, tag=tag, **_SAFE_OPTIONS)
+        parser = etree.iterparse(
+            self._stream,
+            events=events,
+            tag=tag,
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+            recover=False,
+        )
         try:
             yield from parser
         except etree.XMLSyntaxError as exc:
@@ -170,10 +295,21 @@ class XmlInput:
         except etree.LxmlError as exc:  # any other libxml2 refusal
             raise FormatError(str(exc), source=self.name) from exc
 
-    def scan(self, target: object, done: Callable[[], bool], chunk_size: int = 64 * 1024) -> None:
+    def scan(self, target: Target, done: Callable[[], bool], chunk_size: int = 64 * 1024) -> None:
         """Feed the document to a parser ``target`` (start/end callbacks, no tree is built)
         until ``done()`` or the end of the document. Memory stays flat whatever the size."""
-        parser = etree.XMLParser(target=target, **_SAFE_OPTIONS)
+        guarded = _DepthGuard(target, self.name)
+        parser = etree.XMLParser(
+            target=cast("etree.ParserTarget", guarded),  # start/end only: no data() calls
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+            recover=False,
+        )
         try:
             while not done():
                 chunk = self._stream.read(chunk_size)
@@ -204,11 +340,9 @@ def _open(source: Source, name: str | None) -> tuple[Readable, bool, str]:
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         try:
-            return open(path, "rb"), True, name or path  # noqa: SIM115 - closed by XmlInput
+            return open(path, "rb"), True, name or path
         except OSError as exc:
             raise FormatError(f"cannot open: {exc.strerror}", source=name or path) from exc
-    if isinstance(source, io.TextIOBase):
-        raise TypeError("XML must be read from a binary file, not a text file")
     return source, False, name or str(getattr(source, "name", "<stream>"))
 
 
@@ -216,6 +350,7 @@ def _read_head(raw: Readable, name: str) -> bytes:
     head = raw.read(HEAD_BYTES)
     if not isinstance(head, bytes):
         raise TypeError(f"{name}: XML must be read from a binary file, not a text file")
+    _refuse_unsupported(head, name)
     while len(head) < MAX_PROLOG_BYTES and _root_offset(head, name) is None:
         more = raw.read(HEAD_BYTES)
         if not more:
@@ -224,28 +359,33 @@ def _read_head(raw: Readable, name: str) -> bytes:
     return head
 
 
-def check_prolog(head: bytes, name: str) -> Prolog:
-    """Check everything before the root element; raise before the parser sees anything."""
+def _refuse_unsupported(head: bytes, name: str) -> None:
     if not head.strip():
         raise FormatError("the file is empty", source=name)
     if head.startswith(_BOMS_REFUSED) or head[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
         raise FormatError("UTF-16/UTF-32 documents are not supported", source=name)
+
+
+def check_prolog(head: bytes, name: str) -> Prolog:
+    """Check everything before the root element; raise before the parser sees anything."""
+    _refuse_unsupported(head, name)
     bom = head.startswith(_BOM_UTF8)
     if _root_offset(head, name) is None:
         raise FormatError("no root element in the first 1 MiB", source=name, line=1)
-    encoding = _declared_encoding(head, name)
-    _check_encoding(head[3:] if bom else head, encoding, bom, name)
+    declared = _declared_encoding(head, name)
+    encoding = declared or "utf-8"
+    _check_encoding(head[3:] if bom else head, encoding, declared is not None, bom, name)
     return Prolog(encoding=encoding, bom=bom)
 
 
-def _declared_encoding(head: bytes, name: str) -> str:
+def _declared_encoding(head: bytes, name: str) -> str | None:
     start = 3 if head.startswith(_BOM_UTF8) else 0
     if not head.startswith(b"<?xml", start):
-        return "utf-8"
+        return None
     end = head.find(b"?>", start)
     match = _ENCODING.search(head, start, end if end >= 0 else len(head))
     if match is None:
-        return "utf-8"
+        return None
     declared = match.group(1).decode("ascii").lower()
     try:
         codecs.lookup(declared)
@@ -254,7 +394,7 @@ def _declared_encoding(head: bytes, name: str) -> str:
     return declared
 
 
-def _check_encoding(body: bytes, encoding: str, bom: bool, name: str) -> None:
+def _check_encoding(body: bytes, encoding: str, declared: bool, bom: bool, name: str) -> None:
     is_utf8 = codecs.lookup(encoding).name == "utf-8"
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
@@ -263,7 +403,7 @@ def _check_encoding(body: bytes, encoding: str, bom: bool, name: str) -> None:
     except UnicodeDecodeError:
         valid_utf8 = False
     if is_utf8 and not valid_utf8:
-        how = "declares UTF-8" if b"encoding" in body[:200] else "has no encoding declaration"
+        how = f"declares {encoding}" if declared else "has no encoding declaration"
         raise FormatError(
             f"the document {how} but its bytes are not UTF-8 (windows-1251?)", source=name
         )

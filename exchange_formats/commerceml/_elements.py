@@ -170,9 +170,7 @@ def characteristics(container: Element) -> tuple[Characteristic, ...]:
         name = parts["Наименование"]
         if name is None:
             raise fail(item, "a characteristic has no Наименование")
-        found.append(
-            Characteristic(name=name, value=parts["Значение"] or "", onec_id=parts["Ид"])
-        )
+        found.append(Characteristic(name=name, value=parts["Значение"] or "", onec_id=parts["Ид"]))
     return tuple(found)
 
 
@@ -200,7 +198,7 @@ def unit_ref(element: Element) -> UnitRef | None:
     return ref
 
 
-_UNITS: dict[tuple[str | None, tuple[tuple[str, str], ...]], UnitRef | None] = {}
+_UNITS: dict[tuple[object, ...], UnitRef | None] = {}
 
 
 def line_unit(element: Element) -> UnitRef | None:
