@@ -142,11 +142,11 @@ class _Sections:
         self._carry = b""
 
     def feed(self, chunk: bytes) -> None:
-        if self._end is None and not _has_marker_start(chunk):
-            if not _may_start_marker(self._carry):
-                # the common case, plain elements and text: nothing to measure
-                self._carry = chunk[-_CARRY:] if len(chunk) >= _CARRY else self._keep(chunk)
-                return
+        quiet = self._end is None and not _has_marker_start(chunk)
+        if quiet and not _may_start_marker(self._carry):
+            # the common case, plain elements and text: nothing to measure
+            self._carry = chunk[-_CARRY:] if len(chunk) >= _CARRY else self._keep(chunk)
+            return
         data, skip, position = self._carry + chunk, len(self._carry), 0
         while position >= 0:
             if self._end is None:
@@ -200,7 +200,7 @@ def _may_start_marker(carry: bytes) -> bool:
 def _find_new(data: bytes, marker: bytes, position: int, skip: int) -> int:
     """``data.find(marker, position)``, ignoring matches wholly inside the carried-over bytes."""
     found = data.find(marker, position)
-    while 0 <= found and found + len(marker) <= skip:
+    while found >= 0 and found + len(marker) <= skip:
         found = data.find(marker, found + 1)
     return found
 

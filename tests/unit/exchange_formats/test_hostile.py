@@ -118,13 +118,13 @@ def test_a_truncated_file_is_an_error_with_its_line(reader: str) -> None:
             "has no encoding declaration but its bytes are not UTF-8",
         ),
         (
-            b"\xef\xbb\xbf" + '<?xml version="1.0" encoding="windows-1251"?><r/>'.encode(),
+            b"\xef\xbb\xbf" + b'<?xml version="1.0" encoding="windows-1251"?><r/>',
             "declares windows-1251 but its bytes are UTF-8",
         ),
         ("<r/>".encode("utf-16"), "UTF-16"),
         (b"", "empty"),
         (b"PK\x03\x04\x14\x00\x00\x00", "text before the root element"),
-        ('<?xml version="1.0" encoding="x-nonsense"?><r/>'.encode(), "unknown encoding"),
+        (b'<?xml version="1.0" encoding="x-nonsense"?><r/>', "unknown encoding"),
     ],
     ids=[
         "1251-declared-utf8-bytes",
@@ -155,7 +155,7 @@ def test_bad_bytes_after_the_head_are_an_error_with_their_line() -> None:
         .encode("utf-8")
         .replace("Ошибка".encode(), "Ошибка".encode("cp1251"))
     )
-    with pytest.raises(FormatError, match="(?i)bytes|encoding|utf-8") as caught:
+    with pytest.raises(FormatError, match=r"(?i)bytes|encoding|utf-8") as caught:
         _records(data)
     assert caught.value.line == 2003
 
