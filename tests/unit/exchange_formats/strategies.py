@@ -20,11 +20,27 @@ from exchange_formats.records import (
     Contact,
     Contractor,
     Discount,
+    Group,
+    Image,
+    Manufacturer,
+    Offer,
+    OfferPrices,
+    OfferStock,
     Order,
     OrderLine,
+    Price,
+    PriceType,
+    Product,
+    Property,
+    PropertyOption,
+    PropertyValue,
     Requisite,
+    StockLevel,
     Tax,
+    TaxRate,
+    Unit,
     UnitRef,
+    Warehouse,
 )
 
 MOSCOW = ZoneInfo("Europe/Moscow")  # no DST since 2014: local times round-trip exactly
@@ -133,7 +149,7 @@ def requisites() -> st.SearchStrategy[tuple[Requisite, ...]]:
     return st.lists(st.builds(Requisite, name=names, value=value), max_size=4).map(tuple)
 
 
-def units() -> st.SearchStrategy[UnitRef | None]:
+def line_units() -> st.SearchStrategy[UnitRef | None]:
     return st.none() | st.builds(
         UnitRef,
         text=st.sampled_from(["шт", "упак", "кг", "м"]),
@@ -176,7 +192,7 @@ def lines(draw: st.DrawFn) -> OrderLine:
         price=draw(optional(money())),  # type: ignore[arg-type]
         total=draw(optional(money())),  # type: ignore[arg-type]
         sku=draw(optional(text(40))),  # type: ignore[arg-type]
-        unit=draw(units()),
+        unit=draw(line_units()),
         coefficient=draw(optional(st.sampled_from([Decimal(1), Decimal("0.5"), Decimal(12)]))),  # type: ignore[arg-type]
         discounts=draw(discounts()),
         taxes=draw(taxes()),
@@ -220,3 +236,230 @@ def orders(draw: st.DrawFn) -> Order:
         requisites=draw(requisites()),
         deleted=draw(optional(st.booleans())),  # type: ignore[arg-type]
     )
+
+
+# --- catalog records --------------------------------------------------------------------------
+
+
+def ids(max_size: int = 40) -> st.SearchStrategy[str]:
+    return text(max_size).filter(lambda value: "#" not in value)
+
+
+def versions() -> st.SearchStrategy[str | None]:
+    return st.none() | st.sampled_from(["AAAAAQAAAAA=", "AAAGwQAAAAA=40517"])
+
+
+def flags() -> st.SearchStrategy[bool | None]:
+    return st.none() | st.booleans()
+
+
+@st.composite
+def group_forest(draw: st.DrawFn) -> list[Group]:
+    """Groups nested up to three levels, in the order a reader gives them (parents first)."""
+    found: list[Group] = []
+
+    def grow(parent: str | None, depth: int) -> None:
+        for _ in range(draw(st.integers(0, 3 if depth < 2 else 0))):
+            group = Group(
+                onec_id=f"{draw(ids(30))}-{len(found)}",  # unique: the renderer nests by Ид
+                name=draw(text()),
+                parent_onec_id=parent,
+                description=draw(optional(text(200))),  # type: ignore[arg-type]
+                sort=draw(st.none() | st.integers(-5, 500)),
+                deleted=draw(st.booleans()),
+                version=draw(versions()),
+            )
+            found.append(group)
+            grow(group.onec_id, depth + 1)
+
+    grow(None, 0)
+    return found
+
+
+def properties() -> st.SearchStrategy[Property]:
+    option = st.builds(PropertyOption, onec_id=text(40), value=st.just("") | text())
+    return st.builds(
+        Property,
+        onec_id=ids(),
+        name=text(),
+        value_type=st.none() | st.sampled_from(["Строка", "Число", "Справочник", "Время"]),
+        multiple=st.booleans(),
+        for_products=flags(),
+        for_offers=flags(),
+        options=st.lists(option, max_size=4).map(tuple),
+        deleted=st.booleans(),
+        version=versions(),
+    )
+
+
+CURRENCIES = st.sampled_from(["RUB", "USD", "EUR", "UAH", "BYR"])
+
+
+@st.composite
+def price_types(draw: st.DrawFn) -> PriceType:
+    tax = draw(st.none() | st.sampled_from(["НДС", "Без налога"]))
+    return PriceType(
+        onec_id=draw(ids()),
+        name=draw(text()),
+        currency=draw(st.none() | CURRENCIES),
+        tax_name=tax,
+        tax_included=draw(flags()) if tax else None,
+        deleted=draw(st.booleans()),
+        version=draw(versions()),
+    )
+
+
+def warehouses() -> st.SearchStrategy[Warehouse]:
+    return st.builds(
+        Warehouse,
+        onec_id=ids(),
+        name=text(),
+        address=optional(text(120)),
+        deleted=st.booleans(),
+        version=versions(),
+    )
+
+
+def units() -> st.SearchStrategy[Unit]:
+    return st.builds(
+        Unit,
+        onec_id=ids(8),
+        code=optional(st.sampled_from(["796", "778", "166"])),
+        name=optional(st.sampled_from(["шт", "упак", "кг"])),
+        full_name=optional(text()),
+        international=optional(st.sampled_from(["PCE", "NMP"])),
+        deleted=st.booleans(),
+        version=versions(),
+    )
+
+
+def unit_refs() -> st.SearchStrategy[UnitRef | None]:
+    unit = st.builds(
+        UnitRef,
+        text=optional(st.sampled_from(["шт", "796", "пара"])),
+        code=optional(st.sampled_from(["796", "715"])),
+        full_name=optional(text()),
+        international=optional(st.sampled_from(["PCE", "PR"])),
+    )
+    return st.none() | unit.filter(lambda ref: ref != UnitRef())
+
+
+def property_values() -> st.SearchStrategy[tuple[PropertyValue, ...]]:
+    value = st.builds(
+        PropertyValue,
+        property_onec_id=text(40),
+        values=st.lists(text(), max_size=3).map(tuple),
+    )
+    return st.lists(value, max_size=4).map(tuple)
+
+
+def characteristics() -> st.SearchStrategy[tuple[Characteristic, ...]]:
+    item = st.builds(
+        Characteristic, name=text(40), value=st.just("") | text(40), onec_id=optional(text(36))
+    )
+    return st.lists(item, max_size=3).map(tuple)
+
+
+def catalog_requisites() -> st.SearchStrategy[tuple[Requisite, ...]]:
+    names = text(60).filter(lambda name: name != "ОписаниеФайла")
+    item = st.builds(Requisite, name=names, value=st.just("") | text(120))
+    return st.lists(item, max_size=4).map(tuple)
+
+
+@st.composite
+def products(draw: st.DrawFn) -> Product:
+    pictures = draw(
+        st.lists(
+            st.tuples(ids(80).map(lambda p: f"import_files/{p}.jpg"), optional(text(40))),
+            max_size=3,
+            unique_by=lambda picture: picture[0],
+        )
+    )
+    captions = tuple(
+        Requisite(name="ОписаниеФайла", value=f"{path}#{caption}")
+        for path, caption in pictures
+        if caption is not None
+    )
+    return Product(
+        onec_id=draw(ids()),
+        name=draw(text()),
+        sku=draw(optional(text(40))),  # type: ignore[arg-type]
+        barcode=draw(optional(st.text("0123456789", min_size=8, max_size=13))),  # type: ignore[arg-type]
+        code=draw(optional(text(20))),  # type: ignore[arg-type]
+        unit=draw(unit_refs()),
+        group_onec_ids=tuple(draw(st.lists(ids(), max_size=2))),
+        description=draw(optional(text(500))),  # type: ignore[arg-type]
+        images=tuple(Image(path=path, caption=caption) for path, caption in pictures),  # type: ignore[arg-type]
+        manufacturer=draw(
+            st.none() | st.builds(Manufacturer, name=text(), onec_id=optional(ids()))
+        ),
+        country=draw(optional(text(40))),  # type: ignore[arg-type]
+        brand=draw(optional(text(40))),  # type: ignore[arg-type]
+        property_values=draw(property_values()),
+        taxes=tuple(
+            draw(st.lists(st.builds(TaxRate, name=text(20), rate=optional(text(10))), max_size=2))
+        ),
+        requisites=draw(catalog_requisites()) + captions,
+        characteristics=draw(characteristics()),
+        deleted=draw(st.booleans()),
+        version=draw(versions()),
+    )
+
+
+def amounts() -> st.SearchStrategy[Decimal]:
+    return st.decimals(
+        min_value=Decimal(-1000), max_value=Decimal(10**7), places=3, allow_nan=False
+    )
+
+
+@st.composite
+def offers(draw: st.DrawFn) -> tuple[Offer, OfferPrices | None, OfferStock | None]:
+    """One Предложение's records: its description, maybe prices, maybe stock."""
+    product = draw(ids(36))
+    variant = draw(optional(ids(36)))
+    onec_id = f"{product}#{variant}" if variant else product
+    offer = Offer(
+        onec_id=onec_id,
+        product_onec_id=product,
+        name=draw(optional(text())),  # type: ignore[arg-type]
+        sku=draw(optional(text(40))),  # type: ignore[arg-type]
+        barcode=draw(optional(st.text("0123456789", min_size=8, max_size=13))),  # type: ignore[arg-type]
+        unit=draw(unit_refs()),
+        characteristics=draw(characteristics()),
+        property_values=draw(property_values()),
+        deleted=draw(st.booleans()),
+        version=draw(versions()),
+    )
+    price = st.builds(
+        Price,
+        price_type_onec_id=ids(),
+        value=amounts(),
+        currency=st.none() | CURRENCIES,
+        unit=optional(st.sampled_from(["шт", "упак"])),
+        coefficient=st.none() | amounts(),
+        presentation=optional(text(60)),
+        min_quantity=st.none() | amounts(),
+    )
+    prices = draw(
+        st.none()
+        | st.lists(price, max_size=3).map(
+            lambda found: OfferPrices(
+                offer_onec_id=onec_id, product_onec_id=product, prices=tuple(found)
+            )
+        )
+    )
+    level = st.builds(StockLevel, warehouse_onec_id=ids(), quantity=amounts())
+    stock = draw(
+        st.none()
+        | st.tuples(st.none() | amounts(), st.lists(level, max_size=3))
+        .filter(lambda pair: pair[0] is not None or pair[1])
+        .map(
+            lambda pair: OfferStock(
+                offer_onec_id=onec_id,
+                product_onec_id=product,
+                total=pair[0],
+                levels=tuple(pair[1]),
+            )
+        )
+    )
+    return offer, prices, stock
