@@ -132,6 +132,7 @@ class Document:
         """Every record in document order. Raises ``FormatError`` at the first bad element;
         records yielded before it were complete and valid."""
         tags = [f"{{*}}{tag}" for tag in (*self._handlers, *_BLOCKS)]
+        self._flags.clear()
         with XmlInput(
             self._source.second(), name=self.name, max_text_bytes=self._max_text_bytes
         ) as xml:
