@@ -338,11 +338,9 @@ class XmlInput:
 
 def _open(source: Source, name: str | None) -> tuple[Readable, bool, str]:
     if isinstance(source, str | os.PathLike):
+        # A missing or unreadable file is an OSError, not a FormatError: it is not the bytes.
         path = os.fspath(source)
-        try:
-            return open(path, "rb"), True, name or path
-        except OSError as exc:
-            raise FormatError(f"cannot open: {exc.strerror}", source=name or path) from exc
+        return open(path, "rb"), True, name or path  # XmlInput.close() closes it
     return source, False, name or str(getattr(source, "name", "<stream>"))
 
 
