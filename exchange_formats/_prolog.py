@@ -24,9 +24,6 @@ _BOM_UTF8 = b"\xef\xbb\xbf"
 _BOMS_REFUSED = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 
-# Everything that could make the parser do more than read the bytes it is given is off.
-# (Spelled out at both call sites below so that a type checker sees each keyword.)
-
 
 @dataclass(frozen=True, slots=True)
 class Prolog:
@@ -35,6 +32,7 @@ class Prolog:
 
 
 def read_head(raw: Readable, name: str) -> bytes:
+    """The first bytes of a document, at least up to its root element (at most ~1 MiB)."""
     head = raw.read(HEAD_BYTES)
     if not isinstance(head, bytes):
         raise TypeError(f"{name}: XML must be read from a binary file, not a text file")

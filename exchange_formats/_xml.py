@@ -81,6 +81,8 @@ class XmlInput:
         self, events: tuple[str, ...] = ("end",), tag: str | Iterable[str] | None = None
     ) -> Iterator[tuple[str, etree._Element]]:
         """Stream ``(event, element)`` pairs; the caller clears what it has used."""
+        # Everything that could make the parser do more than read the bytes it is given is off
+        # (spelled out at both call sites so that a type checker sees each keyword).
         parser = etree.iterparse(
             self._stream,
             events=events,
