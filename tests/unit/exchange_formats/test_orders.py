@@ -238,6 +238,35 @@ def test_version_3_1_wraps_documents_in_containers() -> None:
     assert read(data) == [SITE_ORDER, SITE_ORDER]
 
 
+@pytest.mark.parametrize(
+    ("version", "namespace"),
+    [
+        ("2.05", None),
+        ("2.06", None),
+        ("2.07", NS_2),
+        ("2.10", NS_2),
+        ("3.1", "urn:1C.ru:commerceml_3"),
+    ],
+)
+def test_each_version_writes_the_namespace_1c_expects(version: str, namespace: str | None) -> None:
+    root = etree.fromstring(write([SITE_ORDER], version=version))
+    assert root.nsmap.get(None) == namespace
+    assert root.get("ВерсияСхемы") == version
+
+
+def test_1c_fields_travel_as_requisites_1c_reads() -> None:
+    order = dataclasses.replace(
+        SITE_ORDER, number_1c="ТД-7", date_1c=datetime(2024, 5, 2, tzinfo=MOSCOW), deleted=True
+    )
+    [back] = read(write([order]))
+    assert (back.number_1c, back.date_1c, back.deleted) == ("ТД-7", order.date_1c, True)
+    assert back.requisites[-3:] == (
+        Requisite(name="Номер по 1С", value="ТД-7"),
+        Requisite(name="Дата по 1С", value="2024-05-02T00:00:00"),
+        Requisite(name="ПометкаУдаления", value="true"),
+    )
+
+
 def test_unknown_versions_and_encodings_are_refused() -> None:
     with pytest.raises(ValueError, match="version"):
         write([], version="2.11")
