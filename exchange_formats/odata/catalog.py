@@ -2,8 +2,9 @@
 
 Every reader takes the rows of one answer, the field map of its stream (role -> 1C property;
 see the package docstring) and ``source`` (the entity set, for messages). Rows are dicts as
-``wire.loads`` returns them. ``DataVersion`` becomes the record's ``version``; ``DeletionMark``
-becomes ``deleted``.
+``wire.loads`` returns them. ``DeletionMark`` becomes ``deleted``. ``DataVersion`` is *not* the
+record's ``version``: 1C changes it on every write, even one that changes nothing, so callers
+track it beside the records (``version(row)``) and the records' content stays comparable.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def onec_id(row: Row, *, source: str | None) -> str:
 
 
 def version(row: Row) -> str | None:
+    """The row's ``DataVersion``: opaque, compare for equality only."""
     return values.text(row.get("DataVersion"))
 
 
@@ -57,7 +59,6 @@ def read_groups(rows: Iterable[Row], fields: FieldMap, *, source: str | None) ->
             name=_name(row, fields, source=source),
             parent_onec_id=parent,
             deleted=deleted(row, source=source),
-            version=version(row),
         )
 
 
@@ -79,7 +80,6 @@ def read_products(
             group_onec_ids=(group,) if group else (),
             unit=UnitRef(text=unit) if unit else None,
             deleted=deleted(row, source=source),
-            version=version(row),
         )
 
 
@@ -104,7 +104,6 @@ def read_characteristics(
             name=name,
             characteristics=(Characteristic(name="Характеристика", value=name, onec_id=ref),),
             deleted=deleted(row, source=source),
-            version=version(row),
         )
 
 
@@ -120,7 +119,6 @@ def read_price_types(
             currency=field(row, fields.get("currency", ""), values.text, source=source),
             tax_included=field(row, fields.get("tax_included", ""), values.boolean, source=source),
             deleted=deleted(row, source=source),
-            version=version(row),
         )
 
 
@@ -136,7 +134,6 @@ def read_warehouses(
             name=_name(row, fields, source=source),
             address=field(row, fields.get("address", ""), values.text, source=source),
             deleted=deleted(row, source=source),
-            version=version(row),
         )
 
 

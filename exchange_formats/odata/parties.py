@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from exchange_formats.odata import values
-from exchange_formats.odata.catalog import deleted, is_folder, onec_id, version
+from exchange_formats.odata.catalog import deleted, is_folder, onec_id
 from exchange_formats.odata.values import field
 from exchange_formats.records import Address, Contact, Contractor
 
@@ -41,7 +41,6 @@ def read_contractors(
             contacts=contacts,
             address=address,
             deleted=deleted(row, source=source),
-            version=version(row),
         )
 
 
