@@ -73,22 +73,26 @@ class PullContext:
     should_stop: ShouldStop = lambda: False
 
 
-def pull_catalog(ctx: PullContext, stream: CatalogStream, *, full: bool) -> StreamResult:
-    """Pull ``stream``: a full pull when asked, first or interrupted; else incremental."""
+def pull_catalog(
+    ctx: PullContext, stream: CatalogStream, result: StreamResult, *, full: bool
+) -> StreamResult:
+    """Pull ``stream``: a full pull when asked, first or interrupted; else incremental.
+
+    ``result`` is filled as batches commit, so it stays true when an error ends the pull.
+    """
     with UnitOfWork(ctx.sessions) as uow:
         cursor = read_checkpoint(uow.session, stream.name) or {}
         known = state.has_versions(uow.session, stream.name)
     if full or cursor.get("mode") == "full" or not (cursor or known):
         resume = 0 if full else int(cursor.get("skip", 0)) if cursor.get("mode") == "full" else 0
-        return _full(
-            ctx, stream, start=resume, started=cursor.get("started_at") if resume else None
-        )
-    return _incremental(ctx, stream)
+        started = cursor.get("started_at") if resume else None
+        return _full(ctx, stream, result, start=resume, started=started)
+    return _incremental(ctx, stream, result)
 
 
-def pull_snapshot(ctx: PullContext, stream: SnapshotStream) -> StreamResult:
+def pull_snapshot(ctx: PullContext, stream: SnapshotStream, result: StreamResult) -> StreamResult:
     """Read every call of the virtual table, then write the snapshot in batches."""
-    result = StreamResult(stream.name, mode="snapshot")
+    result.mode = "snapshot"
     rows: list[Row] = []
     select = [("$select", ",".join(stream.select))]
     for resource in stream.resources():
@@ -122,9 +126,14 @@ def pull_snapshot(ctx: PullContext, stream: SnapshotStream) -> StreamResult:
 
 
 def _full(
-    ctx: PullContext, stream: CatalogStream, *, start: int, started: str | None
+    ctx: PullContext,
+    stream: CatalogStream,
+    result: StreamResult,
+    *,
+    start: int,
+    started: str | None,
 ) -> StreamResult:
-    result = StreamResult(stream.name, mode="full")
+    result.mode = "full"
     started = started or _now()
     if start:
         log.info("%s: resuming an interrupted full pull at $skip=%d", stream.name, start)
@@ -145,8 +154,8 @@ def _full(
     return _settle(result)
 
 
-def _incremental(ctx: PullContext, stream: CatalogStream) -> StreamResult:
-    result = StreamResult(stream.name, mode="incremental")
+def _incremental(ctx: PullContext, stream: CatalogStream, result: StreamResult) -> StreamResult:
+    result.mode = "incremental"
     scanned_at = _now()
     seen = _scan(ctx, stream)
     if seen is None:

@@ -133,6 +133,7 @@ def _run_one(
     actor: str,
 ) -> StreamResult:
     started = time.monotonic()
+    outcome = StreamResult(stream.name)
     try:
         if metadata is not None and (absent := missing(stream, metadata)):
             raise RequestRejected(
@@ -140,14 +141,14 @@ def _run_one(
                 "(check odata.*_entity and odata.*_fields, or publish them in 1C)"
             )
         if isinstance(stream, CatalogStream):
-            outcome = pull_catalog(ctx, stream, full=full)
+            pull_catalog(ctx, stream, outcome, full=full)
         else:
-            outcome = pull_snapshot(ctx, stream)
+            pull_snapshot(ctx, stream, outcome)
     except (ODataError, FormatError) as exc:
-        outcome = StreamResult(stream.name, outcome="failed", error=str(exc), error_kind=type(exc))
+        outcome.outcome, outcome.error, outcome.error_kind = "failed", str(exc), type(exc)
         log.error("%s: %s", stream.name, exc)
     except Stopped:
-        outcome = StreamResult(stream.name, outcome="stopped")
+        outcome.outcome = "stopped"
     _audit(ctx, stream, outcome, run_uuid, actor, int((time.monotonic() - started) * 1000))
     return outcome
 

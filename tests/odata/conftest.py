@@ -53,5 +53,3 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 def pg(fresh_pg_url: str, make_db_engine: Callable[..., Engine]) -> tuple[str, Engine]:
     """A fresh migrated PostgreSQL database of this test and an engine on it."""
     return fresh_pg_url, make_db_engine(fresh_pg_url)
-
-

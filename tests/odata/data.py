@@ -125,7 +125,9 @@ def customer_row(i: int) -> dict[str, Any]:
     }
 
 
-def price_row(product: int, price_type: int, value: str, characteristic: str = ZERO) -> dict[str, Any]:
+def price_row(
+    product: int, price_type: int, value: str, characteristic: str = ZERO
+) -> dict[str, Any]:
     return {
         "Period": "2025-01-10T00:00:00",
         "Recorder": "7e1f0c2a-cf11-11ef-bac8-00155d01d112",
@@ -138,7 +140,9 @@ def price_row(product: int, price_type: int, value: str, characteristic: str = Z
     }
 
 
-def stock_row(product: int, warehouse: int, quantity: str, characteristic: str = ZERO) -> dict[str, Any]:
+def stock_row(
+    product: int, warehouse: int, quantity: str, characteristic: str = ZERO
+) -> dict[str, Any]:
     return {
         "Номенклатура_Key": ref("product", product),
         "Характеристика_Key": characteristic,
@@ -156,7 +160,9 @@ def fill(fake: Fake1C, *, products: int = 20, groups: int = 3) -> None:
     fake.entities[CHARACTERISTICS]  # published, even when empty
     fake.put(CHARACTERISTICS, characteristic_row(0, product=0))
     fake.put(CHARACTERISTICS, characteristic_row(1, product=0))
-    fake.put(CHARACTERISTICS, characteristic_row(2, product=1, owner_entity="Catalog_ВидыНоменклатуры"))
+    fake.put(
+        CHARACTERISTICS, characteristic_row(2, product=1, owner_entity="Catalog_ВидыНоменклатуры")
+    )
     for p in range(2):
         fake.put(PRICE_TYPES, price_type_row(p))
     for w in range(2):
@@ -166,7 +172,9 @@ def fill(fake: Fake1C, *, products: int = 20, groups: int = 3) -> None:
     fake.virtual[f"{PRICES}/SliceLast"] = [
         price_row(i, p, f"{1000 + i}.50") for i in range(products) for p in range(2)
     ]
-    fake.virtual[f"{STOCK}/Balance"] = [stock_row(i, i % 2, str(i % 7 + 1)) for i in range(products)]
+    fake.virtual[f"{STOCK}/Balance"] = [
+        stock_row(i, i % 2, str(i % 7 + 1)) for i in range(products)
+    ]
     fake.entities[ORDERS]
 
 
@@ -182,5 +190,3 @@ def products_page_request(skip: int) -> Any:
         )
 
     return match
-
-

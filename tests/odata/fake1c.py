@@ -74,7 +74,9 @@ class Fake1C:
     def sent(self, method: str, resource_prefix: str) -> list[httpx.Request]:
         """Requests with this method whose decoded resource starts with ``resource_prefix``."""
         return [
-            r for r in self.requests if r.method == method and resource(r).startswith(resource_prefix)
+            r
+            for r in self.requests
+            if r.method == method and resource(r).startswith(resource_prefix)
         ]
 
     # --- respx side effect ---------------------------------------------------------------------
@@ -96,7 +98,9 @@ class Fake1C:
         res = resource(request)
         params = dict(request.url.params)
         if res == "$metadata":
-            return httpx.Response(200, content=self.metadata(), headers={"Content-Type": "application/xml"})
+            return httpx.Response(
+                200, content=self.metadata(), headers={"Content-Type": "application/xml"}
+            )
         if match := re.fullmatch(r"(\w+)\(guid'([0-9a-f-]+)'\)/Post", res):
             return self._post_document(match.group(1), match.group(2))
         if match := re.fullmatch(r"(\w+)/(SliceLast|Balance)\((.*)\)", res, re.S):
@@ -125,7 +129,9 @@ class Fake1C:
             rows = rows[: int(params["$top"])]
         return self._answer(entity, [project(row, params.get("$select")) for row in rows])
 
-    def _virtual(self, entity: str, function: str, inner: str, params: dict[str, str]) -> httpx.Response:
+    def _virtual(
+        self, entity: str, function: str, inner: str, params: dict[str, str]
+    ) -> httpx.Response:
         key = f"{entity}/{function}"
         if key not in self.virtual:
             return odata_error(400, "6", "Метод не найден")
@@ -136,13 +142,17 @@ class Fake1C:
             rows = [row for row in rows if test(row)]
         if function == "Balance":
             rows = [r for r in rows if any(v for k, v in r.items() if k.endswith("Balance"))]
-        return self._answer(f"{entity}_{function}", [project(r, params.get("$select")) for r in rows])
+        return self._answer(
+            f"{entity}_{function}", [project(r, params.get("$select")) for r in rows]
+        )
 
     def _single(self, entity: str, ref: str) -> httpx.Response:
         row = self.entities.get(entity, {}).get(ref)
         if row is None:
             return odata_error(404, "9", "Экземпляр сущности не найден по переданному ключу.")
-        return httpx.Response(200, json=encode({"odata.metadata": f"{BASE}/$metadata#{entity}/@Element", **row}))
+        return httpx.Response(
+            200, json=encode({"odata.metadata": f"{BASE}/$metadata#{entity}/@Element", **row})
+        )
 
     def _answer(self, entity: str, rows: list[Row]) -> httpx.Response:
         body = {"odata.metadata": f"{BASE}/$metadata#{entity}", "value": rows}
@@ -180,13 +190,17 @@ class Fake1C:
         for entity, rows in self.entities.items():
             names = sorted({key for row in rows.values() for key in row})
             types.append(_type("EntityType", entity, names))
-            sets.append(f'<EntitySet Name={quoteattr(entity)} EntityType="StandardODATA.{entity}"/>')
+            sets.append(
+                f'<EntitySet Name={quoteattr(entity)} EntityType="StandardODATA.{entity}"/>'
+            )
         for key, rows in self.virtual.items():
             entity, function = key.split("/")
             names = sorted({k for row in rows for k in row})
             base = entity.removesuffix("_RecordType")
             types.append(_type("ComplexType", f"{base}_{function}", names))
-            sets.append(f'<EntitySet Name={quoteattr(entity)} EntityType="StandardODATA.{entity}"/>')
+            sets.append(
+                f'<EntitySet Name={quoteattr(entity)} EntityType="StandardODATA.{entity}"/>'
+            )
             types.append(_type("EntityType", entity, ["Period"]))
         return (
             '<?xml version="1.0" encoding="UTF-8"?>'
@@ -218,7 +232,9 @@ def project(row: Row, select: str | None) -> Row:
 
 def encode(document: Any) -> Any:
     """JSON-ready: Decimals as numbers (json.loads(parse_float=Decimal) restores them)."""
-    return json.loads(json.dumps(document, default=lambda d: float(d) if isinstance(d, Decimal) else str(d)))
+    return json.loads(
+        json.dumps(document, default=lambda d: float(d) if isinstance(d, Decimal) else str(d))
+    )
 
 
 def virtual_arguments(inner: str) -> dict[str, str]:
