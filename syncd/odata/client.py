@@ -78,14 +78,21 @@ class ODataClient:
 
     # --- reads (retried) ---------------------------------------------------------------------
 
-    def get(self, resource: str, params: query.Params = ()) -> Any:
-        """The JSON document at ``resource`` (``$format=json`` is added)."""
-        target = query.url(self.base, resource, [("$format", "json"), *params])
-        return self.retrying(lambda: self._json(self._send("GET", target), resource))
+    def get(self, resource: str, params: query.Params = (), *, retry: bool = True) -> Any:
+        """The JSON document at ``resource`` (``$format=json`` is added).
 
-    def rows(self, resource: str, params: query.Params = ()) -> list[Row]:
+        ``retry=False`` inside a unit the caller retries as a whole (attempts do not multiply).
+        """
+        target = query.url(self.base, resource, [("$format", "json"), *params])
+
+        def read() -> Any:
+            return self._json(self._send("GET", target), resource)
+
+        return self.retrying(read) if retry else read()
+
+    def rows(self, resource: str, params: query.Params = (), *, retry: bool = True) -> list[Row]:
         """The rows of a collection (an entity set, a virtual table)."""
-        document = self.get(resource, params)
+        document = self.get(resource, params, retry=retry)
         return self._rows(document, resource)
 
     def pages(

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 import httpx
@@ -171,7 +172,7 @@ class Fake1C:
             "DeletionMark": False,
         }
         stored = self.put(entity, row)
-        location = f"{BASE}/{entity}(guid'{ref}')"
+        location = f"{BASE}/{quote(entity)}(guid'{ref}')"  # headers are ASCII: 1C encodes
         answer = {"odata.metadata": f"{BASE}/$metadata#{entity}/@Element", **stored}
         return httpx.Response(201, json=encode(answer), headers={"Location": location})
 
