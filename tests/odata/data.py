@@ -19,6 +19,13 @@ PRICES = "InformationRegister_ЦеныНоменклатуры_RecordType"
 STOCK = "AccumulationRegister_ТоварыНаСкладах"
 ORDERS = "Document_ЗаказКлиента"
 UNIT = "f40235d5-d84c-11ea-8133-0050569f62a1"
+# Document_ЗаказКлиента as УТ 11 publishes it (the part we use; ODATA.md §1.6).
+ORDER_PROPERTIES = [
+    "Ref_Key", "DataVersion", "DeletionMark", "Number", "Date", "Posted", "Организация_Key",
+    "Партнер_Key", "Контрагент_Key", "Склад_Key", "Валюта_Key", "ХозяйственнаяОперация", "Статус",
+    "ЦенаВключаетНДС", "СуммаДокумента", "НомерПоДаннымКлиента", "ДатаПоДаннымКлиента",
+    "Комментарий", "Товары",
+]  # fmt: skip
 
 
 def ref(kind: str, i: int) -> str:
@@ -176,6 +183,7 @@ def fill(fake: Fake1C, *, products: int = 20, groups: int = 3) -> None:
         stock_row(i, i % 2, str(i % 7 + 1)) for i in range(products)
     ]
     fake.entities[ORDERS]
+    fake.schemas[ORDERS] = ORDER_PROPERTIES
 
 
 def products_page_request(skip: int) -> Any:

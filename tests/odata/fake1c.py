@@ -50,6 +50,7 @@ class Fake1C:
     def __init__(self) -> None:
         self.entities: dict[str, dict[str, Row]] = defaultdict(dict)
         self.virtual: dict[str, list[Row]] = {}  # "<set>/SliceLast" | "<set>/Balance" -> rows
+        self.schemas: dict[str, list[str]] = {}  # properties $metadata lists besides the rows'
         self.requests: list[httpx.Request] = []
         self.faults: list[tuple[Predicate, Any]] = []
         self._numbers = itertools.count(1)
@@ -189,7 +190,9 @@ class Fake1C:
     def metadata(self) -> bytes:
         types, sets = [], []
         for entity, rows in self.entities.items():
-            names = sorted({key for row in rows.values() for key in row})
+            names = sorted(
+                {key for row in rows.values() for key in row} | set(self.schemas.get(entity, []))
+            )
             types.append(_type("EntityType", entity, names))
             sets.append(
                 f'<EntitySet Name={quoteattr(entity)} EntityType="StandardODATA.{entity}"/>'

@@ -117,7 +117,7 @@ def test_an_order_becomes_a_posted_document_with_its_1c_number_recorded(
         }
     ]
     assert document["Posted"] is True
-    post = [r for r in fake.requests if is_post(r)][0]
+    post = next(r for r in fake.requests if is_post(r))
     assert post.url.params["PostingModeOperational"] == "false"
 
     with Session(engine) as session:
