@@ -8,7 +8,9 @@ Catalog streams (``CatalogStream``):
   and its commit resumes at the last committed page.
 * **incremental**: scan ``Ref_Key,DataVersion`` (cheap), diff against the stored versions, fetch
   only the new and changed objects by ``Ref_Key``; each batch commits with its versions. Objects
-  missing from the scan are looked up once more; those 1C no longer has are soft-deleted.
+  missing from the scan are looked up once more; those 1C no longer has are soft-deleted. When so
+  much changed that fetching by ``Ref_Key`` takes more requests than reading every page, the
+  pull reads it whole instead.
 
 Snapshot streams (``SnapshotStream``: prices, stock) read the virtual table whole and write it in
 batches; the writer skips unchanged prices and stock, and stock that vanished from the snapshot
@@ -166,6 +168,12 @@ def _incremental(ctx: PullContext, stream: CatalogStream, result: StreamResult) 
         stored = state.stored_versions(uow.session, stream.name)
     changed = [ref for ref, version in seen.items() if ref not in stored or stored[ref] != version]
     vanished = [ref for ref in stored if ref not in seen]
+    if _cheaper_in_pages(ctx, len(changed), len(seen)):
+        log.info(
+            "%s: %d of %d objects changed, reading it whole", stream.name, len(changed), len(seen)
+        )
+        result.scanned = 0
+        return _full(ctx, stream, result, start=0, started=None)
     cursor = {"mode": "incremental", "scanned_at": scanned_at}
     returned: set[str] = set()
     batch: list[Row] = []
@@ -193,6 +201,17 @@ def _incremental(ctx: PullContext, stream: CatalogStream, result: StreamResult) 
         result.counts.add(stream.table.name, "deleted", hidden)
         log.info("%s: %d object(s) no longer in 1C, %d hidden", stream.name, len(gone), hidden)
     return _settle(result)
+
+
+def _cheaper_in_pages(ctx: PullContext, changed: int, total: int) -> bool:
+    """Whether reading the whole set page by page takes fewer requests than by Ref_Key.
+
+    (Objects gone from 1C are then found by the next incremental pull.)
+    """
+    settings = ctx.client.settings
+    by_ref = -(-changed // settings.fetch_batch_size)
+    pages = -(-total // settings.page_size) + 1
+    return by_ref > pages
 
 
 def _scan(ctx: PullContext, stream: CatalogStream) -> dict[str, str | None] | None:

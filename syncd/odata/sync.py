@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from config.settings import ODATA_STREAMS
@@ -185,7 +186,13 @@ def _skip_rest(names: list[str], result: RunResult) -> None:
 
 
 def _begin(
-    sessions: Any, run_uuid: str, names: list[str], *, full: bool, actor: str, source: str
+    sessions: sessionmaker[Session],
+    run_uuid: str,
+    names: list[str],
+    *,
+    full: bool,
+    actor: str,
+    source: str,
 ) -> int:
     """Close runs a crash left 'running' (we hold the lock: none can be live), open ours."""
     with UnitOfWork(sessions) as uow:
@@ -212,7 +219,7 @@ def _begin(
 
 
 def _finish(
-    sessions: Any,
+    sessions: sessionmaker[Session],
     run_id: int,
     result: RunResult,
     *,

@@ -417,3 +417,37 @@ def test_prices_per_price_type_use_one_slice_per_type(
     assert f"ВидЦены_Key eq guid'{data.ref('price_type', 1)}'" in calls[0].url.path
     assert count(engine, models.Price) == 5
     assert count(engine, models.Price, price_type_onec_id=data.ref("price_type", 1)) == 5
+
+
+def test_when_most_objects_changed_the_pull_reads_pages_instead_of_refs(
+    fake: Fake1C, pg: tuple[str, Engine], make_settings: Callable[..., Settings]
+) -> None:
+    url, engine = pg
+    fill_products(fake, 100)
+    settings = make_settings(url, page_size=50)
+    run_odata_sync(settings, engine, stream="products")
+    for i in range(100):
+        fake.put(data.PRODUCTS, data.product_row(i, Артикул=f"NEW-{i}"))
+    fake.requests.clear()
+    result = run_odata_sync(settings, engine, stream="products")
+    assert result.streams[0].mode == "full"
+    assert result.streams[0].counts.updated == 100
+    assert by_ref_fetches(fake) == []
+    assert page_skips(fake) == [0, 50, 100]
+
+
+def test_a_run_a_killed_process_left_running_is_closed_by_the_next_run(
+    fake: Fake1C, pg: tuple[str, Engine], make_settings: Callable[..., Settings]
+) -> None:
+    url, engine = pg
+    fill_products(fake, 5)
+    with Session(engine) as session:
+        session.add(models.SyncRun(run_uuid="dead-run", stream="odata", status="running"))
+        session.commit()
+    run_odata_sync(make_settings(url), engine, stream="products")
+    with Session(engine) as session:
+        dead = session.execute(
+            select(models.SyncRun).where(models.SyncRun.run_uuid == "dead-run")
+        ).scalar_one()
+    assert dead.status == "abandoned"
+    assert dead.finished_at is not None
