@@ -228,6 +228,7 @@ class ODataSettings:
     username: str = ""
     password: Secret = field(default_factory=lambda: Secret(""))
     timeout_seconds: float = 60.0
+    snapshot_timeout_seconds: float = 600.0  # one price or stock snapshot (not pageable)
     page_size: int = 500
     max_attempts: int = 6  # per request, for errors worth retrying
     backoff_initial_seconds: float = 1.0  # first wait; doubles per attempt (plus jitter)

@@ -78,21 +78,36 @@ class ODataClient:
 
     # --- reads (retried) ---------------------------------------------------------------------
 
-    def get(self, resource: str, params: query.Params = (), *, retry: bool = True) -> Any:
+    def get(
+        self,
+        resource: str,
+        params: query.Params = (),
+        *,
+        retry: bool = True,
+        timeout: float | None = None,
+    ) -> Any:
         """The JSON document at ``resource`` (``$format=json`` is added).
 
         ``retry=False`` inside a unit the caller retries as a whole (attempts do not multiply).
+        ``timeout`` (seconds) replaces ``timeout_seconds`` for slow calls (virtual tables).
         """
         target = query.url(self.base, resource, [("$format", "json"), *params])
 
         def read() -> Any:
-            return self._json(self._send("GET", target), resource)
+            return self._json(self._send("GET", target, timeout=timeout), resource)
 
         return self.retrying(read) if retry else read()
 
-    def rows(self, resource: str, params: query.Params = (), *, retry: bool = True) -> list[Row]:
+    def rows(
+        self,
+        resource: str,
+        params: query.Params = (),
+        *,
+        retry: bool = True,
+        timeout: float | None = None,
+    ) -> list[Row]:
         """The rows of a collection (an entity set, a virtual table)."""
-        document = self.get(resource, params, retry=retry)
+        document = self.get(resource, params, retry=retry, timeout=timeout)
         return self._rows(document, resource)
 
     def pages(
@@ -163,15 +178,28 @@ class ODataClient:
     # --- one boundary for httpx ---------------------------------------------------------------
 
     def _send(
-        self, method: str, target: str, *, content: bytes | None = None, accept: str = _JSON
+        self,
+        method: str,
+        target: str,
+        *,
+        content: bytes | None = None,
+        accept: str = _JSON,
+        timeout: float | None = None,
     ) -> httpx.Response:
         headers = {"Accept": accept}
         if content is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
+        limit = timeout or self.settings.timeout_seconds
         try:
-            response = self._http.request(method, target, content=content, headers=headers)
+            response = self._http.request(
+                method,
+                target,
+                content=content,
+                headers=headers,
+                timeout=httpx.Timeout(limit, connect=min(10.0, limit)),
+            )
         except httpx.HTTPError as exc:
-            raise from_transport(exc, timeout=self.settings.timeout_seconds) from exc
+            raise from_transport(exc, timeout=limit) from exc
         if response.status_code >= 400:
             raise classify(response)
         return response

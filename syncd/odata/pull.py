@@ -97,8 +97,9 @@ def pull_snapshot(ctx: PullContext, stream: SnapshotStream, result: StreamResult
     result.mode = "snapshot"
     rows: list[Row] = []
     select = [("$select", ",".join(stream.select))]
+    timeout = ctx.client.settings.snapshot_timeout_seconds
     for resource in stream.resources():
-        rows.extend(ctx.client.rows(resource, select))
+        rows.extend(ctx.client.rows(resource, select, timeout=timeout))
     result.fetched = len(rows)
     records: list[Record] = list(stream.read(rows))
     if stream.kind == "stock":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from config import Settings
 from syncd import models
 from syncd.checkpoints import read_checkpoint
+from syncd.locks import LockBusy, named_lock
 from syncd.odata import pull
 from syncd.odata.sync import run_odata_sync
 from tests.conftest import PgServer
@@ -451,3 +453,48 @@ def test_a_run_a_killed_process_left_running_is_closed_by_the_next_run(
         ).scalar_one()
     assert dead.status == "abandoned"
     assert dead.finished_at is not None
+
+
+def test_a_bad_row_is_rejected_kept_in_quarantine_and_tried_again_next_time(
+    fake: Fake1C, pg: tuple[str, Engine], make_settings: Callable[..., Settings]
+) -> None:
+    url, engine = pg
+    fill_products(fake, 10)
+    fake.put(data.PRODUCTS, data.product_row(3, Parent_Key="not-a-guid"))
+    settings = make_settings(url)
+    first = run_odata_sync(settings, engine, stream="products")
+    stream = first.streams[0]
+    assert (stream.counts.inserted, stream.counts.rejected) == (9, 1)
+    assert data.ref("product", 3) in stream.counts.problems[0]
+    assert "Parent_Key" in stream.counts.problems[0]
+    [kept] = (settings.paths.quarantine_dir / "odata").iterdir()
+    assert json.loads(kept.read_text(encoding="utf-8"))["row"]["Parent_Key"] == "not-a-guid"
+    entry = audits(engine, "products")[-1]
+    assert entry.counts["rejected"] == 1
+
+    fake.put(data.PRODUCTS, data.product_row(3))  # fixed in 1C
+    second = run_odata_sync(settings, engine, stream="products")
+    assert second.streams[0].counts.inserted == 1
+    assert count(engine, models.Product) == 10
+
+
+def test_a_second_pull_while_one_runs_is_refused(
+    fake: Fake1C, pg: tuple[str, Engine], make_settings: Callable[..., Settings]
+) -> None:
+    url, engine = pg
+    with named_lock(engine, "odata-pull"), pytest.raises(LockBusy):
+        run_odata_sync(make_settings(url), engine)
+    assert fake.requests == []
+
+
+def test_snapshots_get_their_own_longer_timeout(
+    fake: Fake1C, pg: tuple[str, Engine], make_settings: Callable[..., Settings]
+) -> None:
+    url, engine = pg
+    data.fill(fake)
+    settings = make_settings(url, timeout_seconds=5.0, snapshot_timeout_seconds=321.0)
+    run_odata_sync(settings, engine, stream="stock")
+    [balance] = fake.sent("GET", f"{data.STOCK}/Balance")
+    [metadata] = fake.sent("GET", "$metadata")
+    assert balance.extensions["timeout"]["read"] == 321.0
+    assert metadata.extensions["timeout"]["read"] == 5.0
