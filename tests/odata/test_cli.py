@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from cli import main
 from tests.odata import data
-from tests.odata.fake1c import BASE, Fake1C
+from tests.odata.fake1c import BASE, Fake1C, odata_error
 
 pytestmark = pytest.mark.postgres
 
@@ -78,3 +78,16 @@ def test_an_unknown_stream_is_a_usage_error(fresh_pg_url: str) -> None:
     result = CliRunner().invoke(main, ["sync", "odata", "--stream", "nope"], env=env(fresh_pg_url))
     assert result.exit_code == 2
     assert "nope" in result.output
+
+
+def test_odata_check_probes_each_entity_when_metadata_fails(
+    fake: Fake1C, fresh_pg_url: str
+) -> None:
+    data.fill(fake)
+    internal = "Произошла внутренняя ошибка OData сервиса. Дополнительные сведения можно найти в технологическом журнале."
+    fake.fail(odata_error(500, "-1", internal), when=lambda r: r.url.path.endswith("$metadata"))
+    result = CliRunner().invoke(main, ["odata", "check"], env=env(fresh_pg_url))
+    assert result.exit_code == 0, result.output
+    assert "$metadata unreadable" in result.output
+    assert "внутренняя ошибка OData" in result.output
+    assert len(fake.sent("GET", data.PRODUCTS)) == 2  # groups and products share the set

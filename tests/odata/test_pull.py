@@ -498,3 +498,17 @@ def test_snapshots_get_their_own_longer_timeout(
     [metadata] = fake.sent("GET", "$metadata")
     assert balance.extensions["timeout"]["read"] == 321.0
     assert metadata.extensions["timeout"]["read"] == 5.0
+
+
+def test_a_base_whose_metadata_fails_is_pulled_unchecked(
+    fake: Fake1C, pg: tuple[str, Engine], make_settings: Callable[..., Settings]
+) -> None:
+    url, engine = pg
+    fill_products(fake, 5)
+    fake.fail(
+        odata_error(500, "-1", "Произошла внутренняя ошибка OData сервиса."),
+        when=lambda r: r.url.path.endswith("$metadata"),
+    )
+    result = run_odata_sync(make_settings(url), engine, stream="products")
+    assert result.status == "succeeded"
+    assert count(engine, models.Product) == 5
