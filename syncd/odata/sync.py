@@ -108,7 +108,13 @@ def _run_streams(
     result: RunResult,
     actor: str,
 ) -> None:
-    metadata = _metadata(ctx.client, settings)
+    try:
+        metadata = _metadata(ctx.client, settings)
+    except (ODataError, Stopped) as exc:  # 1C down or refusing our user: nothing can run
+        result.status = "stopped" if isinstance(exc, Stopped) else "failed"
+        result.error = f"$metadata: {exc}"
+        _skip_rest(names, result, reason=result.error)
+        return
     streams = make_streams(settings.odata, metadata)
     for index, name in enumerate(names):
         outcome = _run_one(ctx, streams[name], metadata, full, result.run_uuid, actor)
@@ -176,9 +182,9 @@ def _chosen(settings: Settings, stream: str | None) -> list[str]:
     return [stream]
 
 
-def _skip_rest(names: list[str], result: RunResult) -> None:
+def _skip_rest(names: list[str], result: RunResult, reason: str = "1C is unavailable") -> None:
     for name in names:
-        result.streams.append(StreamResult(name, outcome="skipped", error="1C is unavailable"))
+        result.streams.append(StreamResult(name, outcome="skipped", error=reason))
 
 
 # --- the run row and the audit log ---------------------------------------------------------

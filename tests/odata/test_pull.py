@@ -512,3 +512,18 @@ def test_a_base_whose_metadata_fails_is_pulled_unchecked(
     result = run_odata_sync(make_settings(url), engine, stream="products")
     assert result.status == "succeeded"
     assert count(engine, models.Product) == 5
+
+
+def test_wrong_credentials_fail_the_run_with_1cs_answer_and_touch_nothing(
+    fake: Fake1C, pg: tuple[str, Engine], make_settings: Callable[..., Settings]
+) -> None:
+    url, engine = pg
+    fill_products(fake, 5)
+    fake.fail(httpx.Response(401, headers={"WWW-Authenticate": "Basic"}))
+    result = run_odata_sync(make_settings(url), engine)
+    assert result.status == "failed"
+    assert result.error is not None
+    assert "401" in result.error
+    assert {s.outcome for s in result.streams} == {"skipped"}
+    assert len(fake.requests) == 1  # not retried
+    assert count(engine, models.Product) == 0
