@@ -310,6 +310,11 @@ class ODataSettings:
                     f"odata.{table}.{role}: unknown role; "
                     f"choose from {sorted(ODATA_DEFAULT_FIELDS[stream])}"
                 )
+        if not self.fields("order").get("number"):
+            found.append(
+                "odata.order_fields.number: must name the document field that holds the site's "
+                "order number (orders push finds the documents it created by it)"
+            )
         found.extend(_timezone_problems("odata.timezone", self.timezone))
         return found
 

@@ -189,11 +189,14 @@ def _ensure_created(
     if not entity.get("Ref_Key") and created.location:
         match = re.search(r"guid'([0-9a-fA-F-]{36})'", created.location)
         entity["Ref_Key"] = match.group(1) if match else None
-    return format_orders.created_document(entity, ctx.zone), False
+    try:
+        return format_orders.created_document(entity, ctx.zone), False
+    except FormatError as exc:  # created, but unnamed: the retried unit's lookup will find it
+        raise Unavailable(f"1C's answer to the create names no document ({exc})") from exc
 
 
 def _lookup(ctx: _Context, number: str) -> CreatedDocument | None:
-    field_name = ctx.settings.fields("order").get("number") or "Number"
+    field_name = ctx.settings.fields("order")["number"]  # never empty: see ODataSettings
     rows = ctx.client.rows(
         ctx.settings.order_entity,
         [

@@ -7,8 +7,9 @@ subset we send: ``eq``/``ne``, ``and``/``or``, parentheses, ``guid'…'``/string
 creates with ``Location``, ``/Post`` actions, ``odata.error`` bodies, ``$metadata`` as XML.
 
 Faults are queued with ``fail(*effects, when=...)``: each matching request consumes one effect,
-an ``httpx.Response`` (answered instead), an exception (raised instead) or ``After(exc)``
-(the request is carried out, then ``exc`` is raised: a create whose answer was lost).
+an ``httpx.Response`` (answered instead), an exception (raised instead), ``After(exc)``
+(the request is carried out, then ``exc`` is raised: a create whose answer was lost) or a
+function of the request returning the answer.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class Fake1C:
                 if isinstance(effect, After):
                     self._handle(request)
                     raise effect.error
+                if callable(effect) and not isinstance(effect, BaseException):
+                    return effect(request)  # type: ignore[no-any-return]
                 raise effect
         return self._handle(request)
 

@@ -288,3 +288,20 @@ def test_two_documents_with_the_same_site_number_are_reported_not_guessed(
     assert result.failed == 1
     assert "more than one Document_ЗаказКлиента" in result.errors[0]
     assert creates(fake) == []
+
+
+def test_a_create_answered_without_a_document_is_found_by_the_lookup(
+    fake: Fake1C, pg: tuple[str, Engine], settings: Settings
+) -> None:
+    _, engine = pg
+    data.fill(fake)
+    add_orders(engine, 1)
+
+    def created_but_unnamed(request: httpx.Request) -> httpx.Response:
+        fake._handle(request)
+        return httpx.Response(201, json={})  # a proxy ate the body and the Location header
+
+    fake.fail(created_but_unnamed, when=is_create)
+    result = push_orders(settings, engine)
+    assert (result.created, result.found, result.posted) == (0, 1, 1)
+    assert len(documents(fake)) == 1

@@ -45,7 +45,8 @@ def test_unknown_roles_streams_and_refs_are_reported_together(tmp_path: Path) ->
     path = write(
         tmp_path,
         '[odata]\nstreams = ["products", "orders"]\nprice_types = ["Розничная"]\n'
-        'timezone = "Mars/Olympus"\n[odata.product_fields]\nweight = "Вес"\n',
+        'timezone = "Mars/Olympus"\n[odata.product_fields]\nweight = "Вес"\n'
+        '[odata.order_fields]\nnumber = ""\n',
     )
     with pytest.raises(ConfigError) as caught:
         load_settings(path, env={})
@@ -54,6 +55,7 @@ def test_unknown_roles_streams_and_refs_are_reported_together(tmp_path: Path) ->
     assert "odata.streams: unknown stream(s) ['orders']" in problems
     assert "odata.price_types: not Ref_Keys" in problems
     assert "odata.timezone: unknown time zone" in problems
+    assert "odata.order_fields.number: must name" in problems
 
 
 def test_price_and_stock_filters_become_one_call_each(tmp_path: Path) -> None:
