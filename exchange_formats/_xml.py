@@ -33,7 +33,6 @@ from lxml import etree
 
 from exchange_formats.errors import FormatError, UnsafeDocumentError
 
-
 class Readable(Protocol):
     """A binary file object, or anything with a ``read(size)`` that returns bytes."""
 
@@ -61,7 +60,6 @@ _SAFE_OPTIONS: dict[str, bool] = {
     "remove_pis": True,
     "recover": False,
 }
-
 
 class _LocalNames(dict[object, str]):
     """``LOCAL[tag]``: ``{urn:1C.ru:commerceml_2}Товар`` -> ``Товар``.

@@ -40,7 +40,9 @@ _BLOCKS = frozenset(
         "ПользовательскиеСправочники",
     }
 )
-_DICTIONARY_OWNERS = frozenset({"Классификатор", "ПакетПредложений", "ИзмененияПакетаПредложений"})
+_DICTIONARY_OWNERS = frozenset(
+    {"Классификатор", "ПакетПредложений", "ИзмененияПакетаПредложений"}
+)
 
 
 def _parent_name(element: Element, levels: int = 1) -> str:
@@ -71,9 +73,7 @@ def located(exc: BadValue, record: Element, source: str) -> FormatError:
         path.append(LOCAL[node.tag])
     if node is not record:
         path = [LOCAL[target.tag]]
-    return FormatError(
-        str(exc), source=source, line=target.sourceline, element="/".join(reversed(path))
-    )
+    return FormatError(str(exc), source=source, line=target.sourceline, element="/".join(reversed(path)))
 
 
 class Document:
