@@ -12,7 +12,7 @@ import importlib
 import sys
 import time
 
-BENCHES = ["readers", "odata"]
+BENCHES = ["readers", "exchange", "odata"]
 
 
 def split(argv: list[str]) -> tuple[list[str], list[str]]:

@@ -146,6 +146,16 @@ class ExchangeSettings:
             )
         if self.file_limit < 1024:
             found.append("exchange.file_limit: must be at least 1024 bytes")
+        if self.password_hash and not self.password_hash.startswith("$argon2"):
+            found.append(
+                "exchange.password_hash: not an argon2 hash; make one with "
+                "`onec-sync exchange hash-password`"
+            )
+        if self.import_wait_seconds <= 0 or self.import_wait_seconds > 20:
+            found.append(
+                "exchange.import_wait_seconds: must be above 0 and at most 20 "
+                "(1C and proxies give up on slow requests)"
+            )
         return found
 
 

@@ -33,6 +33,7 @@ from lxml import etree
 
 from exchange_formats.errors import FormatError, UnsafeDocumentError
 
+
 class Readable(Protocol):
     """A binary file object, or anything with a ``read(size)`` that returns bytes."""
 
@@ -60,6 +61,7 @@ _SAFE_OPTIONS: dict[str, bool] = {
     "remove_pis": True,
     "recover": False,
 }
+
 
 class _LocalNames(dict[object, str]):
     """``LOCAL[tag]``: ``{urn:1C.ru:commerceml_2}Товар`` -> ``Товар``.
@@ -204,7 +206,7 @@ def _open(source: Source, name: str | None) -> tuple[Readable, bool, str]:
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         try:
-            return open(path, "rb"), True, name or path  # noqa: SIM115 - closed by XmlInput
+            return open(path, "rb"), True, name or path
         except OSError as exc:
             raise FormatError(f"cannot open: {exc.strerror}", source=name or path) from exc
     if isinstance(source, io.TextIOBase):

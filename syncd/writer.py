@@ -132,10 +132,10 @@ class CatalogWriter:
             if key in stored and stored[key] != row["content_hash"]
         ]
         counts.add(name, "unchanged", len(latest) - len(new) - len(changed))
-        for row in new:
-            counts.add(name, "deleted" if row.get("is_deleted") else "inserted")
-        for row in changed:
-            counts.add(name, "deleted" if row.get("is_deleted") else "updated")
+        deleted = sum(1 for row in new + changed if row.get("is_deleted"))
+        counts.add(name, "deleted", deleted)
+        counts.add(name, "inserted", sum(1 for row in new if not row.get("is_deleted")))
+        counts.add(name, "updated", sum(1 for row in changed if not row.get("is_deleted")))
         return new, changed
 
     def _write_simple(
@@ -146,7 +146,9 @@ class CatalogWriter:
         table: Table = models.table(model)
         rows = [_stamp(to_row(item), record_hash(item), now) for item in items]
         new, changed = self._changed_rows(table, rows, table.name, counts)
-        self.repo.upsert(table, new + changed, keys=("onec_id",), update=_updatable(rows[0]))
+        update = _updatable(rows[0])
+        self.repo.insert_new(table, new, keys=("onec_id",), update=update)
+        self.repo.upsert(table, changed, keys=("onec_id",), update=update)
         return new + changed
 
     def _write_units(self, units: list[r.Unit], now: datetime, counts: Counts) -> None:
@@ -190,7 +192,8 @@ class CatalogWriter:
         new, changed = self._changed_rows(table, rows, "products", counts)
         owned = self.options.site_owned
         update = [c for c in _updatable(rows[0]) if _PRODUCT_COLUMN_FIELD.get(c) not in owned]
-        self.repo.upsert(table, new + changed, keys=("onec_id",), update=update)
+        self.repo.insert_new(table, new, keys=("onec_id",), update=update)
+        self.repo.upsert(table, changed, keys=("onec_id",), update=update)
         new_ids = {row["onec_id"] for row in new}
         changed_ids = {row["onec_id"] for row in changed}
         self._write_product_children(latest, new_ids, changed_ids)
@@ -256,13 +259,13 @@ class CatalogWriter:
                     item, price, now
                 )
         stored = self.repo.existing_price_hashes({key[0] for key in latest})
-        write = _split_changed(latest, stored, "prices", counts, lambda row: row["content_hash"])
-        self.repo.upsert(
-            models.table(models.Price),
-            write,
-            keys=("offer_onec_id", "price_type_onec_id"),
-            update=_PRICE_UPDATE,
+        new, changed = _split_changed(
+            latest, stored, "prices", counts, lambda row: row["content_hash"]
         )
+        keys = ("offer_onec_id", "price_type_onec_id")
+        table = models.table(models.Price)
+        self.repo.insert_new(table, new, keys=keys, update=_PRICE_UPDATE)
+        self.repo.upsert(table, changed, keys=keys, update=_PRICE_UPDATE)
 
     def _write_stock(self, items: list[r.OfferStock], now: datetime, counts: Counts) -> None:
         if not items:
@@ -280,15 +283,14 @@ class CatalogWriter:
                     "updated_at": now,
                 }
         stored: dict[tuple[str, str], Any] = self.repo.existing_stock({k[0] for k in latest})
-        write = _split_changed(
+        new, changed = _split_changed(
             latest, stored, "stock", counts, lambda row: Decimal(row["quantity"])
         )
-        self.repo.upsert(
-            models.table(models.Stock),
-            write,
-            keys=("offer_onec_id", "warehouse_onec_id"),
-            update=("product_onec_id", "quantity", "updated_at"),
-        )
+        keys = ("offer_onec_id", "warehouse_onec_id")
+        update = ("product_onec_id", "quantity", "updated_at")
+        table = models.table(models.Stock)
+        self.repo.insert_new(table, new, keys=keys, update=update)
+        self.repo.upsert(table, changed, keys=keys, update=update)
 
     def _mention(self, kind: str, onec_ids: Iterable[str]) -> None:
         if self.options.mention_run_id is not None:
@@ -304,18 +306,18 @@ def _split_changed(
     table: str,
     counts: Counts,
     value_of: Any,
-) -> list[Row]:
-    write = []
+) -> tuple[list[Row], list[Row]]:
+    """(new, changed) rows of a composite-keyed table; counts every outcome."""
+    new, changed = [], []
     for key, row in latest.items():
         if key not in stored:
-            counts.add(table, "inserted")
-            write.append(row)
+            new.append(row)
         elif stored[key] != value_of(row):
-            counts.add(table, "updated")
-            write.append(row)
-        else:
-            counts.add(table, "unchanged")
-    return write
+            changed.append(row)
+    counts.add(table, "inserted", len(new))
+    counts.add(table, "updated", len(changed))
+    counts.add(table, "unchanged", len(latest) - len(new) - len(changed))
+    return new, changed
 
 
 def _valid_ids(record: r.Record, counts: Counts) -> bool:

@@ -170,9 +170,7 @@ def characteristics(container: Element) -> tuple[Characteristic, ...]:
         name = parts["Наименование"]
         if name is None:
             raise fail(item, "a characteristic has no Наименование")
-        found.append(
-            Characteristic(name=name, value=parts["Значение"] or "", onec_id=parts["Ид"])
-        )
+        found.append(Characteristic(name=name, value=parts["Значение"] or "", onec_id=parts["Ид"]))
     return tuple(found)
 
 

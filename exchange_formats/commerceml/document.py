@@ -17,9 +17,9 @@ from datetime import UTC, tzinfo
 
 from exchange_formats._xml import (
     DEFAULT_MAX_TEXT_BYTES,
+    LOCAL,
     Source,
     XmlInput,
-    LOCAL,
 )
 from exchange_formats.commerceml import catalog, classifier, contractors, offers, orders
 from exchange_formats.commerceml._elements import Element, ElementError
@@ -40,9 +40,7 @@ _BLOCKS = frozenset(
         "ПользовательскиеСправочники",
     }
 )
-_DICTIONARY_OWNERS = frozenset(
-    {"Классификатор", "ПакетПредложений", "ИзмененияПакетаПредложений"}
-)
+_DICTIONARY_OWNERS = frozenset({"Классификатор", "ПакетПредложений", "ИзмененияПакетаПредложений"})
 
 
 def _parent_name(element: Element, levels: int = 1) -> str:
@@ -73,7 +71,9 @@ def located(exc: BadValue, record: Element, source: str) -> FormatError:
         path.append(LOCAL[node.tag])
     if node is not record:
         path = [LOCAL[target.tag]]
-    return FormatError(str(exc), source=source, line=target.sourceline, element="/".join(reversed(path)))
+    return FormatError(
+        str(exc), source=source, line=target.sourceline, element="/".join(reversed(path))
+    )
 
 
 class Document:

@@ -23,7 +23,6 @@ from exchange_formats.commerceml._elements import (
     Element,
     bool_of,
     characteristics,
-    decimal_of,
     fail,
     is_deleted_status,
     optional_decimal,

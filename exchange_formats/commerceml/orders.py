@@ -25,7 +25,6 @@ from exchange_formats.commerceml._elements import (
     characteristics,
     child_texts,
     datetime_of,
-    decimal_of,
     fail,
     line_unit,
     optional_decimal,
