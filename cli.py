@@ -262,8 +262,8 @@ def sync_odata(ctx: Context, stream: str | None, full: bool) -> None:
         for problem in [item.error, *c.problems]:
             if problem:
                 click.echo(f"    {problem}")
-    click.echo(f"run {result.run_uuid}: {result.status}")
-    if result.status == "failed":
+    click.echo(f"run {result.run_uuid}: {result.outcome}")
+    if result.outcome == "failed":
         sys.exit(1)
 
 
@@ -294,8 +294,8 @@ def orders_push(ctx: Context, retry_failed: bool) -> None:
     click.echo(f"orders: {counts}")
     for error in result.errors:
         click.echo(f"    {error}")
-    click.echo(f"run {result.run_uuid}: {result.status}")
-    if result.status in ("failed", "deferred"):
+    click.echo(f"run {result.run_uuid}: {result.outcome}")
+    if result.outcome in ("failed", "deferred"):
         sys.exit(1)
 
 

@@ -50,17 +50,21 @@ LOCK_NAME = "odata-orders"
 
 @dataclass
 class PushResult:
-    """A push run. ``status``: succeeded | failed (some orders need a person) | deferred (1C
-    unavailable, the rest waits) | stopped."""
+    """A push run. ``outcome``: succeeded | failed (some orders need a person) | deferred (1C
+    unavailable, the rest waits) | interrupted."""
 
     run_uuid: str
-    status: str = "succeeded"
+    outcome: str = "succeeded"
     created: int = 0  # documents created in 1C
     found: int = 0  # documents already in 1C (an earlier create whose answer was lost)
     posted: int = 0
     failed: int = 0
     deferred: int = 0
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "succeeded"
 
     def counts(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in ("created", "found", "posted", "failed", "deferred")}
@@ -101,12 +105,12 @@ def push_orders(
                 zone=ZoneInfo(settings.odata.timezone),
             )
             _push_due(ctx, result, stop)
-        if result.status == "succeeded" and result.failed:
-            result.status = "failed"
+        if result.outcome == "succeeded" and result.failed:
+            result.outcome = "failed"
         outbox.record_run(
             sessions,
             run_uuid=result.run_uuid,
-            status=result.status,
+            status=result.outcome,
             counts={**result.counts(), "queued": queued},
             errors=result.errors,
             actor=actor,
@@ -119,7 +123,7 @@ def push_orders(
 def _push_due(ctx: _Context, result: PushResult, stop: Callable[[], bool]) -> None:
     for outbox_id in outbox.due(ctx.sessions):
         if stop():
-            result.status = "stopped"
+            result.outcome = "interrupted"
             return
         try:
             _push_one(ctx, outbox_id, result)
@@ -128,7 +132,7 @@ def _push_due(ctx: _Context, result: PushResult, stop: Callable[[], bool]) -> No
             outbox.defer(
                 ctx.sessions, outbox_id, str(exc), step_seconds=ctx.settings.backoff_max_seconds
             )
-            result.status = "stopped" if isinstance(exc, Stopped) else "deferred"
+            result.outcome = "interrupted" if isinstance(exc, Stopped) else "deferred"
             result.errors.append(f"1C unavailable, the rest waits for the next run: {exc}")
             return
 

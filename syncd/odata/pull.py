@@ -50,7 +50,11 @@ _ORDER = "Ref_Key"
 
 @dataclass
 class StreamResult:
-    """What one stream's pull did. ``outcome``: succeeded | unchanged | failed | stopped."""
+    """What one stream's pull did.
+
+    ``outcome``: succeeded | unchanged | failed | interrupted | skipped (an earlier failure
+    showed that 1C cannot serve it now).
+    """
 
     stream: str
     mode: str = ""  # full | incremental | snapshot
@@ -120,7 +124,7 @@ def pull_snapshot(ctx: PullContext, stream: SnapshotStream, result: StreamResult
             )
             uow.commit()
         if ctx.should_stop() and start + ctx.batch_size < len(records):
-            result.outcome = "stopped"
+            result.outcome = "interrupted"
             break
     return _settle(result)
 
@@ -152,7 +156,7 @@ def _full(
         )
         _write(ctx, stream, page.rows, cursor, result.counts)
         if not page.last and ctx.should_stop():
-            result.outcome = "stopped"
+            result.outcome = "interrupted"
             break
     return _settle(result)
 
@@ -162,7 +166,7 @@ def _incremental(ctx: PullContext, stream: CatalogStream, result: StreamResult) 
     scanned_at = _now()
     seen = _scan(ctx, stream)
     if seen is None:
-        result.outcome = "stopped"
+        result.outcome = "interrupted"
         return result
     result.scanned = len(seen)
     with UnitOfWork(ctx.sessions) as uow:
@@ -188,7 +192,7 @@ def _incremental(ctx: PullContext, stream: CatalogStream, result: StreamResult) 
             _write(ctx, stream, batch, cursor, result.counts)
             batch = []
             if ctx.should_stop():
-                result.outcome = "stopped"
+                result.outcome = "interrupted"
                 return _settle(result)
     if batch:
         result.fetched += len(batch)

@@ -43,12 +43,17 @@ RUN_STREAM = "odata"
 
 @dataclass
 class RunResult:
-    """A pull run. ``status``: succeeded | failed | stopped."""
+    """A pull run. ``outcome``: succeeded | unchanged | failed | interrupted (as the import
+    pipeline's ``RunResult``); ``streams`` says what each stream did."""
 
     run_uuid: str
-    status: str = "succeeded"
+    outcome: str = "succeeded"
     streams: list[StreamResult] = field(default_factory=list)
     error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("succeeded", "unchanged")
 
     @property
     def counts(self) -> Counts:
@@ -96,6 +101,8 @@ def run_odata_sync(
         except BaseException as exc:  # record the crash on the run row, then let it propagate
             _finish(sessions, run_id, result, error=f"{type(exc).__name__}: {exc}", status="failed")
             raise
+        if result.outcome == "succeeded" and all(s.outcome == "unchanged" for s in result.streams):
+            result.outcome = "unchanged"
         _finish(sessions, run_id, result)
         return result
 
@@ -111,7 +118,7 @@ def _run_streams(
     try:
         metadata = _metadata(ctx.client, settings)
     except (ODataError, Stopped) as exc:  # 1C down or refusing our user: nothing can run
-        result.status = "stopped" if isinstance(exc, Stopped) else "failed"
+        result.outcome = "interrupted" if isinstance(exc, Stopped) else "failed"
         result.error = f"$metadata: {exc}"
         _skip_rest(names, result, reason=result.error)
         return
@@ -120,13 +127,13 @@ def _run_streams(
         outcome = _run_one(ctx, streams[name], metadata, full, result.run_uuid, actor)
         result.streams.append(outcome)
         if outcome.outcome == "failed":
-            result.status = "failed"
+            result.outcome = "failed"
             result.error = result.error or f"{name}: {outcome.error}"
             if outcome.error_kind and issubclass(outcome.error_kind, Unavailable):
                 _skip_rest(names[index + 1 :], result)
                 return
-        if outcome.outcome == "stopped" or ctx.should_stop():
-            result.status = "stopped" if result.status == "succeeded" else result.status
+        if outcome.outcome == "interrupted" or ctx.should_stop():
+            result.outcome = "interrupted" if result.outcome == "succeeded" else result.outcome
             return
 
 
@@ -154,7 +161,7 @@ def _run_one(
         outcome.outcome, outcome.error, outcome.error_kind = "failed", str(exc), type(exc)
         log.error("%s: %s", stream.name, exc)
     except Stopped:
-        outcome.outcome = "stopped"
+        outcome.outcome = "interrupted"
     _audit(ctx, stream, outcome, run_uuid, actor, int((time.monotonic() - started) * 1000))
     return outcome
 
@@ -235,7 +242,7 @@ def _finish(
         run = uow.session.get(models.SyncRun, run_id)
         if run is None:  # pragma: no cover - the row was committed in _begin
             return
-        run.status = status or result.status
+        run.status = status or result.outcome
         run.error = error or result.error
         run.counts = {
             s.stream: {"outcome": s.outcome, **s.counts.as_dict(), **s.details()}

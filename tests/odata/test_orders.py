@@ -97,7 +97,7 @@ def test_an_order_becomes_a_posted_document_with_its_1c_number_recorded(
     data.fill(fake)
     add_orders(engine, 1)
     result = push_orders(settings, engine)
-    assert (result.status, result.created, result.posted) == ("succeeded", 1, 1)
+    assert (result.outcome, result.created, result.posted) == ("succeeded", 1, 1)
 
     [document] = documents(fake)
     body = json.loads(creates(fake)[0].content)
@@ -177,7 +177,7 @@ def test_a_thousand_orders_make_a_thousand_documents_once(
     for _ in range(25):
         fake.fail(After(httpx.ReadTimeout("timed out")), when=is_create)
     first = push_orders(settings, engine)
-    assert first.status == "succeeded"
+    assert first.outcome == "succeeded"
     assert first.created + first.found == 1_000
     assert first.posted == 1_000
     numbers = [d["НомерПоДаннымКлиента"] for d in documents(fake)]
@@ -205,7 +205,7 @@ def test_a_business_error_fails_the_order_with_1cs_message_and_the_others_go_on(
     message = 'Не заполнено поле "Соглашение"'
     fake.fail(odata_error(500, "-1", message), when=is_create)
     result = push_orders(settings, engine)
-    assert (result.status, result.failed, result.created) == ("failed", 1, 2)
+    assert (result.outcome, result.failed, result.created) == ("failed", 1, 2)
     assert len(creates(fake)) == 3  # the refused create was not retried
     first = outbox(engine)[0]
     assert first.state == "failed"
@@ -236,7 +236,7 @@ def test_a_lock_conflict_while_posting_is_retried(
     )
     fake.fail(odata_error(500, "-1", conflict), when=is_post)
     result = push_orders(settings, engine)
-    assert (result.status, result.posted) == ("succeeded", 1)
+    assert (result.outcome, result.posted) == ("succeeded", 1)
     assert len([r for r in fake.requests if is_post(r)]) == 2
 
 
@@ -249,10 +249,10 @@ def test_1c_unavailable_defers_the_push_and_a_later_run_finishes_it(
     add_orders(engine, 2)
     fake.fail(httpx.ConnectError("refused"), httpx.ConnectError("refused"), when=is_lookup)
     first = push_orders(settings, engine)
-    assert (first.status, first.deferred, first.created) == ("deferred", 1, 0)
+    assert (first.outcome, first.deferred, first.created) == ("deferred", 1, 0)
     assert documents(fake) == []
     second = push_orders(settings, engine)
-    assert (second.status, second.created, second.posted) == ("succeeded", 2, 2)
+    assert (second.outcome, second.created, second.posted) == ("succeeded", 2, 2)
 
 
 def test_a_line_not_from_1c_fails_the_order_without_calling_1c(

@@ -101,7 +101,7 @@ def test_a_first_sync_loads_every_stream(
     engine = make_db_engine(fresh_database_url)
     data.fill(fake, products=20, groups=3)
     result = run_odata_sync(make_settings(fresh_database_url), engine)
-    assert result.status == "succeeded", result
+    assert result.outcome == "succeeded", result
     assert [s.outcome for s in result.streams] == ["succeeded"] * 8
     assert count(engine, models.Product) == 20
     assert count(engine, models.Group) == 3
@@ -150,7 +150,7 @@ def test_ten_thousand_products_then_ten_changed_then_nothing(
     settings = make_settings(url)
 
     first = run_odata_sync(settings, engine, stream="products")
-    assert first.status == "succeeded"
+    assert first.outcome == "succeeded"
     assert count(engine, models.Product) == 10_000
     assert page_skips(fake) == list(range(0, 10_001, 500))  # 20 full pages, then an empty one
     assert audits(engine, "products")[-1].counts["inserted"] == 10_000
@@ -161,7 +161,7 @@ def test_ten_thousand_products_then_ten_changed_then_nothing(
     fake.requests.clear()
     second = run_odata_sync(settings, engine, stream="products")
     entry = audits(engine, "products")[-1]
-    assert second.status == "succeeded"
+    assert second.outcome == "succeeded"
     assert (entry.counts["inserted"], entry.counts["updated"]) == (0, 10)
     assert entry.details["scanned"] == 10_000
     assert entry.details["fetched"] == 10
@@ -237,7 +237,7 @@ def test_503_html_page_no_licence_and_timeout_then_success_complete_without_gaps
         when=data.products_page_request(1_000),
     )
     result = run_odata_sync(make_settings(url), engine, stream="products")
-    assert result.status == "succeeded", result.error
+    assert result.outcome == "succeeded", result.error
     assert page_skips(fake) == [0, 500, 1000, 1000, 1000, 1000, 1000, 1500, 2000]
     rows = product_rows(engine)
     assert sorted(r[0] for r in rows) == sorted(data.ref("product", i) for i in range(2_000))
@@ -254,7 +254,7 @@ def test_a_business_error_stops_the_stream_with_its_message_and_keeps_the_cursor
     settings = make_settings(url)
 
     failed = run_odata_sync(settings, engine, stream="products")
-    assert failed.status == "failed"
+    assert failed.outcome == "failed"
     assert failed.error is not None
     assert message in failed.error
     assert page_skips(fake) == [0, 500, 1000]  # not retried
@@ -271,7 +271,7 @@ def test_a_business_error_stops_the_stream_with_its_message_and_keeps_the_cursor
 
     fake.requests.clear()
     resumed = run_odata_sync(settings, engine, stream="products")
-    assert resumed.status == "succeeded"
+    assert resumed.outcome == "succeeded"
     assert page_skips(fake) == [1000, 1500, 2000]
     assert count(engine, models.Product) == 2_000
 
@@ -286,7 +286,7 @@ def test_1c_staying_unavailable_fails_the_run_and_skips_the_other_streams(
         when=lambda request: data.WAREHOUSES in request.url.path,
     )
     result = run_odata_sync(make_settings(url, max_attempts=3), engine)
-    assert result.status == "failed"
+    assert result.outcome == "failed"
     assert [s.outcome for s in result.streams] == ["failed"] + ["skipped"] * 7
     assert len(fake.sent("GET", data.WAREHOUSES)) == 3
     assert count(engine, models.Product) == 0
@@ -339,7 +339,7 @@ def test_a_crash_between_fetch_and_commit_resumes_at_the_last_commit_with_the_sa
     monkeypatch.setattr(pull, "write_stream_batch", real_write)
     fake.requests.clear()
     resumed = run_odata_sync(make_settings(url), engine, stream="products")
-    assert resumed.status == "succeeded"
+    assert resumed.outcome == "succeeded"
     assert page_skips(fake)[0] == 1_000  # resumed at the last committed cursor
 
     other_url = pg_server.create()
@@ -372,10 +372,10 @@ def test_a_stop_request_ends_after_a_committed_page_and_the_next_run_goes_on(
     stopped = run_odata_sync(
         make_settings(url), engine, stream="products", should_stop=stop_after_two_pages
     )
-    assert stopped.status == "stopped"
+    assert stopped.outcome == "interrupted"
     assert count(engine, models.Product) == 1_000
     finished = run_odata_sync(make_settings(url), engine, stream="products")
-    assert finished.status == "succeeded"
+    assert finished.outcome == "succeeded"
     assert count(engine, models.Product) == 1_600
 
 
@@ -413,7 +413,7 @@ def test_prices_per_price_type_use_one_slice_per_type(
     data.fill(fake, products=5)
     settings = make_settings(url, price_types=(data.ref("price_type", 1),))
     result = run_odata_sync(settings, engine, stream="prices")
-    assert result.status == "succeeded"
+    assert result.outcome == "succeeded"
     calls = fake.sent("GET", f"{data.PRICES}/SliceLast")
     assert len(calls) == 1
     assert f"ВидЦены_Key eq guid'{data.ref('price_type', 1)}'" in calls[0].url.path
@@ -510,7 +510,7 @@ def test_a_base_whose_metadata_fails_is_pulled_unchecked(
         when=lambda r: r.url.path.endswith("$metadata"),
     )
     result = run_odata_sync(make_settings(url), engine, stream="products")
-    assert result.status == "succeeded"
+    assert result.outcome == "succeeded"
     assert count(engine, models.Product) == 5
 
 
@@ -521,7 +521,7 @@ def test_wrong_credentials_fail_the_run_with_1cs_answer_and_touch_nothing(
     fill_products(fake, 5)
     fake.fail(httpx.Response(401, headers={"WWW-Authenticate": "Basic"}))
     result = run_odata_sync(make_settings(url), engine)
-    assert result.status == "failed"
+    assert result.outcome == "failed"
     assert result.error is not None
     assert "401" in result.error
     assert {s.outcome for s in result.streams} == {"skipped"}
