@@ -239,12 +239,11 @@ def sync_group() -> None:
 @pass_context
 def sync_odata(ctx: Context, stream: str | None, full: bool) -> None:
     """Pull catalog, prices, stock and customers from 1C over OData."""
-    from syncd.db import make_engine
     from syncd.locks import LockBusy
     from syncd.odata.sync import run_odata_sync
 
     settings = _odata_on(ctx)
-    engine = make_engine(settings.database)
+    engine = _current_engine(ctx)
     try:
         with _stop_on_signals() as should_stop:
             result = run_odata_sync(
@@ -277,12 +276,11 @@ def orders_group() -> None:
 @pass_context
 def orders_push(ctx: Context, retry_failed: bool) -> None:
     """Create (and post) a 1C document for every order not sent yet, exactly once."""
-    from syncd.db import make_engine
     from syncd.locks import LockBusy
     from syncd.odata.orders import push_orders
 
     settings = _odata_on(ctx)
-    engine = make_engine(settings.database)
+    engine = _current_engine(ctx)
     try:
         with _stop_on_signals() as should_stop:
             result = push_orders(
