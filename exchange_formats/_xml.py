@@ -26,7 +26,16 @@ from exchange_formats._guards import DepthGuard, GuardedStream, Readable, Target
 from exchange_formats._prolog import Prolog, check_prolog, read_head
 from exchange_formats.errors import FormatError
 
-__all__ = ["DEFAULT_MAX_TEXT_BYTES", "LOCAL", "Prolog", "Readable", "Source", "Target", "XmlInput"]
+__all__ = [
+    "DEFAULT_MAX_TEXT_BYTES",
+    "LOCAL",
+    "Prolog",
+    "Readable",
+    "Source",
+    "Target",
+    "XmlInput",
+    "local_name",
+]
 
 Source = str | os.PathLike[str] | Readable
 
@@ -47,6 +56,11 @@ class _LocalNames(dict[object, str]):
 
 
 LOCAL = _LocalNames()
+
+
+def local_name(tag: object) -> str:
+    """The local part of an element's tag (``LOCAL[tag]``; used by the OData metadata reader)."""
+    return LOCAL[tag]
 
 
 class XmlInput:
