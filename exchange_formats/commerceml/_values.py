@@ -7,7 +7,7 @@ an operator; the element readers add the file, line and element.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 
 
@@ -99,12 +99,6 @@ def to_datetime(text: str, tz: tzinfo) -> datetime | None:
     if zone is None:
         return value.replace(tzinfo=tz)
     return datetime.fromisoformat(value.isoformat() + ("+00:00" if zone == "Z" else zone))
-
-
-def to_date(text: str) -> date | None:
-    """The calendar date of ``text`` (any shape ``to_datetime`` reads); zone ignored."""
-    value = to_datetime(text, UTC)  # the zone never shifts the written date
-    return None if value is None else value.date()
 
 
 def to_time(text: str) -> time:
