@@ -119,7 +119,7 @@ def import_package(
     try:
         with package_files(inputs, settings, engine) as files:
             result = import_files(
-                engine, files, settings, actor=actor, source=f"folder:{name}",
+                engine, files, settings, actor=actor, source=f"folder:{package.name}",
                 on_progress=on_progress, should_stop=should_stop,
             )  # fmt: skip
     except InputError as exc:

@@ -1,0 +1,145 @@
+"""``onec-sync run`` as a real process, supervised the way systemd does (a notify socket).
+
+It imports from its folder inbox on a 1-second schedule, answers /health, /ready and /metrics,
+pings the watchdog, stops in the middle of an import on SIGTERM with the database consistent,
+and finishes that import after a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from syncd import audit, models
+from syncd.supervise import DaemonFailed, wait_until
+from tests.cml_builder import catalog, write_package
+from tests.daemon.daemonrun import get, launch, log_entries, metric, scrape, write_config
+
+pytestmark = pytest.mark.slow
+
+
+def done(root: Path) -> list[str]:
+    folder = root / "done"
+    return sorted(p.name.split("_", 1)[1] for p in folder.iterdir()) if folder.exists() else []
+
+
+def drop(root: Path, name: str, products: int, *, prefix: str) -> None:
+    """Write a package into a hidden folder, then move it into the inbox with its marker."""
+    staging = root / f".{name}"
+    write_package(staging, catalog(products, prefix=prefix))
+    (staging / "complete").touch()
+    staging.rename(root / "inbox" / name)
+
+
+def rows(engine: Engine, model: type[models.Base], prefix: str) -> int:
+    column = model.__table__.c.onec_id  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        query = select(func.count()).select_from(model).where(column.like(f"{prefix}-%"))
+        return int(session.execute(query).scalar_one())
+
+
+def test_imports_on_schedule_stops_mid_import_on_sigterm_and_finishes_after_restart(
+    fresh_sqlite_url: str, tmp_path: Path, make_db_engine: Callable[..., Engine]
+) -> None:
+    config = write_config(
+        tmp_path / "onec-sync.toml", database_url=fresh_sqlite_url, root=tmp_path,
+        schedules={"folder_scan": "every 1s"}, extra="[import]\nbatch_size = 100\n",
+    )  # fmt: skip
+    engine = make_db_engine(fresh_sqlite_url)
+    daemon = launch(config, watchdog_seconds=2)
+    try:
+        ready = daemon.wait_for("READY=1")
+        daemon.wait_for("WATCHDOG=1", after=ready, timeout=5)
+        assert wait_until(lambda: daemon.count("WATCHDOG=1") >= 3, timeout=5)  # every second
+        assert get(daemon, "/health").json()["jobs"]["folder_scan"]["schedule"] == "every 1s"
+        assert get(daemon, "/ready").json() == {
+            "ready": True, "database": "ok", "schema": "current", "stopping": False,
+        }  # fmt: skip
+        before = scrape(daemon)
+
+        drop(tmp_path, "small", 5, prefix="S")
+        assert wait_until(lambda: done(tmp_path) == ["small"], timeout=20), daemon.log_text()
+        assert rows(engine, models.Product, "S") == 5
+        after = scrape(daemon)
+        written = "onec_sync_records_written_total"
+        assert metric(after, written, stream="folder") > metric(before, written, stream="folder")
+        assert metric(after, "onec_sync_job_runs_total", job="folder_scan", outcome="succeeded")
+        assert metric(after, "onec_sync_stream_duration_seconds_count", stream="folder") >= 1
+        assert 0 <= metric(after, "onec_sync_import_lag_seconds", stream="commerceml") < 60
+        assert metric(after, "onec_sync_job_leader", job="folder_scan") == 1
+        assert metric(after, "onec_sync_database_up") == 1
+
+        drop(tmp_path, "big", 8000, prefix="B")
+        assert wait_until(lambda: rows(engine, models.Product, "B") >= 300, timeout=30)
+        asked = time.monotonic()
+        assert daemon.stop(timeout=60) == 0
+        took = time.monotonic() - asked
+    finally:
+        daemon.stop()
+    assert took < 20, "it must stop within daemon.stop_timeout_seconds"
+    assert daemon.count("STOPPING=1") == 1
+
+    # The database is consistent: every committed batch is recorded in its file's checkpoint.
+    with Session(engine) as session:
+        run = session.execute(
+            select(models.SyncRun).where(models.SyncRun.source == "folder:" + _claimed(tmp_path))
+        ).scalar_one()
+        assert run.status == "interrupted"
+        recorded = {"products": 0, "offers": 0}
+        for run_file in run.files:
+            by_table = (run_file.counts or {}).get("by_table", {})
+            for table in recorded:
+                recorded[table] += by_table.get(table, {}).get("inserted", 0)
+    assert rows(engine, models.Product, "B") > 0  # stopped in the middle, not before
+    assert rows(engine, models.Product, "B") == recorded["products"]
+    assert rows(engine, models.Offer, "B") == recorded["offers"]
+    assert done(tmp_path) == ["small"]  # the stopped package is still claimed, not moved
+
+    again = launch(config)
+    try:
+        assert wait_until(lambda: done(tmp_path) == ["big", "small"], timeout=60), again.log_text()
+    finally:
+        assert again.stop() == 0
+    offers = sum(len(p.variants) or 1 for p in catalog(8000, prefix="B"))
+    assert rows(engine, models.Product, "B") == 8000
+    assert rows(engine, models.Offer, "B") == offers
+    with Session(engine) as session:
+        statuses = session.execute(select(models.SyncRun.status)).scalars().all()
+        assert sorted(statuses) == ["succeeded", "succeeded"]  # the big run resumed, not redone
+        assert audit.verify(session).ok
+
+    # Every line a job logged carries the job and the id of that job's run.
+    job_lines = [e for e in log_entries(daemon) if e["logger"] == "syncd.folder"]
+    assert job_lines
+    assert all(e.get("job") == "folder_scan" and e.get("run_id") for e in job_lines)
+
+
+def _claimed(root: Path) -> str:
+    processing = root / "inbox" / ".onec-sync" / "processing"
+    [package] = [p.name for p in processing.iterdir()]
+    return package
+
+
+def test_an_unusable_schedule_or_an_old_schema_exits_78_for_systemd_not_to_retry(
+    fresh_sqlite_url: str, tmp_path: Path
+) -> None:
+    config = write_config(
+        tmp_path / "bad.toml", database_url=fresh_sqlite_url, root=tmp_path,
+        schedules={"folder_scan": "every 1s", "odata_unknown": "every 1m"},
+    )  # fmt: skip
+    with pytest.raises(DaemonFailed) as caught:
+        launch(config, ready_timeout=20)
+    assert "odata_unknown: no such job" in str(caught.value)
+
+    empty = write_config(
+        tmp_path / "empty.toml", database_url=f"sqlite:///{tmp_path / 'empty.db'}",
+        root=tmp_path, schedules={},
+    )  # fmt: skip
+    with pytest.raises(DaemonFailed) as caught:
+        launch(empty, ready_timeout=20)
+    assert "onec-sync db upgrade" in str(caught.value)
