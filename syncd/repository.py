@@ -6,12 +6,12 @@ round trip per row. Nothing here commits; the caller's unit of work does.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
+import orjson
 import psycopg
 from sqlalchemy import (
     CursorResult,
@@ -168,14 +168,15 @@ class CatalogRepository:
 
     def _pg_copy(self, table_name: str, rows: Sequence[Row]) -> None:
         columns = list(rows[0])
-        json_columns = [c for c in columns if isinstance(rows[0][c], list | dict)]
+        json_at = [i for i, c in enumerate(columns) if isinstance(rows[0][c], list | dict)]
         cursor = self._driver_connection().cursor()
         statement = f'COPY "{table_name}" ({", ".join(columns)}) FROM STDIN'
         with cursor.copy(statement) as copy:
             for row in rows:
-                if json_columns:
-                    row = {**row, **{c: _json(row[c]) for c in json_columns}}
-                copy.write_row(tuple(row.values()))
+                values = list(row.values())
+                for i in json_at:
+                    values[i] = _json(values[i])
+                copy.write_row(values)
 
     def _pg_staged_upsert(
         self, table: Table, rows: Sequence[Row], *, keys: Sequence[str], update: Sequence[str]
@@ -294,7 +295,7 @@ _ANALYZED = (
 
 def _json(value: Any) -> str:
     """COPY takes JSON columns as JSON text; psycopg adapts everything else itself."""
-    return json.dumps(value, ensure_ascii=False)
+    return orjson.dumps(value).decode()
 
 
 def rows_by_key(rows: Iterable[Row], key: str) -> Mapping[str, Row]:
