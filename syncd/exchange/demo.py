@@ -63,8 +63,9 @@ def run_exchange_demo(
         ),
     )
     running = start_exchange(settings, engine, listen="127.0.0.1:0")
-    say(f"exchange served at {running.url}")
-    options = Options(url=running.url, user="1c-demo", password=password, zip=True)
+    url = running.url
+    say(f"exchange served at {url}")
+    options = Options(url=url, user="1c-demo", password=password, zip=True)
     client = ExchangeClient(options)
     try:
         run_catalog(client, collect_uploads(package), say)
@@ -75,7 +76,7 @@ def run_exchange_demo(
     finally:
         client.close()
         running.stop()
-    return _summary(engine, running.url, client.report, number)
+    return _summary(engine, url, client.report, number)
 
 
 def place_demo_order(engine: Engine) -> str | None:
