@@ -83,6 +83,7 @@ class Call:
     token: str | None = None  # set when this request opened the session
 
     params: dict[str, str] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
 
     def param(self, name: str) -> str | None:
         return self.params.get(name)
@@ -311,7 +312,9 @@ def _poll(call: Call, key: tuple[int, str]) -> Reply:
     call.db.commit()  # hold no transaction (or lock) while waiting for the worker
     runner = call.service.runner
     job = runner.submit(key)
-    outcome = job.wait(call.service.settings.import_wait_seconds)
+    # The budget is for the whole request: what auth and bookkeeping took is not waited again.
+    budget = call.service.settings.import_wait_seconds - (time.monotonic() - call.started)
+    outcome = job.wait(budget)
     if outcome is None or outcome.interrupted:
         return progress(job.progress.text())
     runner.forget(key)
