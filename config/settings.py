@@ -93,6 +93,7 @@ class ImportSettings:
         str, ...
     ] = ()  # e.g. ["description", "images"]: 1C never overwrites them
     timezone: str = "Europe/Moscow"  # 1C writes local time without a zone
+    skip_identical_files: bool = True  # a file imported before, with no writes since, is not read
 
     def problems(self) -> list[str]:
         found = []

@@ -43,6 +43,7 @@ from syncd.locks import named_lock
 from syncd.quarantine import quarantine
 from syncd.repository import CatalogRepository
 from syncd.unit_of_work import UnitOfWork
+from syncd.validation import ValidationStopped, first_error
 from syncd.writer import CatalogWriter, Counts, WriteOptions
 
 __all__ = [
@@ -73,10 +74,6 @@ _HIDES = {
     DocumentKind.CATALOG: ("product", models.Product),
     DocumentKind.OFFERS: ("offer", models.Offer),
 }
-
-# Refresh planner statistics after these batch numbers of a file (PostgreSQL): tables grow
-# from nothing during a first import, faster than autovacuum notices.
-_ANALYZE_AFTER = frozenset({1, 4, 16, 64, 256})
 
 ProgressCallback = Callable[["Progress"], None]
 StopCheck = Callable[[], bool]
@@ -312,6 +309,75 @@ class PackageImport:
             move_rejected=move_rejected,
         )
 
+    def _identical_import(self, item: InputFile) -> models.RunFile | None:
+        """The earlier import of these exact bytes, if nothing was written since it.
+
+        Then the catalog holds exactly what this file would write again, and reading it would
+        only confirm that: a replayed package is a no-op at the cost of hashing its files.
+        """
+        if not self.settings.import_.skip_identical_files:
+            return None
+        if any(r.counts.written for r in self.results):
+            return None
+        with UnitOfWork(self.sessions) as uow:
+            previous = uow.session.execute(
+                select(models.RunFile)
+                .join(models.SyncRun, models.SyncRun.id == models.RunFile.run_id)
+                .where(
+                    models.RunFile.sha256 == item.sha256,
+                    models.RunFile.status.in_(("done", "identical")),
+                    models.SyncRun.status.in_(("succeeded", "unchanged")),
+                    models.SyncRun.id != self.run_id,
+                )
+                .order_by(models.RunFile.run_id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if previous is None:
+                return None
+            writes_since = uow.session.execute(
+                select(models.SyncRun.id)
+                .where(
+                    models.SyncRun.id > previous.run_id,
+                    models.SyncRun.id != self.run_id,
+                    models.SyncRun.status != "unchanged",
+                )
+                .limit(1)
+            ).scalar_one_or_none()
+        return previous if writes_since is None else None
+
+    def _skip_identical(
+        self, item: InputFile, run_file_id: int, previous: models.RunFile, started: float
+    ) -> FileResult:
+        before = Counts.from_dict(previous.counts or {})
+        counts = Counts()
+        for table, outcomes in before.by_table.items():
+            records = sum(n for outcome, n in outcomes.items() if outcome != "hidden")
+            counts.add(table, "unchanged", records)
+        duration = time.monotonic() - started
+        note = (
+            f"identical to a file of an earlier run, nothing written since (run_file {previous.id})"
+        )
+        with UnitOfWork(self.sessions) as uow:
+            run_file = uow.session.get_one(models.RunFile, run_file_id)
+            run_file.status = "identical"
+            run_file.only_changes = previous.only_changes
+            run_file.counts = counts.as_dict()
+            run_file.records_done = previous.records_done
+            run_file.finished_at = datetime.now(UTC)
+            self._audit_file(uow.session, item, "unchanged", counts, duration, None, note=note)
+            uow.commit()
+        result = FileResult(
+            item.name,
+            item.sha256,
+            item.header.kind.value,
+            "unchanged",
+            counts,
+            previous.only_changes,
+            duration_s=duration,
+        )
+        self.results.append(result)
+        return result
+
     def _import_item(
         self,
         item: InputFile,
@@ -322,8 +388,10 @@ class PackageImport:
     ) -> FileResult:
         started = time.monotonic()
         run_file = self._claim_file(item)
-        if run_file.status == "done":
+        if run_file.status in ("done", "identical"):
             return _file_result(run_file)
+        if item.error is None and (previous := self._identical_import(item)) is not None:
+            return self._skip_identical(item, run_file.id, previous, started)
         if item.error is not None:
             return self._reject(item, run_file.id, item.error, started, move=move_rejected)
         if item.header.kind == DocumentKind.ORDERS:
@@ -396,26 +464,31 @@ class PackageImport:
                 uow.session.execute(
                     select(models.RunFile.sha256).where(
                         models.RunFile.sha256.in_([f.sha256 for f in files]),
-                        models.RunFile.status == "done",
+                        models.RunFile.status.in_(("done", "identical")),
                     )
                 ).scalars()
             )
-        for item in files:
-            if item.sha256 in known or (item.error is None and item.header.kind not in _HIDES):
-                continue
-            started = time.monotonic()
+        started = time.monotonic()
+        unread = [f for f in files if f.error is not None or f.sha256 not in known]
+        unidentified = next((f for f in unread if f.error is not None), None)
+        bad: tuple[InputFile, FormatError] | None = None
+        if unidentified is not None and unidentified.error is not None:
+            bad = (unidentified, unidentified.error)
+        else:
+            to_read = [f for f in unread if f.header.kind in _HIDES]
             try:
-                if item.error is not None:
-                    raise item.error
-                for n, _record in enumerate(self._records(item), 1):
-                    if n % 10_000 == 0 and should_stop and should_stop():
-                        raise Interrupted(self.run_uuid)
-            except FormatError as exc:
-                run_file = self._claim_file(item)
-                self._reject(item, run_file.id, exc, started, move=False)
-                self._failed = True
-                return False
-        return True
+                found = first_error(
+                    [(f.path, f.name) for f in to_read], self.settings.import_.timezone, should_stop
+                )
+            except ValidationStopped:
+                raise Interrupted(self.run_uuid) from None
+            if found is not None:
+                bad = (to_read[found[0]], found[1])
+        if bad is None:
+            return True
+        run_file = self._claim_file(bad[0])
+        self._reject(bad[0], run_file.id, bad[1], started, move=False)
+        return False
 
     def _records(self, item: InputFile) -> Iterator[Record]:
         return open_document(item.path, name=item.name, tz=self.tz).records()
@@ -464,14 +537,15 @@ class PackageImport:
 
         def write(batch: list[Record]) -> None:
             with UnitOfWork(self.sessions) as uow:
+                repo = CatalogRepository(uow.session)
+                repo.relax_commit_durability()
                 counts.merge(CatalogWriter(uow.session, options).write(batch))
                 state["done"] += len(batch)
                 state["batches"] += 1
                 run_file_row = uow.session.get_one(models.RunFile, run_file.id)
                 run_file_row.records_done = state["done"]
                 run_file_row.counts = counts.as_dict()
-                if state["batches"] in _ANALYZE_AFTER:
-                    CatalogRepository(uow.session).analyze()
+                repo.analyze_grown_tables()
                 uow.commit()
 
         writer: BackgroundWriter[Record] = BackgroundWriter(write)
@@ -569,8 +643,11 @@ class PackageImport:
         duration: float,
         error: str | None,
         quarantined: Path | None = None,
+        note: str | None = None,
     ) -> None:
         details: dict[str, Any] = {"kind": item.header.kind.value, "size": item.size}
+        if note:
+            details["note"] = note
         if quarantined:
             details["quarantined"] = str(quarantined)
         audit.append(

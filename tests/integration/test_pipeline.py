@@ -71,9 +71,14 @@ def test_a_full_package_lands_with_every_product_price_and_stock_row(
     ]
 
 
+@pytest.mark.parametrize("skip_identical", [True, False], ids=["file-shortcut", "row-hashes"])
 def test_importing_the_same_package_again_rewrites_nothing_and_says_unchanged(
-    engine: Engine, settings: Settings, tmp_path: Path
+    engine: Engine, settings: Settings, tmp_path: Path, skip_identical: bool
 ) -> None:
+    settings = dataclasses.replace(
+        settings,
+        import_=dataclasses.replace(settings.import_, skip_identical_files=skip_identical),
+    )
     files = write_package(tmp_path / "pkg", catalog(25))
     import_files(engine, files, settings)
     before_rows, before_times = dump(engine), updated_at(engine)
@@ -84,6 +89,28 @@ def test_importing_the_same_package_again_rewrites_nothing_and_says_unchanged(
     assert dump(engine) == before_rows
     assert updated_at(engine) == before_times
     assert audit_rows(engine)[-1] == ("import.run", None, "unchanged")
+    assert all(f.outcome == "unchanged" for f in again.files)
+
+
+def test_a_file_is_read_again_when_something_was_written_after_its_import(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    package = write_package(tmp_path / "a", catalog(5))
+    import_files(engine, package, settings)
+    price_change = write_package(
+        tmp_path / "b", catalog(1, price=900), only_changes=True, files=("offers.xml",)
+    )
+    import_files(engine, price_change, settings)
+    again = import_files(engine, package, settings)  # must put the old price back
+    assert again.counts.by_table["prices"]["updated"] == 4  # 2 variants x 2 price types
+    with Session(engine) as session:
+        price = session.execute(
+            select(models.Price.value).where(
+                models.Price.offer_onec_id == "P-00000#38",
+                models.Price.price_type_onec_id == "PT-RETAIL",
+            )
+        ).scalar_one()
+    assert int(price) == 100
 
 
 def test_a_full_package_hides_what_it_did_not_mention(
