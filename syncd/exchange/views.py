@@ -266,9 +266,13 @@ def upload(call: Call) -> Reply:
             call.service.paths.quarantine_dir,
         )
     except (UnsafeNameError, UploadTooLargeError) as exc:
-        # 1C ends its exchange on a failed upload: so does the session (and its audit entry).
+        # 1C ends its exchange on a failed upload: so does the session (and its audit entry);
+        # a package run it had begun is closed without hiding anything.
         end_session(session, FAILED_SESSION, str(exc))
         audit_trail.record_session(call.db, session, list(session.files))
+        if session.type == "catalog" and session.run_id is not None:
+            call.db.commit()
+            call.service.runner.submit((session.id, FINISH))
         raise
     if call.type == "sale" and session.version is None and row.kind in ("xml", "zip"):
         call.db.commit()  # old sale protocol: apply now, the reply says how it went
