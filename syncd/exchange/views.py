@@ -348,7 +348,7 @@ def query(call: Call) -> Response:
     sale.hand_out(call.db, orders, session.token)
     body = sale.render_orders(
         orders,
-        version=session.version or settings.schema_version,
+        version=sale.query_version(session.version, settings.schema_version),
         encoding=settings.query_encoding,
         tz_name=call.service.timezone,
     )
