@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -11,6 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from config import ConfigError, Secret, Settings, load_settings, mask_url
+from config.settings import ODATA_STREAMS
 
 
 class Context:
@@ -160,6 +163,137 @@ def db_current(ctx: Context) -> None:
     state = "up to date" if current == head else f"behind (newest is {head})"
     click.echo(f"{current or 'empty'} ({state})")
     if current != head:
+        sys.exit(1)
+
+
+# --- odata: 1C's REST interface ---------------------------------------------------------------
+
+
+def _odata_on(ctx: Context) -> Settings:
+    settings = ctx.settings
+    if not settings.odata.url:
+        fail("odata.url is not set: OData is off (see [odata] in the configuration)", code=78)
+    return settings
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[Callable[[], bool]]:
+    """A ``should_stop`` that turns true on SIGINT/SIGTERM: the running batch commits first."""
+    import signal
+
+    asked = [False]
+
+    def ask(signum: int, _frame: Any) -> None:
+        asked[0] = True
+        click.echo(f"onec-sync: {signal.Signals(signum).name}: stopping after this batch", err=True)
+
+    previous = {sig: signal.signal(sig, ask) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield lambda: asked[0]
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@main.group("odata")
+def odata_group() -> None:
+    """1C's standard OData interface."""
+
+
+@odata_group.command("check")
+@pass_context
+def odata_check(ctx: Context) -> None:
+    """Reach 1C, read $metadata and report which configured entities and fields it has."""
+    from syncd.odata.check import check_odata
+
+    report = check_odata(_odata_on(ctx).odata)
+    click.echo(f"1C OData: {mask_url(report.url)}")
+    if report.error:
+        fail(report.error)
+    if report.metadata_error:
+        click.echo(f"$metadata unreadable ({report.metadata_error}); probed each entity instead")
+    else:
+        click.echo(f"$metadata: {report.entity_sets} entity sets published")
+    for check in report.entities:
+        state = {True: "ok", False: "MISSING", None: "?"}[check.exists]
+        if check.exists and check.missing:
+            state = "INCOMPLETE"
+        click.echo(f"  {check.use:<16} {check.entity:<50} {state}")
+        for absent in check.missing:
+            click.echo(f"      missing {absent}")
+        if check.note and not check.exists:
+            click.echo(f"      {check.note}")
+    if not report.ok:
+        fail("some configured entities or fields are not published by this 1C base")
+    click.echo("OData OK")
+
+
+@main.group("sync")
+def sync_group() -> None:
+    """Pull data from 1C now (the daemon runs the same on its schedule)."""
+
+
+@sync_group.command("odata")
+@click.option("--stream", type=click.Choice(ODATA_STREAMS), help="Pull only this stream.")
+@click.option("--full", is_flag=True, help="Re-read catalogs whole instead of only what changed.")
+@pass_context
+def sync_odata(ctx: Context, stream: str | None, full: bool) -> None:
+    """Pull catalog, prices, stock and customers from 1C over OData."""
+    from syncd.locks import LockBusy
+    from syncd.odata.sync import run_odata_sync
+
+    settings = _odata_on(ctx)
+    engine = _current_engine(ctx)
+    try:
+        with _stop_on_signals() as should_stop:
+            result = run_odata_sync(
+                settings, engine, stream=stream, full=full, should_stop=should_stop
+            )
+    except LockBusy:
+        fail("another OData pull is running", code=75)
+    for item in result.streams:
+        c = item.counts
+        click.echo(
+            f"{item.stream:<16} {item.outcome:<10} {item.mode:<12} inserted {c.inserted}, "
+            f"updated {c.updated}, unchanged {c.unchanged}, deleted {c.deleted}, "
+            f"rejected {c.rejected} (read {item.fetched})"
+        )
+        for problem in [item.error, *c.problems]:
+            if problem:
+                click.echo(f"    {problem}")
+    click.echo(f"run {result.run_uuid}: {result.outcome}")
+    if result.outcome == "failed":
+        sys.exit(1)
+
+
+@main.group("orders")
+def orders_group() -> None:
+    """The shop's orders on their way to 1C."""
+
+
+@orders_group.command("push")
+@click.option("--retry-failed", is_flag=True, help="Try orders 1C refused before again.")
+@pass_context
+def orders_push(ctx: Context, retry_failed: bool) -> None:
+    """Create (and post) a 1C document for every order not sent yet, exactly once."""
+    from syncd.locks import LockBusy
+    from syncd.odata.orders import push_orders
+
+    settings = _odata_on(ctx)
+    engine = _current_engine(ctx)
+    try:
+        with _stop_on_signals() as should_stop:
+            result = push_orders(
+                settings, engine, should_stop=should_stop, retry_failed=retry_failed
+            )
+    except LockBusy:
+        fail("another order push is running", code=75)
+    counts = ", ".join(f"{name} {n}" for name, n in result.counts().items())
+    click.echo(f"orders: {counts}")
+    for error in result.errors:
+        click.echo(f"    {error}")
+    click.echo(f"run {result.run_uuid}: {result.outcome}")
+    if result.outcome in ("failed", "deferred"):
         sys.exit(1)
 
 
