@@ -65,8 +65,13 @@ class PipelineBackend:
             ok=result.ok, counts=_counts(result.counts), error=result.error, sha256=result.sha256
         )
 
-    def finish(self, run_uuid: str) -> RunReport:
-        result = self._package(run_uuid).finish()
+    def finish(self, run_uuid: str, *, hide: bool) -> RunReport:
+        package = self._package(run_uuid)
+        if not hide:
+            # The exchange refused part of this package (an upload, an archive) that the
+            # pipeline never saw: end the run as failed, which hides nothing.
+            package._failed = True
+        result = package.finish()
         with self._lock:
             self._runs.pop(run_uuid, None)
         return RunReport(ok=result.ok, counts=_counts(result.counts), error=result.error)
