@@ -554,7 +554,6 @@ class PackageImport:
                 run_file_row = uow.session.get_one(models.RunFile, run_file.id)
                 run_file_row.records_done = state["done"]
                 run_file_row.counts = counts.as_dict()
-                repo.analyze_grown_tables()
                 uow.commit()
 
         writer: BackgroundWriter[Record] = BackgroundWriter(write)

@@ -213,30 +213,6 @@ class CatalogRepository:
         if self.dialect == "postgresql":
             self.session.execute(text("SET LOCAL synchronous_commit = off"))
 
-    def analyze_grown_tables(self) -> list[str]:
-        """ANALYZE the catalog tables that changed a lot since their statistics (PostgreSQL).
-
-        A first import grows tables from nothing within minutes, long before autovacuum looks;
-        with stale statistics the planner keeps treating them as empty. Cheap when nothing
-        changed (one catalog query), so it can run after every batch.
-        """
-        if self.dialect != "postgresql":
-            return []
-        names = [models.table(m).name for m in _ANALYZED]
-        stale = list(
-            self.session.execute(
-                text(
-                    "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
-                    "WHERE s.relname = ANY(:names) "
-                    "AND s.n_mod_since_analyze > greatest(1000, 0.5 * c.reltuples)"
-                ),
-                {"names": names},
-            ).scalars()
-        )
-        for name in stale:
-            self.session.execute(text(f'ANALYZE "{name}"'))
-        return stale
-
     def add_mentions(self, run_id: int, kind: str, onec_ids: Collection[str]) -> None:
         """Remember that run ``run_id`` mentioned these rows (for hiding what it did not)."""
         rows = [{"run_id": run_id, "kind": kind, "onec_id": i} for i in onec_ids]
@@ -278,19 +254,6 @@ class CatalogRepository:
         key = tuple_(table.c[columns[0]], table.c[columns[1]])
         for chunk in _chunks(list(pairs)):
             self.session.execute(delete(table).where(key.in_(chunk)))
-
-
-_ANALYZED = (
-    models.Group,
-    models.Product,
-    models.ProductGroup,
-    models.ProductImage,
-    models.ProductPropertyValue,
-    models.Offer,
-    models.Price,
-    models.Stock,
-    models.PackageMention,
-)
 
 
 def _json(value: Any) -> str:
