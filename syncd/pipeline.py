@@ -210,7 +210,6 @@ class PackageImport:
         self.started = time.monotonic()
         self.tz = ZoneInfo(settings.import_.timezone)
         self.results: list[FileResult] = []
-        self._failed = False
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -300,13 +299,19 @@ class PackageImport:
         on_progress: ProgressCallback | None = None,
         should_stop: StopCheck | None = None,
         move_rejected: bool = False,
+        read_first: bool = False,
     ) -> FileResult:
-        """Import one file of the run; a file this run already finished is not read again."""
+        """Import one file of the run; a file this run already finished is not read again.
+
+        ``read_first`` reads the file through before its first batch is written, so a bad file
+        changes nothing (what ``run`` does for every file of a full package); the exchange uses
+        it as files arrive one by one.
+        """
+        item = describe_file(path, name)
+        if read_first and not self._prevalidate([item], should_stop):
+            return self.results[-1]
         return self._import_item(
-            describe_file(path, name),
-            on_progress=on_progress,
-            should_stop=should_stop,
-            move_rejected=move_rejected,
+            item, on_progress=on_progress, should_stop=should_stop, move_rejected=move_rejected
         )
 
     def _identical_import(self, item: InputFile) -> models.RunFile | None:
@@ -402,19 +407,23 @@ class PackageImport:
             return self._reject(item, run_file.id, exc, started, move=move_rejected)
         return self._complete_file(item, run_file.id, counts, only_changes, started)
 
-    def finish(self) -> RunResult:
-        """Close the run: hide what a clean full package did not mention; audit the run."""
+    def finish(self, *, failed_outside: str | None = None) -> RunResult:
+        """Close the run: hide what a clean full package did not mention; audit the run.
+
+        ``failed_outside``: part of the package was refused before it reached the pipeline (an
+        upload, an archive); the run ends failed with that reason and hides nothing.
+        """
         counts = Counts()
         for result in self.results:
             counts.merge(result.counts)
-        failed = self._failed or any(r.outcome == "failed" for r in self.results)
+        failed = bool(failed_outside) or any(r.outcome == "failed" for r in self.results)
         with UnitOfWork(self.sessions) as uow:
             repo = CatalogRepository(uow.session)
             if not failed and self.settings.import_.full_package_policy == "hide":
                 self._hide_unmentioned(repo, counts)
             repo.forget_mentions(self.run_id)
             outcome = "failed" if failed else ("unchanged" if counts.written == 0 else "succeeded")
-            error = next((r.error for r in self.results if r.error), None)
+            error = failed_outside or next((r.error for r in self.results if r.error), None)
             run = uow.session.get_one(models.SyncRun, self.run_id)
             run.status = outcome
             run.counts = counts.as_dict()
@@ -545,7 +554,6 @@ class PackageImport:
                 run_file_row = uow.session.get_one(models.RunFile, run_file.id)
                 run_file_row.records_done = state["done"]
                 run_file_row.counts = counts.as_dict()
-                repo.analyze_grown_tables()
                 uow.commit()
 
         writer: BackgroundWriter[Record] = BackgroundWriter(write)
@@ -607,7 +615,6 @@ class PackageImport:
             counts = Counts.from_dict(run_file.counts or {})
             self._audit_file(uow.session, item, "rejected", counts, duration, reason, kept)
             uow.commit()
-        self._failed = True
         result = FileResult(
             item.name,
             item.sha256,
