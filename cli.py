@@ -230,7 +230,7 @@ def odata_check(ctx: Context) -> None:
 
 @main.group("sync")
 def sync_group() -> None:
-    """Pull data from 1C now (the daemon runs the same on its schedule)."""
+    """Run a sync job now, in this process (the daemon runs the same on its schedule)."""
 
 
 @sync_group.command("odata")
@@ -519,11 +519,6 @@ def status_command(ctx: Context, as_json: bool) -> None:
         click.echo(format_status(status))
 
 
-@main.group("sync")
-def sync_group() -> None:
-    """Run a scheduled job now, in this process (the daemon runs the same on its schedule)."""
-
-
 @sync_group.command("folder")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
@@ -554,7 +549,6 @@ def _run_job(ctx: Context, job: Any, *, progress: bool) -> Any:
     import signal
     import threading
 
-    from syncd.db import make_engine
     from syncd.folder import FolderError
     from syncd.jobs import JobContext
     from syncd.locks import LockBusy
@@ -573,7 +567,7 @@ def _run_job(ctx: Context, job: Any, *, progress: bool) -> Any:
         with _progress_bar(not progress) as on_progress:
             context = JobContext(
                 settings=settings,
-                engine=make_engine(settings.database),
+                engine=_current_engine(ctx),
                 actor=getpass.getuser(),
                 should_stop=stop.is_set,
                 stop_event=stop,

@@ -2,10 +2,8 @@
 
 * APScheduler 3.x ``BlockingScheduler`` in the main thread (UTC, ``coalesce=True``,
   ``max_instances=1``): one job per ``daemon.schedules`` entry, each run in a worker thread through
-  the job guard (``_run_job``): skip while backing off, lead the job or stand by
-  (``syncd.leadership``), run it, log and count the outcome. A job that raises is logged, the
-  daemon backs off (``syncd.scheduling.Backoff``), and it stops leading that job for a while so
-  another daemon may try; the process never exits because PostgreSQL or 1C is down.
+  the job guard (``syncd.guard``: backoff, one leader per job, logging, metrics). The process never
+  exits because PostgreSQL or 1C is down; /ready says what is wrong.
 * The HTTP endpoint (``syncd.endpoint``): the 1C exchange plus /health, /ready, /metrics.
 * systemd (``syncd.sdnotify``): READY=1 once serving, WATCHDOG=1 at half ``$WATCHDOG_USEC`` from
   a scheduler job of its own (a stuck scheduler stops the pings), STATUS= lines, STOPPING=1.
@@ -25,12 +23,10 @@ import signal
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import TypeVar
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -43,11 +39,11 @@ from config import ConfigError, Settings
 from syncd import migrate
 from syncd.db import make_engine
 from syncd.endpoint import Endpoint, start_endpoint
+from syncd.guard import JobGuard
 from syncd.health import ReadinessProbe, make_ops_blueprint
-from syncd.jobs import IDLE, Job, JobContext, JobReport, available_jobs
+from syncd.jobs import Job, JobContext, available_jobs
 from syncd.leadership import Leadership
-from syncd.locks import LockBusy
-from syncd.logs import configure_logging, log_context
+from syncd.logs import configure_logging
 from syncd.metrics import DaemonMetrics
 from syncd.scheduling import Backoff, ScheduleError, make_triggers
 from syncd.sdnotify import Notifier
@@ -56,17 +52,8 @@ log = logging.getLogger("syncd.daemon")
 EX_CONFIG = 78
 EXCHANGE_SWEEP = "exchange_sweep"
 _WATCHDOG = "_watchdog"
-
-
-@dataclass
-class JobState:
-    """What /health and STATUS= show about one job (this process's view)."""
-
-    schedule: str
-    running_since: float | None = None
-    last_outcome: str | None = None
-    last_finished: str | None = None
-    last_summary: str = ""
+_RESTART_NEEDED = ("database", "daemon.http_listen", "daemon.http_threads", "exchange")
+_T = TypeVar("_T")
 
 
 def run_daemon(settings: Settings, *, reload: Callable[[], Settings]) -> int:
@@ -87,31 +74,36 @@ class Daemon:
         self.settings = settings
         self._load_settings = reload
         self.notifier = notifier or Notifier()
-        self.jobs = dict(jobs if jobs is not None else available_jobs())
         self.engine = make_engine(settings.database)
         self.metrics = DaemonMetrics(self.engine)
-        self.probe = ReadinessProbe(self.engine)
-        self.backoff = Backoff(settings.daemon.backoff_max_seconds)
-        self.leadership = Leadership(
-            self.engine, connect_timeout=settings.database.connect_timeout_seconds
-        )
-        self.stop_event = threading.Event()
         self.endpoint: Endpoint | None = None
-        self.states: dict[str, JobState] = {}
         self.actor = f"daemon@{socket.gethostname()}"
+        self.guard = JobGuard(
+            dict(jobs if jobs is not None else available_jobs()),
+            leadership=Leadership(
+                self.engine, connect_timeout=settings.database.connect_timeout_seconds
+            ),
+            backoff=Backoff(settings.daemon.backoff_max_seconds),
+            metrics=self.metrics,
+            notifier=self.notifier,
+            context=self._context,
+            interval_of=self._interval_of,
+            status_prefix=lambda: f"serving {self.endpoint.url if self.endpoint else '-'}",
+        )
+        self.stop_event = self.guard.stopping
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             executors={
-                "default": ThreadPoolExecutor(max(4, len(self.jobs))),
+                "default": ThreadPoolExecutor(max(4, len(self.guard.jobs))),
                 "watchdog": ThreadPoolExecutor(1),
             },
         )
+        self._schedules: dict[str, str] = {}  # installed: job -> schedule text
+        self._pending_schedules: dict[str, str] = {}  # of the last _triggers() call
         self._started = threading.Event()
         self._stop_requested_at = 0.0
-        self._began = time.monotonic()
         self._reload_lock = threading.Lock()
-        self._state_lock = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -124,8 +116,9 @@ class Daemon:
         if not self._schema_usable():
             return EX_CONFIG
         ops = make_ops_blueprint(
-            self.probe, self.metrics, stopping=self.stop_event.is_set, describe=self.describe
-        )
+            ReadinessProbe(self.engine), self.metrics,
+            stopping=self.stop_event.is_set, describe=self.guard.describe,
+        )  # fmt: skip
         self.endpoint = start_endpoint(self.settings, self.engine, ops)
         threading.Thread(target=self._resume_exchange, name="exchange-resume", daemon=True).start()
         self._install(triggers)
@@ -134,9 +127,9 @@ class Daemon:
         self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
         log.info(
             "onec-syncd serving %s; jobs: %s", self.endpoint.url,
-            ", ".join(f"{n} ({s.schedule})" for n, s in sorted(self.states.items())) or "none",
+            ", ".join(f"{n} ({s})" for n, s in sorted(self._schedules.items())) or "none",
         )  # fmt: skip
-        self.notifier.ready(self._status_line())
+        self.notifier.ready(self.guard.status_line())
         if not self.stop_event.is_set():
             self.scheduler.start()  # blocks until the stop sequence shuts it down
         return self._drain()
@@ -148,12 +141,10 @@ class Daemon:
             return
         self._stop_requested_at = time.monotonic()
         self.stop_event.set()
-        running = [n for n, s in self.states.items() if s.running_since is not None]
-        log.info(
-            "%s: stopping; waiting up to %.0fs for %s", reason,
-            self.settings.daemon.stop_timeout_seconds, ", ".join(running) or "no running job",
-        )  # fmt: skip
-        self.notifier.stopping("stopping: " + (", ".join(running) or "idle"))
+        running = ", ".join(self.guard.running()) or "no running job"
+        log.info("%s: stopping; waiting up to %.0fs for %s", reason,
+                 self.settings.daemon.stop_timeout_seconds, running)  # fmt: skip
+        self.notifier.stopping(f"stopping: {running}")
         threading.Thread(target=self._shutdown_scheduler, name="stop", daemon=True).start()
 
     def reload(self) -> bool:
@@ -167,14 +158,14 @@ class Daemon:
                 log.error("reload refused, keeping the running configuration: %s",
                           "; ".join(exc.problems))  # fmt: skip
                 return False
-            for key in ("database", "daemon.http_listen", "daemon.http_threads", "exchange"):
+            for key in _RESTART_NEEDED:
                 if _get(settings, key) != _get(self.settings, key):
                     log.warning("reload: %s changed; it takes effect after a restart", key)
             self.settings = settings
-            self.backoff.max_seconds = settings.daemon.backoff_max_seconds
+            self.guard.backoff.max_seconds = settings.daemon.backoff_max_seconds
             self._install(triggers)
-            log.info("reloaded the configuration; jobs: %s", ", ".join(sorted(self.states)))
-            self.notifier.status(self._status_line())
+            log.info("reloaded the configuration; jobs: %s", ", ".join(sorted(self._schedules)))
+            self.notifier.status(self.guard.status_line())
             return True
 
     def _on_started(self, _event: SchedulerEvent) -> None:
@@ -186,16 +177,17 @@ class Daemon:
 
     def _drain(self) -> int:
         """After the scheduler stopped: wait for running jobs, stop serving, release locks."""
-        deadline = (self._stop_requested_at or time.monotonic()) + (
-            self.settings.daemon.stop_timeout_seconds
-        )
-        left = self._wait_for_jobs(deadline)
+        began = self._stop_requested_at or time.monotonic()
+        deadline = began + self.settings.daemon.stop_timeout_seconds
+        left = _wait(self.guard.running, deadline)
         if self.endpoint is not None:
             self.endpoint.stop_serving()
-            if self.endpoint.exchange is not None:
-                self.endpoint.exchange.close(wait=False)
-                left += self._wait_for_exchange(self.endpoint, deadline)
-        self.leadership.release_all()
+            exchange = self.endpoint.exchange
+            if exchange is not None:
+                exchange.close(wait=False)
+                running = _wait(exchange.runner.running, deadline)
+                left += [f"exchange import {name} (session {sid})" for sid, name in running]
+        self.guard.leadership.release_all()
         if left:
             log.error(
                 "stop timeout (%.0fs): abandoning %s; their open transactions roll back and "
@@ -205,32 +197,15 @@ class Daemon:
             logging.shutdown()
             os._exit(1)  # worker threads cannot be interrupted; the database undoes their batch
         self.engine.dispose()
-        log.info("stopped cleanly")
+        log.info("stopped cleanly in %.1fs", time.monotonic() - began)
         return 0
-
-    def _wait_for_jobs(self, deadline: float) -> list[str]:
-        while True:
-            with self._state_lock:
-                running = sorted(n for n, s in self.states.items() if s.running_since)
-            if not running or time.monotonic() >= deadline:
-                return running
-            time.sleep(0.05)
-
-    def _wait_for_exchange(self, endpoint: Endpoint, deadline: float) -> list[str]:
-        assert endpoint.exchange is not None
-        while True:
-            running = endpoint.exchange.runner.running()
-            if not running or time.monotonic() >= deadline:
-                return [f"exchange import {name} (session {sid})" for sid, name in running]
-            time.sleep(0.05)
 
     def _install_signals(self) -> None:
         def on_signal(signum: int, _frame: FrameType | None) -> None:
-            name = signal.Signals(signum).name
             if signum == signal.SIGHUP:
                 threading.Thread(target=self.reload, name="reload", daemon=True).start()
             else:
-                self.request_stop(name)
+                self.request_stop(signal.Signals(signum).name)
 
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, on_signal)
@@ -238,35 +213,32 @@ class Daemon:
     # --- the schedule --------------------------------------------------------------------------
 
     def _triggers(self, settings: Settings) -> dict[str, BaseTrigger]:
+        """Triggers for ``settings`` (plus exchange_sweep when the exchange is on); remembers
+        the schedule strings for ``_install``. Raises ``ScheduleError``."""
         schedules = dict(settings.daemon.schedules)
         if settings.exchange.enabled and EXCHANGE_SWEEP not in schedules:
             every = min(60, max(1, settings.exchange.session_ttl_seconds // 4))
             schedules[EXCHANGE_SWEEP] = f"every {every}s"
-        triggers = make_triggers(schedules, set(self.jobs))
-        self._schedules = schedules
+        triggers = make_triggers(schedules, set(self.guard.jobs))
+        self._pending_schedules = schedules
         return triggers
 
     def _install(self, triggers: dict[str, BaseTrigger]) -> None:
         """Make the scheduler's jobs match ``triggers``; unchanged schedules keep their timing."""
-        with self._state_lock:
-            for name in set(self.states) - set(triggers):
-                del self.states[name]
-                if self.scheduler.get_job(name) is not None:
-                    self.scheduler.remove_job(name)
-                self.leadership.release(name)
-            for name, trigger in triggers.items():
-                text = self._schedules[name]
-                state = self.states.get(name)
-                if state is not None and state.schedule == text:
-                    continue
-                self.scheduler.add_job(
-                    self._run_job, trigger, args=[name], id=name, name=name,
-                    replace_existing=True, next_run_time=_first_run(trigger),
-                )  # fmt: skip
-                if state is None:
-                    self.states[name] = JobState(schedule=text)
-                else:
-                    state.schedule = text
+        new = self._pending_schedules
+        for name in set(self._schedules) - set(new):
+            if self.scheduler.get_job(name) is not None:
+                self.scheduler.remove_job(name)
+            self.guard.untrack(name)
+        for name, trigger in triggers.items():
+            if self._schedules.get(name) == new[name]:
+                continue
+            self.scheduler.add_job(
+                self.guard.run, trigger, args=[name], id=name, name=name,
+                replace_existing=True, next_run_time=_first_run(trigger),
+            )  # fmt: skip
+            self.guard.track(name, new[name])
+        self._schedules = dict(new)
 
     def _install_watchdog(self) -> None:
         interval = self.notifier.ping_interval
@@ -282,84 +254,10 @@ class Daemon:
         if self.endpoint is not None and self.endpoint.alive() and not self.stop_event.is_set():
             self.notifier.watchdog()
 
-    # --- the job guard -------------------------------------------------------------------------
-
-    def _run_job(self, name: str) -> None:
-        if self.stop_event.is_set():
-            return
-        if self.backoff.should_skip(name):
-            self.metrics.skipped(name, "backoff")
-            return
-        try:
-            leading = self.leadership.lead(name)
-        except SQLAlchemyError as exc:
-            self._crashed(name, exc, started=time.monotonic())
-            return
-        finally:
-            self.metrics.set_leading(list(self.states), self.leadership.leading())
-        if not leading:
-            self.metrics.skipped(name, "standby")
-            return
-        with log_context(job=name, run_id=str(uuid.uuid4())):
-            self._execute(name)
-
-    def _execute(self, name: str) -> None:
-        started = time.monotonic()
-        self._mark(name, running_since=started)
-        try:
-            report = self.jobs[name](self._context())
-        except LockBusy as exc:
-            log.info("%s: %s is held by another process (a CLI command?); skipped", name, exc)
-            self.metrics.skipped(name, "busy")
-            self._mark(name, running_since=None)
-            return
-        except Exception as exc:  # noqa: BLE001 - the per-job guard: log, back off, go on
-            self._crashed(name, exc, started=started)
-            return
-        self._finished(name, report, started)
-
-    def _finished(self, name: str, report: JobReport, started: float) -> None:
-        duration = time.monotonic() - started
-        if report.failed:
-            failures = self.backoff.failed(name)
-            self.leadership.release(name)
-            log.error(
-                "%s failed in %.1fs: %s (%d in a row; %s)", name, duration,
-                report.error or report.summary, failures, self._next_try(name),
-                extra={"outcome": report.outcome, "runs": list(report.runs)},
-            )  # fmt: skip
-        else:
-            failures = 0
-            self.backoff.succeeded(name)
-            level = logging.DEBUG if report.outcome == IDLE else logging.INFO
-            log.log(
-                level, "%s %s in %.1fs: %s", name, report.outcome, duration, report.summary,
-                extra={"outcome": report.outcome, "runs": list(report.runs)},
-            )  # fmt: skip
-        self.metrics.observe(report, failures)
-        self._mark(name, running_since=None, outcome=report.outcome, summary=report.summary)
-        if report.outcome != IDLE:
-            self.notifier.status(self._status_line())
-
-    def _crashed(self, name: str, exc: Exception, *, started: float) -> None:
-        failures = self.backoff.failed(name)
-        self.leadership.release(name)
-        message = (
-            f"{name} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        )
-        if failures == 1:
-            log.exception("%s (%s)", message, self._next_try(name))
-        else:
-            log.error("%s (%d in a row; %s)", message, failures, self._next_try(name))
-        self.metrics.crashed(name, failures)
-        self._mark(name, running_since=None, outcome="failed", summary=message)
-        self.notifier.status(self._status_line())
-
-    def _next_try(self, name: str) -> str:
+    def _interval_of(self, name: str) -> timedelta | None:
         job = self.scheduler.get_job(name)
-        trigger = job.trigger if job is not None else None
-        interval = trigger.interval if isinstance(trigger, IntervalTrigger) else None
-        return self.backoff.retry_in(name, interval if isinstance(interval, timedelta) else None)
+        interval = getattr(job.trigger, "interval", None) if job is not None else None
+        return interval if isinstance(interval, timedelta) else None
 
     def _context(self) -> JobContext:
         return JobContext(
@@ -371,61 +269,6 @@ class Daemon:
             exchange=self.endpoint.exchange if self.endpoint is not None else None,
         )
 
-    # --- state for /health and STATUS= ---------------------------------------------------------
-
-    def _mark(
-        self,
-        name: str,
-        *,
-        running_since: float | None,
-        outcome: str | None = None,
-        summary: str | None = None,
-    ) -> None:
-        with self._state_lock:
-            state = self.states.get(name)
-            if state is None:  # removed by a reload while it ran
-                return
-            state.running_since = running_since
-            if outcome is not None:
-                state.last_outcome = outcome
-                state.last_finished = datetime.now(UTC).isoformat(timespec="seconds")
-                state.last_summary = summary or ""
-
-    def describe(self) -> dict[str, Any]:
-        """/health's body: uptime, each job's schedule and last outcome, what this daemon leads."""
-        now = time.monotonic()
-        with self._state_lock:
-            jobs = {
-                name: {
-                    "schedule": s.schedule,
-                    "running_for_s": round(now - s.running_since, 1) if s.running_since else None,
-                    "last_outcome": s.last_outcome,
-                    "last_finished": s.last_finished,
-                    "last_summary": s.last_summary,
-                    "failures_in_row": self.backoff.failures(name),
-                }
-                for name, s in sorted(self.states.items())
-            }
-        return {
-            "pid": os.getpid(),
-            "uptime_s": round(now - self._began, 1),
-            "leading": self.leadership.leading(),
-            "jobs": jobs,
-        }
-
-    def _status_line(self) -> str:
-        leading = self.leadership.leading()
-        url = self.endpoint.url if self.endpoint is not None else "-"
-        with self._state_lock:
-            recent = [
-                f"{n} {s.last_outcome} {s.last_finished[11:19]}"
-                for n, s in sorted(self.states.items())
-                if s.last_outcome and s.last_finished
-            ]
-        return f"serving {url}; leading {', '.join(leading) or 'no job'}" + (
-            f"; last: {'; '.join(recent)}" if recent else ""
-        )
-
     # --- start-up ------------------------------------------------------------------------------
 
     def _schema_usable(self) -> bool:
@@ -435,7 +278,7 @@ class Daemon:
             current = migrate.is_current(self.engine)
         except SQLAlchemyError as exc:
             log.warning("the database is unreachable at start (%s); starting anyway",
-                        str(exc).splitlines()[0])  # fmt: skip
+                        (str(exc).splitlines() or [""])[0])  # fmt: skip
             return True
         if not current:
             log.error("the database schema is not the newest; run `onec-sync db upgrade`")
@@ -452,10 +295,17 @@ class Daemon:
                 return
             except SQLAlchemyError as exc:
                 log.warning("cannot resume exchange imports yet (%s); retrying in %.0fs",
-                            str(exc).splitlines()[0], delay)  # fmt: skip
+                            (str(exc).splitlines() or [""])[0], delay)  # fmt: skip
             if self.stop_event.wait(delay):
                 return
             delay = min(delay * 2, 60.0)
+
+
+def _wait(running: Callable[[], list[_T]], deadline: float) -> list[_T]:
+    """Poll ``running()`` until it is empty or ``deadline`` (monotonic) passed."""
+    while (left := running()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
 
 
 def _first_run(trigger: BaseTrigger) -> datetime | None:

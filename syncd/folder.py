@@ -60,7 +60,7 @@ class Candidate:
 @dataclass(frozen=True, slots=True)
 class PackageOutcome:
     name: str
-    outcome: str  # succeeded | unchanged | failed | stopped
+    outcome: str  # succeeded | unchanged | failed | interrupted
     run: RunResult | None = None
     error: str | None = None
     moved_to: Path | None = None
@@ -126,7 +126,7 @@ def import_package(
         return _failed(package, settings.folder, str(exc), None)
     if result.outcome == "interrupted":
         log.info("package %s: stopped; it resumes on the next scan", name)
-        return PackageOutcome(name, "stopped", result, duration_s=result.duration_s)
+        return PackageOutcome(name, "interrupted", result, duration_s=result.duration_s)
     if not result.ok:
         return _failed(package, settings.folder, result.error or result.outcome, result)
     done = _move(package, _target_dir(settings.folder.done_path))

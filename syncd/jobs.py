@@ -15,13 +15,10 @@ orders_push        sends the shop's orders to 1C over OData     ``onec-sync orde
 housekeeping       removes files older than [housekeeping]      ``onec-sync sync housekeeping``
 exchange_sweep     ends idle 1C exchange sessions               (daemon only: needs the endpoint)
 =================  ==========================================  ===============================
-
-The OData jobs exist when ``syncd.odata`` is installed (it lands from its own branch).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -33,13 +30,17 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from config import Settings
+from config.settings import ODATA_STREAMS
 from syncd.folder import PackageOutcome, outcomes_summary, scan_inbox
 from syncd.housekeeping import sweep_old_files
+from syncd.odata.orders import push_orders
+from syncd.odata.sync import run_odata_sync
 from syncd.pipeline import ProgressCallback
 
 log = logging.getLogger(__name__)
 
-SUCCEEDED, UNCHANGED, FAILED, STOPPED, IDLE = "succeeded", "unchanged", "failed", "stopped", "idle"
+SUCCEEDED, UNCHANGED, FAILED, INTERRUPTED = "succeeded", "unchanged", "failed", "interrupted"
+IDLE = "idle"  # nothing to do
 
 
 class ExchangeSweeper(Protocol):
@@ -71,7 +72,7 @@ class StreamReport:
     """One stream's part of a job: ``stream`` is a metrics label (folder, odata:stock, orders)."""
 
     stream: str
-    outcome: str  # succeeded | unchanged | failed | stopped | skipped
+    outcome: str  # succeeded | unchanged | failed | interrupted | skipped
     written: int = 0  # rows inserted, updated, deleted or hidden
     counts: Mapping[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
@@ -81,7 +82,7 @@ class StreamReport:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobReport:
     job: str
-    outcome: str  # succeeded | unchanged | failed | stopped | idle (nothing to do)
+    outcome: str  # succeeded | unchanged | failed | interrupted | idle (nothing to do)
     summary: str = ""
     streams: tuple[StreamReport, ...] = ()
     runs: tuple[str, ...] = ()  # sync_runs.run_uuid of the runs it made
@@ -136,10 +137,8 @@ def exchange_sweep(ctx: JobContext) -> JobReport:
 
 
 def odata_pull(ctx: JobContext, *, stream: str | None = None) -> JobReport:
-    """``run_odata_sync`` for every configured stream, or one."""
-    sync = importlib.import_module("syncd.odata.sync")
-    job = f"odata_{stream}" if stream else "odata"
-    result = sync.run_odata_sync(
+    """``run_odata_sync`` for every stream of ``odata.streams``, or one."""
+    result = run_odata_sync(
         ctx.settings, ctx.engine, stream=stream, should_stop=ctx.should_stop, actor=ctx.actor
     )
     streams = tuple(
@@ -148,44 +147,45 @@ def odata_pull(ctx: JobContext, *, stream: str | None = None) -> JobReport:
             outcome=s.outcome,
             written=s.counts.written,
             counts=_counts(s.counts),
-            duration_s=float(getattr(s, "duration_s", 0.0)),
             error=s.error,
         )
         for s in result.streams
     )
-    outcome = {"stopped": STOPPED, "failed": FAILED}.get(result.status, SUCCEEDED)
-    if outcome == SUCCEEDED and not any(s.written for s in streams):
-        outcome = UNCHANGED
     summary = ", ".join(f"{s.stream} {s.outcome} ({s.written} written)" for s in streams)
     return JobReport(
-        job=job, outcome=outcome, summary=summary, streams=streams,
-        runs=(result.run_uuid,), error=result.error,
-    )  # fmt: skip
+        job=f"odata_{stream}" if stream else "odata",
+        outcome=result.outcome,
+        summary=summary,
+        streams=streams,
+        runs=(result.run_uuid,),
+        error=result.error,
+    )
 
 
 def orders_push(ctx: JobContext) -> JobReport:
-    """``push_orders``: 1C unavailable ("deferred") counts as a failure, to back off."""
-    orders = importlib.import_module("syncd.odata.orders")
-    result = orders.push_orders(ctx.settings, ctx.engine, should_stop=ctx.should_stop,
-                                actor=ctx.actor)  # fmt: skip
-    counts: dict[str, int] = dict(result.counts())
-    outcome = {"stopped": STOPPED, "failed": FAILED, "deferred": FAILED}.get(
-        result.status, SUCCEEDED if any(counts.values()) else IDLE
-    )
+    """``push_orders``. 1C unavailable ("deferred": the orders wait) counts as a failure, so
+    the job backs off; orders 1C refused fail the run and wait for a person."""
+    result = push_orders(ctx.settings, ctx.engine, should_stop=ctx.should_stop, actor=ctx.actor)
+    counts = result.counts()
+    if result.outcome == "deferred":
+        outcome = FAILED
+    elif result.outcome == "succeeded" and not any(counts.values()):
+        outcome = IDLE
+    else:
+        outcome = result.outcome
     error = "; ".join(result.errors) or None
+    stream = StreamReport(
+        stream="orders",
+        outcome=outcome,
+        written=counts["created"] + counts["posted"],
+        counts=counts,
+        error=error,
+    )
     return JobReport(
         job="orders_push",
         outcome=outcome,
         summary=", ".join(f"{k} {v}" for k, v in counts.items()),
-        streams=(
-            StreamReport(
-                stream="orders",
-                outcome=outcome,
-                written=counts.get("created", 0) + counts.get("posted", 0),
-                counts=counts,
-                error=error,
-            ),
-        ),
+        streams=(stream,),
         runs=(result.run_uuid,),
         error=error,
     )
@@ -198,27 +198,14 @@ def available_jobs() -> dict[str, Job]:
     """Every job this installation can run, by name."""
     jobs: dict[str, Job] = {
         "folder_scan": folder_scan,
+        "odata": odata_pull,
+        "orders_push": orders_push,
         "housekeeping": housekeeping,
         "exchange_sweep": exchange_sweep,
     }
-    if _importable("syncd.odata.sync"):
-        jobs["odata"] = odata_pull
-        streams: tuple[str, ...] = getattr(
-            importlib.import_module("config.settings"), "ODATA_STREAMS", ()
-        )
-        for stream in streams:
-            jobs[f"odata_{stream}"] = partial(odata_pull, stream=stream)
-    if _importable("syncd.odata.orders"):
-        jobs["orders_push"] = orders_push
+    for stream in ODATA_STREAMS:
+        jobs[f"odata_{stream}"] = partial(odata_pull, stream=stream)
     return jobs
-
-
-def _importable(module: str) -> bool:
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
 
 
 def _package_report(outcome: PackageOutcome) -> StreamReport:
@@ -241,7 +228,7 @@ def _counts(counts: Any) -> dict[str, int]:
 def _overall(outcomes: list[str]) -> str:
     if not outcomes:
         return IDLE
-    for outcome in (FAILED, STOPPED, SUCCEEDED):
+    for outcome in (FAILED, INTERRUPTED, SUCCEEDED):
         if outcome in outcomes:
             return outcome
     return UNCHANGED

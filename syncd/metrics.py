@@ -3,7 +3,7 @@
 Counters (this process since it started; Prometheus sums several daemons):
 
 * ``onec_sync_job_runs_total{job,outcome}`` — every scheduled execution: succeeded, unchanged,
-  failed, stopped, idle, or not run: ``standby`` (another daemon leads it), ``backoff``.
+  failed, interrupted, idle, or not run: ``standby`` (another daemon leads it), ``backoff``.
 * ``onec_sync_stream_runs_total{stream,outcome}``, ``onec_sync_records_written_total{stream}``,
   ``onec_sync_stream_failures_total{stream}``, ``onec_sync_stream_duration_seconds{stream}``
   (histogram) — per stream: ``folder``, ``odata:<stream>``, ``orders``.
@@ -100,7 +100,7 @@ class DaemonMetrics:
         """Count one finished job run and its streams."""
         self.job_runs.labels(report.job, report.outcome).inc()
         self.failures_in_row.labels(report.job).set(failures)
-        if not report.failed and report.outcome != "stopped":
+        if not report.failed and report.outcome != "interrupted":
             self.last_success.labels(report.job).set(time.time())
         for stream in report.streams:
             self.stream_runs.labels(stream.stream, stream.outcome).inc()

@@ -217,7 +217,7 @@ def test_a_stopped_import_stays_claimed_and_the_next_scan_finishes_it(
         should_stop=lambda: len(progress) >= 3,
     )  # fmt: skip
 
-    assert stopped.outcome == "stopped"
+    assert stopped.outcome == "interrupted"
     assert 0 < count(engine, models.Product) < 200
     assert [name.split("_", 1)[1] for name in processing(settings)] == ["big"]
     [finished] = scan(settings, engine)

@@ -19,7 +19,7 @@ from tests.daemon.daemonrun import health, launch, metric, scrape, write_config
 pytestmark = [pytest.mark.postgres]
 
 JOBS = ["exchange_sweep", "folder_scan", "housekeeping"]
-EXECUTED = ("succeeded", "unchanged", "idle", "failed", "stopped")
+EXECUTED = ("succeeded", "unchanged", "idle", "failed", "interrupted")
 
 
 def executed(daemon: DaemonProcess, job: str) -> float:
