@@ -18,7 +18,11 @@ from sqlalchemy.orm import Session
 from syncd import audit, models
 from syncd.supervise import DaemonFailed, wait_until
 from tests.cml_builder import catalog, write_package
+from tests.daemon.conftest import count
 from tests.daemon.daemonrun import get, launch, log_entries, metric, scrape, write_config
+from tests.daemon.odata_standin import ODataStandIn
+from tests.odata import data
+from tests.odata.fake1c import Fake1C
 
 pytestmark = pytest.mark.slow
 
@@ -143,3 +147,45 @@ def test_an_unusable_schedule_or_an_old_schema_exits_78_for_systemd_not_to_retry
     with pytest.raises(DaemonFailed) as caught:
         launch(empty, ready_timeout=20)
     assert "onec-sync db upgrade" in str(caught.value)
+
+
+def test_the_daemon_pulls_from_1c_over_odata_on_its_schedule(
+    fresh_sqlite_url: str, tmp_path: Path, make_db_engine: Callable[..., Engine]
+) -> None:
+    fake = Fake1C()
+    data.fill(fake, products=12, groups=2)
+    standin = ODataStandIn(fake)
+    config = write_config(
+        tmp_path / "onec-sync.toml", database_url=fresh_sqlite_url, root=tmp_path,
+        schedules={"odata": "every 1s", "folder_scan": "every 1s"},
+        extra=f'[odata]\nurl = "{standin.url}"\nusername = "Обмен"\n'
+        "backoff_initial_seconds = 0.1\nbackoff_max_seconds = 0.5\n",
+    )  # fmt: skip
+    engine = make_db_engine(fresh_sqlite_url)
+    product = data.ref("product", 3)
+    daemon = launch(config)
+    try:
+        assert wait_until(lambda: count(engine, models.Product) == 12, timeout=30), (
+            daemon.log_text()
+        )
+        first = scrape(daemon)
+        written = metric(first, "onec_sync_records_written_total", stream="odata:products")
+        assert written >= 12
+        assert metric(first, "onec_sync_stream_runs_total", stream="odata:prices")
+
+        fake.put(data.PRODUCTS, data.product_row(3, group=1, Description="Переименован в 1С"))
+        assert wait_until(lambda: _name(engine, product) == "Переименован в 1С", timeout=15)
+        again = scrape(daemon)
+        assert metric(again, "onec_sync_records_written_total", stream="odata:products") > written
+        assert 0 <= metric(again, "onec_sync_import_lag_seconds", stream="odata") < 30
+    finally:
+        code = daemon.stop()
+        standin.close()
+    assert code == 0
+
+
+def _name(engine: Engine, onec_id: str) -> str | None:
+    with Session(engine) as session:
+        return session.execute(
+            select(models.Product.name).where(models.Product.onec_id == onec_id)
+        ).scalar_one_or_none()
