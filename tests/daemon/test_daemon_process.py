@@ -7,6 +7,7 @@ and finishes that import after a restart.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from syncd import audit, models
 from syncd.supervise import DaemonFailed, wait_until
 from tests.cml_builder import catalog, write_package
 from tests.daemon.conftest import count
-from tests.daemon.daemonrun import get, launch, log_entries, metric, scrape, write_config
+from tests.daemon.daemonrun import get, health, launch, log_entries, metric, scrape, write_config
 from tests.daemon.odata_standin import ODataStandIn
 from tests.odata import data
 from tests.odata.fake1c import Fake1C
@@ -189,3 +190,34 @@ def _name(engine: Engine, onec_id: str) -> str | None:
         return session.execute(
             select(models.Product.name).where(models.Product.onec_id == onec_id)
         ).scalar_one_or_none()
+
+
+def test_sighup_reloads_the_schedule_and_refuses_a_broken_configuration(
+    fresh_sqlite_url: str, tmp_path: Path
+) -> None:
+    config_path = tmp_path / "onec-sync.toml"
+
+    def configure(schedules: dict[str, str]) -> None:
+        write_config(config_path, database_url=fresh_sqlite_url, root=tmp_path,
+                     schedules=schedules)  # fmt: skip
+
+    configure({"housekeeping": "every 1s"})
+    daemon = launch(config_path)
+    try:
+        drop(tmp_path, "waiting", 3, prefix="W")
+        time.sleep(2)
+        assert done(tmp_path) == []  # no folder_scan job yet
+
+        configure({"housekeeping": "every 1s", "folder_scan": "every 1s"})
+        daemon.process.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: done(tmp_path) == ["waiting"], timeout=15), daemon.log_text()
+        assert set(health(daemon)["jobs"]) == {"exchange_sweep", "folder_scan", "housekeeping"}
+
+        configure({"folder_scan": "every 1s", "nonsense": "every 1s"})
+        daemon.process.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: "reload refused" in daemon.log_text(), timeout=10)
+        assert set(health(daemon)["jobs"]) == {"exchange_sweep", "folder_scan", "housekeeping"}
+        drop(tmp_path, "still-working", 3, prefix="X")
+        assert wait_until(lambda: len(done(tmp_path)) == 2, timeout=15)
+    finally:
+        assert daemon.stop() == 0

@@ -1,0 +1,105 @@
+"""/health, /ready and /metrics as a load balancer and Prometheus see them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine
+
+from config import DatabaseSettings
+from syncd.db import make_engine
+from syncd.health import ReadinessProbe, make_ops_blueprint
+from syncd.jobs import JobReport, StreamReport
+from syncd.metrics import DaemonMetrics
+
+
+def client(engine: Engine, *, stopping: bool = False) -> tuple[object, DaemonMetrics]:
+    app = Flask("test")
+    metrics = DaemonMetrics(engine)
+    app.register_blueprint(
+        make_ops_blueprint(
+            ReadinessProbe(engine, ttl=0), metrics,
+            stopping=lambda: stopping, describe=lambda: {"jobs": {}},
+        )
+    )  # fmt: skip
+    return app.test_client(), metrics
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            found[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return found
+
+
+def test_ready_when_the_database_answers_with_the_newest_schema(
+    fresh_database_url: str, make_db_engine: Callable[..., Engine]
+) -> None:
+    http, _ = client(make_db_engine(fresh_database_url))
+    response = http.get("/ready")  # type: ignore[attr-defined]
+    assert response.status_code == 200
+    assert response.json == {
+        "ready": True,
+        "database": "ok",
+        "schema": "current",
+        "stopping": False,
+    }
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_not_ready_on_an_old_schema_an_unreachable_database_or_while_stopping(
+    empty_pg_url: str, fresh_sqlite_url: str, make_db_engine: Callable[..., Engine]
+) -> None:
+    http, _ = client(make_db_engine(empty_pg_url))
+    old = http.get("/ready")  # type: ignore[attr-defined]
+    assert old.status_code == 503
+    assert old.json["schema"].startswith("behind")
+
+    gone = make_engine(DatabaseSettings(url="postgresql+psycopg://127.0.0.1:1/x",
+                                        connect_timeout_seconds=1))  # fmt: skip
+    http, _ = client(gone)
+    down = http.get("/ready")  # type: ignore[attr-defined]
+    assert down.status_code == 503
+    assert down.json["database"].startswith("unreachable")
+    assert http.get("/health").status_code == 200  # type: ignore[attr-defined]
+    gone.dispose()
+
+    http, _ = client(make_db_engine(fresh_sqlite_url), stopping=True)
+    stopping = http.get("/ready")  # type: ignore[attr-defined]
+    assert stopping.status_code == 503
+    assert stopping.json["stopping"] is True
+
+
+def test_metrics_parse_and_count_what_a_job_reports(
+    fresh_sqlite_url: str, make_db_engine: Callable[..., Engine]
+) -> None:
+    http, metrics = client(make_db_engine(fresh_sqlite_url))
+    before = samples(http.get("/metrics").text)  # type: ignore[attr-defined]
+    assert before[("onec_sync_database_up", ())] == 1
+    assert before[("onec_sync_pending_orders", ())] == 0
+
+    metrics.observe(
+        JobReport(
+            job="odata", outcome="succeeded",
+            streams=(StreamReport(stream="odata:stock", outcome="succeeded", written=42,
+                                  duration_s=1.5),),
+        ),
+        failures=0,
+    )  # fmt: skip
+    after = samples(http.get("/metrics").text)  # type: ignore[attr-defined]
+    assert after[("onec_sync_records_written_total", (("stream", "odata:stock"),))] == 42
+    assert after[("onec_sync_job_runs_total", (("job", "odata"), ("outcome", "succeeded")))] == 1
+    assert after[("onec_sync_stream_duration_seconds_sum", (("stream", "odata:stock"),))] == 1.5
+
+
+def test_metrics_still_answer_when_the_database_is_down() -> None:
+    gone = make_engine(DatabaseSettings(url="postgresql+psycopg://127.0.0.1:1/x",
+                                        connect_timeout_seconds=1))  # fmt: skip
+    http, _ = client(gone)
+    response = http.get("/metrics")  # type: ignore[attr-defined]
+    assert response.status_code == 200
+    assert samples(response.text)[("onec_sync_database_up", ())] == 0
+    gone.dispose()
