@@ -1,0 +1,70 @@
+"""gunicorn settings for ``onec-storefront.service`` (install as /etc/onec-sync/gunicorn.conf.py).
+
+The address and the number of workers come from onec-sync's own configuration
+(``[storefront] listen`` and ``workers``), like ``onec-sync serve``. gunicorn tells systemd
+READY=1 by itself (``Type=notify``); what it does not do is ping the watchdog, so the arbiter
+pings it here (``WatchdogSec=``): every half interval it asks the app's ``/api/v1/ping`` through
+the listening socket, and pings systemd only when a worker answered. A storefront whose workers
+all hang therefore gets restarted, one with a database outage does not (``/ping`` does not touch
+the database).
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from typing import Any
+
+from config import load_settings
+from syncd.sdnotify import Notifier
+
+_settings = load_settings()
+_storefront = _settings.storefront
+
+bind = [_storefront.listen]
+workers = getattr(_storefront, "workers", 4)
+worker_class = "gthread"
+threads = 4
+keepalive = 5
+graceful_timeout = 30
+timeout = 60
+accesslog = "-"
+errorlog = "-"
+forwarded_allow_ips = "127.0.0.1,::1"
+proc_name = "onec-storefront"
+PING_PATH = "/api/v1/ping"
+
+_notifier = Notifier()
+_stopping = threading.Event()
+
+
+def when_ready(server: Any) -> None:
+    """Start the watchdog pings once the arbiter has bound its socket and forked workers."""
+    interval = _notifier.ping_interval
+    if interval is None:
+        return
+    threading.Thread(target=_watchdog, args=(interval,), name="watchdog", daemon=True).start()
+
+
+def on_exit(server: Any) -> None:
+    _stopping.set()
+    _notifier.stopping()
+
+
+def _watchdog(interval: float) -> None:
+    while not _stopping.wait(interval):
+        if _app_answers(timeout=interval / 2):
+            _notifier.watchdog()
+
+
+def _app_answers(*, timeout: float) -> bool:
+    host, _, port = _storefront.listen.rpartition(":")
+    try:
+        connection = http.client.HTTPConnection(host.strip("[]") or "127.0.0.1", int(port),
+                                                timeout=timeout)  # fmt: skip
+        connection.request("GET", PING_PATH)
+        ok = connection.getresponse().status == 200
+        connection.close()
+    except (OSError, ValueError, http.client.HTTPException):
+        return False
+    return ok
