@@ -575,7 +575,7 @@ def _run_job(ctx: Context, job: Any, *, progress: bool) -> Any:
             )
             return job(context)
     except LockBusy as exc:
-        fail(f"{exc} is held by another process (the daemon?); try again later", code=75)
+        fail(f"{exc} is held: another run is in progress (the daemon's?); try again later", code=75)
     except FolderError as exc:
         fail(str(exc), code=78)
     finally:

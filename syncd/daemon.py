@@ -119,7 +119,11 @@ class Daemon:
             ReadinessProbe(self.engine), self.metrics,
             stopping=self.stop_event.is_set, describe=self.guard.describe,
         )  # fmt: skip
-        self.endpoint = start_endpoint(self.settings, self.engine, ops)
+        try:
+            self.endpoint = start_endpoint(self.settings, self.engine, ops)
+        except OSError as exc:  # the port is taken, or the address is not this host's
+            log.error("cannot listen on %s: %s", self.settings.daemon.http_listen, exc)
+            return 1
         threading.Thread(target=self._resume_exchange, name="exchange-resume", daemon=True).start()
         self._install(triggers)
         self._install_watchdog()

@@ -101,7 +101,9 @@ class JobGuard:
                 self._crashed(name, exc)
                 return
             finally:
-                self.metrics.set_leading(list(self.states), self.leadership.leading())
+                with self._lock:
+                    names = list(self.states)
+                self.metrics.set_leading(names, self.leadership.leading())
             if not leading:
                 self.metrics.skipped(name, "standby")
                 return
@@ -114,7 +116,7 @@ class JobGuard:
         try:
             report = self.jobs[name](self._context())
         except LockBusy as exc:
-            log.info("%s: %s is held by another process (a CLI command?); skipped", name, exc)
+            log.info("%s skipped: %s is held (another run of it is in progress)", name, exc)
             self.metrics.skipped(name, "busy")
             self._mark(name, running_since=None)
             return

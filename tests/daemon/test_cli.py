@@ -66,7 +66,7 @@ def test_sync_folder_waits_its_turn_when_another_process_scans(
     with named_lock(make_db_engine(fresh_database_url), "folder-scan"):
         code, output = invoke(config, "sync", "folder")
     assert code == 75
-    assert "folder-scan is held by another process" in output
+    assert "folder-scan is held: another run is in progress" in output
     assert (tmp_path / "inbox" / "later").is_dir()
 
 

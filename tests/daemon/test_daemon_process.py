@@ -70,10 +70,14 @@ def test_imports_on_schedule_stops_mid_import_on_sigterm_and_finishes_after_rest
         drop(tmp_path, "small", 5, prefix="S")
         assert wait_until(lambda: done(tmp_path) == ["small"], timeout=20), daemon.log_text()
         assert rows(engine, models.Product, "S") == 5
+        succeeded = {"job": "folder_scan", "outcome": "succeeded"}
+        assert wait_until(  # counted when the job returns, just after it moved the package
+            lambda: metric(scrape(daemon), "onec_sync_job_runs_total", **succeeded) >= 1,
+            timeout=10,
+        )
         after = scrape(daemon)
         written = "onec_sync_records_written_total"
         assert metric(after, written, stream="folder") > metric(before, written, stream="folder")
-        assert metric(after, "onec_sync_job_runs_total", job="folder_scan", outcome="succeeded")
         assert metric(after, "onec_sync_stream_duration_seconds_count", stream="folder") >= 1
         assert 0 <= metric(after, "onec_sync_import_lag_seconds", stream="commerceml") < 60
         assert metric(after, "onec_sync_job_leader", job="folder_scan") == 1
@@ -169,15 +173,22 @@ def test_the_daemon_pulls_from_1c_over_odata_on_its_schedule(
         assert wait_until(lambda: count(engine, models.Product) == 12, timeout=30), (
             daemon.log_text()
         )
+        products = {"stream": "odata:products"}
+        assert wait_until(  # the run's metrics are counted when the whole pull has finished
+            lambda: metric(scrape(daemon), "onec_sync_records_written_total", **products) >= 12,
+            timeout=15,
+        )
         first = scrape(daemon)
-        written = metric(first, "onec_sync_records_written_total", stream="odata:products")
-        assert written >= 12
+        written = metric(first, "onec_sync_records_written_total", **products)
         assert metric(first, "onec_sync_stream_runs_total", stream="odata:prices")
 
         fake.put(data.PRODUCTS, data.product_row(3, group=1, Description="Переименован в 1С"))
         assert wait_until(lambda: _name(engine, product) == "Переименован в 1С", timeout=15)
         again = scrape(daemon)
-        assert metric(again, "onec_sync_records_written_total", stream="odata:products") > written
+        assert wait_until(
+            lambda: metric(scrape(daemon), "onec_sync_records_written_total", **products) > written,
+            timeout=15,
+        )
         assert 0 <= metric(again, "onec_sync_import_lag_seconds", stream="odata") < 30
     finally:
         code = daemon.stop()
