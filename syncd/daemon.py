@@ -41,7 +41,7 @@ from syncd.db import make_engine
 from syncd.endpoint import Endpoint, start_endpoint
 from syncd.guard import JobGuard
 from syncd.health import ReadinessProbe, make_ops_blueprint
-from syncd.jobs import Job, JobContext, available_jobs
+from syncd.jobs import Job, JobContext, available_jobs, unmet_needs
 from syncd.leadership import Leadership
 from syncd.logs import configure_logging
 from syncd.metrics import DaemonMetrics
@@ -224,6 +224,13 @@ class Daemon:
             every = min(60, max(1, settings.exchange.session_ttl_seconds // 4))
             schedules[EXCHANGE_SWEEP] = f"every {every}s"
         triggers = make_triggers(schedules, set(self.guard.jobs))
+        unmet = [
+            f"daemon.schedules.{job}: {need}"
+            for job in sorted(schedules)
+            if (need := unmet_needs(settings, job)) is not None
+        ]
+        if unmet:
+            raise ScheduleError(unmet)
         self._pending_schedules = schedules
         return triggers
 

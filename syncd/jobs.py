@@ -208,6 +208,15 @@ def available_jobs() -> dict[str, Job]:
     return jobs
 
 
+def unmet_needs(settings: Settings, job: str) -> str | None:
+    """Why ``job`` cannot run with ``settings`` (a setting it needs is empty), else None."""
+    if job == "folder_scan" and settings.folder.inbox is None:
+        return "needs folder.inbox"
+    if (job == "orders_push" or job.startswith("odata")) and not settings.odata.url:
+        return "needs odata.url"
+    return None
+
+
 def _package_report(outcome: PackageOutcome) -> StreamReport:
     counts = outcome.run.counts if outcome.run is not None else None
     return StreamReport(

@@ -9,7 +9,8 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from config import ConfigError, load_settings
+from config import ConfigError, DaemonSettings, DatabaseSettings, Settings, load_settings
+from syncd.daemon import Daemon
 from syncd.scheduling import Backoff, ScheduleError, make_trigger, make_triggers
 
 
@@ -92,3 +93,22 @@ def test_a_success_ends_the_backoff() -> None:
     assert backoff.failures("job") == 0
     backoff.failed("job")
     assert not backoff.should_skip("job")  # the first failure retries on the very next run
+
+
+@pytest.mark.parametrize(
+    ("job", "need"),
+    [("folder_scan", "needs folder.inbox"), ("odata_stock", "needs odata.url"),
+     ("orders_push", "needs odata.url")],
+)  # fmt: skip
+def test_a_scheduled_job_whose_settings_are_missing_is_refused_at_start(
+    tmp_path: Path, job: str, need: str
+) -> None:
+    settings = Settings(
+        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'x.db'}"),
+        daemon=DaemonSettings(schedules={job: "every 1m"}),
+    )
+    daemon = Daemon(settings, reload=lambda: settings)
+    with pytest.raises(ScheduleError) as caught:
+        daemon._triggers(settings)
+    assert caught.value.problems == [f"daemon.schedules.{job}: {need}"]
+    daemon.engine.dispose()
