@@ -549,6 +549,7 @@ def _run_job(ctx: Context, job: Any, *, progress: bool) -> Any:
     import signal
     import threading
 
+    from syncd import stopsignals
     from syncd.folder import FolderError
     from syncd.jobs import JobContext
     from syncd.locks import LockBusy
@@ -562,7 +563,7 @@ def _run_job(ctx: Context, job: Any, *, progress: bool) -> Any:
         stop.set()
         click.echo(f"onec-sync: {signal.Signals(signum).name}: stopping after this batch", err=True)
 
-    previous = {sig: signal.signal(sig, ask) for sig in (signal.SIGTERM, signal.SIGINT)}
+    restore = stopsignals.install(ask, (signal.SIGTERM, signal.SIGINT))
     try:
         with _progress_bar(not progress) as on_progress:
             context = JobContext(
@@ -579,8 +580,7 @@ def _run_job(ctx: Context, job: Any, *, progress: bool) -> Any:
     except FolderError as exc:
         fail(str(exc), code=78)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore()
 
 
 def _print_report(report: Any, as_json: bool) -> None:

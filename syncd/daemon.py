@@ -36,7 +36,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from config import ConfigError, Settings
-from syncd import migrate
+from syncd import migrate, stopsignals
 from syncd.db import make_engine
 from syncd.endpoint import Endpoint, start_endpoint
 from syncd.guard import JobGuard
@@ -211,8 +211,7 @@ class Daemon:
             else:
                 self.request_stop(signal.Signals(signum).name)
 
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, on_signal)
+        stopsignals.install(on_signal, (signal.SIGTERM, signal.SIGINT, signal.SIGHUP))
 
     # --- the schedule --------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from syncd import audit, models
@@ -56,6 +56,9 @@ def test_imports_on_schedule_stops_mid_import_on_sigterm_and_finishes_after_rest
         schedules={"folder_scan": "every 1s"}, extra="[import]\nbatch_size = 100\n",
     )  # fmt: skip
     engine = make_db_engine(fresh_sqlite_url)
+    # Polls read through a plain engine: make_engine's SQLite transactions take the write lock
+    # up front (BEGIN IMMEDIATE), and would queue behind the daemon's batches.
+    reader = create_engine(fresh_sqlite_url)
     daemon = launch(config, watchdog_seconds=2)
     try:
         ready = daemon.wait_for("READY=1")
@@ -84,12 +87,13 @@ def test_imports_on_schedule_stops_mid_import_on_sigterm_and_finishes_after_rest
         assert metric(after, "onec_sync_database_up") == 1
 
         drop(tmp_path, "big", 8000, prefix="B")
-        assert wait_until(lambda: rows(engine, models.Product, "B") >= 300, timeout=30)
+        assert wait_until(lambda: rows(reader, models.Product, "B") >= 300, timeout=30)
         asked = time.monotonic()
         assert daemon.stop(timeout=60) == 0
         took = time.monotonic() - asked
     finally:
         daemon.stop()
+    reader.dispose()
     assert took < 20, "it must stop within daemon.stop_timeout_seconds"
     assert daemon.count("STOPPING=1") == 1
 
