@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from config import DatabaseSettings
+from config import DaemonSettings, DatabaseSettings, ExchangeSettings, Settings
 from syncd.db import make_engine
+from syncd.endpoint import start_endpoint
 from syncd.health import ReadinessProbe, make_ops_blueprint
 from syncd.jobs import JobReport, StreamReport
 from syncd.metrics import DaemonMetrics
@@ -103,3 +105,31 @@ def test_metrics_still_answer_when_the_database_is_down() -> None:
     assert response.status_code == 200
     assert samples(response.text)[("onec_sync_database_up", ())] == 0
     gone.dispose()
+
+
+def test_the_endpoint_serves_the_exchange_only_when_it_is_enabled(
+    fresh_sqlite_url: str, make_db_engine: Callable[..., Engine]
+) -> None:
+    engine = make_db_engine(fresh_sqlite_url)
+    for enabled in (True, False):
+        settings = Settings(
+            database=DatabaseSettings(url=fresh_sqlite_url),
+            daemon=DaemonSettings(http_listen="127.0.0.1:0"),
+            exchange=ExchangeSettings(enabled=enabled),
+        )
+        ops = make_ops_blueprint(ReadinessProbe(engine), DaemonMetrics(engine),
+                                 stopping=lambda: False, describe=dict)  # fmt: skip
+        endpoint = start_endpoint(settings, engine, ops)
+        try:
+            checkauth = httpx.get(endpoint.url + "/1c_exchange?type=catalog&mode=checkauth")
+            health = httpx.get(endpoint.url + "/health")
+        finally:
+            endpoint.stop_serving()
+            if endpoint.exchange is not None:
+                endpoint.exchange.close()
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok"
+        if enabled:
+            assert checkauth.text.startswith("failure")  # 1C's protocol answers, no login set
+        else:
+            assert checkauth.status_code == 404
