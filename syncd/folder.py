@@ -140,11 +140,12 @@ def import_package(
 # --- finding complete packages ---------------------------------------------------------------
 
 
-def find_candidates(inbox: Path) -> list[Candidate]:
-    """Sub-folders of the inbox, plus the loose files (with ``import_files/``) as one."""
+def find_candidates(inbox: Path, skip: frozenset[Path] = frozenset()) -> list[Candidate]:
+    """Sub-folders of the inbox, plus the loose files (with ``import_files/``) as one;
+    hidden entries and ``skip`` (done/failed folders kept inside the inbox) are not packages."""
     folders, loose = [], []
     for entry in sorted(inbox.iterdir()):
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or entry in skip:
             continue
         if entry.is_dir() and entry.name != IMAGES_DIR:
             folders.append(Candidate(entry.name, (entry,), entry))
@@ -190,7 +191,8 @@ def _claim_complete(
 ) -> list[Path]:
     first = {}
     now = datetime.now(UTC).timestamp()
-    for candidate in find_candidates(inbox):
+    skip = frozenset(p for p in (folder.done_path, folder.failed_path) if p is not None)
+    for candidate in find_candidates(inbox, skip):
         snap = snapshot(candidate)
         if snap and looks_complete(candidate, snap, folder, now):
             first[candidate] = snap

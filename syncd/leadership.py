@@ -147,7 +147,7 @@ class Leadership:
                 connection.exec_driver_sql(_KEEPALIVE)
                 connection.execute(
                     text("SELECT set_config('application_name', :n, false)"),
-                    {"n": f"onec-syncd {_identity()} {name}"[:63]},
+                    {"n": f"onec-syncd {name} {_identity()}"[:63]},  # PostgreSQL keeps 63
                 )
         except BaseException:
             connection.close()

@@ -119,9 +119,10 @@ def leaders(db: Session) -> list[dict[str, Any]]:
         )
     ).all()
     out = []
-    for name, addr, since in rows:
-        _prefix, _, rest = str(name).partition(" ")
-        where, _, job = rest.rpartition(" job:")
+    for name, addr, since in rows:  # "onec-syncd job:<job> <host> pid <pid>"
+        parts = str(name).split(" ", 2)
+        job = parts[1].removeprefix("job:") if len(parts) > 1 else ""
+        where = parts[2] if len(parts) > 2 else ""
         out.append({"job": job, "daemon": where, "client_addr": addr, "since": _iso(since)})
     return out
 

@@ -265,3 +265,19 @@ def test_only_one_process_scans_the_inbox_at_a_time(setup: tuple[Settings, Engin
     with named_lock(engine, "folder-scan"), pytest.raises(LockBusy):
         scan(settings, engine)
     assert (settings.folder.inbox / "waiting").is_dir()
+
+
+def test_done_and_failed_folders_kept_inside_the_inbox_are_not_packages(
+    setup: tuple[Settings, Engine],
+) -> None:
+    settings, engine = setup
+    inbox = settings.folder.inbox
+    assert inbox is not None
+    settings = replace(
+        settings,
+        folder=replace(settings.folder, done_dir=inbox / "done", failed_dir=inbox / "failed"),
+    )
+    drop_package(inbox, "first")
+    assert [o.outcome for o in scan(settings, engine)] == ["succeeded"]
+    backdate(inbox / "done", 60)
+    assert scan(settings, engine) == []  # done/first is not imported again

@@ -70,7 +70,7 @@ def test_a_leader_whose_connection_died_notices_and_competes_again(
         conn.execute(
             text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name LIKE 'onec-syncd %job:housekeeping'"
+                "WHERE application_name LIKE 'onec-syncd job:housekeeping %'"
             )
         )
     other = Leadership(engine)
