@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Blueprint, Flask
 from sqlalchemy import Engine
@@ -29,6 +29,7 @@ class Endpoint:
     server: BaseWSGIServer | MultiSocketServer
     exchange: ExchangeService | None
     thread: threading.Thread | None = None
+    closing: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -44,6 +45,7 @@ class Endpoint:
 
     def stop_serving(self) -> None:
         """Close the listening socket and the request threads (running requests finish)."""
+        self.closing.set()
         self.server.close()
         self.server.task_dispatcher.shutdown(timeout=5)
         if self.thread is not None:
@@ -67,6 +69,15 @@ def start_endpoint(settings: Settings, engine: Engine, ops: Blueprint) -> Endpoi
         max_body=max(settings.exchange.file_limit * 4, 64 * 1024 * 1024),
     )
     endpoint = Endpoint(app, server, exchange)
-    endpoint.thread = threading.Thread(target=server.run, name="http", daemon=True)
+    endpoint.thread = threading.Thread(target=_serve, args=(endpoint,), name="http", daemon=True)
     endpoint.thread.start()
     return endpoint
+
+
+def _serve(endpoint: Endpoint) -> None:
+    try:
+        endpoint.server.run()
+    except OSError:
+        # stop_serving() closed the sockets under the loop's select(): expected while stopping.
+        if not endpoint.closing.is_set():
+            raise
