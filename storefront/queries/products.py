@@ -1,0 +1,327 @@
+"""Product listings (filters, sorting, keyset pagination) and the summaries every listing shows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from storefront.errors import BadRequest
+from storefront.formatting import iso, money, quantity
+from storefront.queries.cursor import decode_cursor, encode_cursor
+from syncd.models import (
+    Group,
+    Offer,
+    Price,
+    Product,
+    ProductGroup,
+    ProductImage,
+    ProductPropertyValue,
+    PropertyOption,
+    Stock,
+)
+
+P = Product.__table__
+O = Offer.__table__  # noqa: E741 - the table's initial, like its neighbours
+PR = Price.__table__
+S = Stock.__table__
+G = Group.__table__
+PGR = ProductGroup.__table__
+PI = ProductImage.__table__
+PPV = ProductPropertyValue.__table__
+PO = PropertyOption.__table__
+
+SORTS = ("name", "-name", "price", "-price", "updated", "-updated")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductFilters:
+    group: str | None = None  # a group Ид; its subgroups are included
+    price_type: str | None = None  # the resolved price type Ид the prices/sort/range use
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool = False
+    warehouse: str | None = None  # in stock at this warehouse (implies in_stock)
+    properties: tuple[tuple[str, str], ...] = ()  # (property Ид, option Ид or literal value)
+    sort: str = "name"
+    limit: int = 20
+    cursor: str | None = None
+
+
+def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
+    """One page: ``{"items": [...], "next_cursor": str | None}``."""
+    query, keys = _sorted_query(filters)
+    query = query.where(*_conditions(filters))
+    descending = filters.sort.startswith("-")
+    if filters.cursor:
+        after = _cursor_values(filters, session.get_bind().dialect.name)
+        key_tuple, value_tuple = tuple_(*keys), tuple_(*(literal(v) for v in after))
+        query = query.where(key_tuple < value_tuple if descending else key_tuple > value_tuple)
+    order = [k.desc() for k in keys] if descending else list(keys)
+    rows = session.execute(query.order_by(*order).limit(filters.limit + 1)).all()
+    more, rows = len(rows) > filters.limit, rows[: filters.limit]
+    items = summaries(session, [r.onec_id for r in rows], filters.price_type)
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = encode_cursor(filters.sort, [_jsonable(last.sort_key), last.id])
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _sorted_query(filters: ProductFilters) -> tuple[Select[Any], tuple[ColumnElement[Any], ...]]:
+    field = filters.sort.lstrip("-")
+    if field == "price":
+        if filters.price_type is None:
+            raise BadRequest(
+                "sorting by price needs a price type, and there is none",
+                details=[{"field": "sort", "message": "no price type"}],
+            )
+        lowest = _lowest_prices(filters.price_type)
+        query = select(P.c.id, P.c.onec_id, lowest.c.price.label("sort_key")).join(
+            lowest, lowest.c.product_onec_id == P.c.onec_id
+        )
+        return query, (lowest.c.price, P.c.id)
+    column = P.c.name if field == "name" else P.c.updated_at
+    return select(P.c.id, P.c.onec_id, column.label("sort_key")), (column, P.c.id)
+
+
+def _lowest_prices(price_type: str) -> Any:
+    return (
+        select(PR.c.product_onec_id, func.min(PR.c.value).label("price"))
+        .join(O, O.c.onec_id == PR.c.offer_onec_id)
+        .where(PR.c.price_type_onec_id == price_type, not_(O.c.is_deleted))
+        .group_by(PR.c.product_onec_id)
+        .subquery("lowest")
+    )
+
+
+def _conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = [not_(P.c.is_deleted)]
+    if filters.group:
+        found.append(in_group(filters.group))
+    if filters.price_min is not None or filters.price_max is not None:
+        found.append(_price_in_range(filters))
+    if filters.in_stock or filters.warehouse:
+        found.append(_in_stock(filters.warehouse))
+    found.extend(_has_property(prop, value) for prop, value in filters.properties)
+    return found
+
+
+def in_group(group: str) -> ColumnElement[bool]:
+    """Products in ``group`` or any of its subgroups (as their first group or any other)."""
+    tree = select(G.c.onec_id).where(G.c.onec_id == group).cte("subgroups", recursive=True)
+    tree = tree.union(select(G.c.onec_id).join(tree, G.c.parent_onec_id == tree.c.onec_id))
+    groups = select(tree.c.onec_id)
+    return or_(
+        P.c.group_onec_id.in_(groups),
+        exists().where(PGR.c.product_onec_id == P.c.onec_id, PGR.c.group_onec_id.in_(groups)),
+    )
+
+
+def _price_in_range(filters: ProductFilters) -> ColumnElement[bool]:
+    if filters.price_type is None:
+        raise BadRequest(
+            "a price range needs a price type, and there is none",
+            details=[{"field": "price_type", "message": "no price type"}],
+        )
+    terms = [
+        PR.c.product_onec_id == P.c.onec_id,
+        PR.c.price_type_onec_id == filters.price_type,
+        O.c.onec_id == PR.c.offer_onec_id,
+        not_(O.c.is_deleted),
+    ]
+    if filters.price_min is not None:
+        terms.append(PR.c.value >= filters.price_min)
+    if filters.price_max is not None:
+        terms.append(PR.c.value <= filters.price_max)
+    return exists().where(*terms)
+
+
+def _in_stock(warehouse: str | None) -> ColumnElement[bool]:
+    terms = [
+        S.c.product_onec_id == P.c.onec_id,
+        S.c.quantity > 0,
+        O.c.onec_id == S.c.offer_onec_id,
+        not_(O.c.is_deleted),
+    ]
+    if warehouse:
+        terms.append(S.c.warehouse_onec_id == warehouse)
+    return exists().where(*terms)
+
+
+def _has_property(prop: str, value: str) -> ColumnElement[bool]:
+    option_ids = select(PO.c.onec_id).where(PO.c.property_onec_id == prop, PO.c.value == value)
+    return exists().where(
+        PPV.c.product_onec_id == P.c.onec_id,
+        PPV.c.property_onec_id == prop,
+        or_(PPV.c.value == value, PPV.c.value.in_(option_ids)),
+    )
+
+
+def _cursor_values(filters: ProductFilters, dialect: str) -> list[Any]:
+    assert filters.cursor is not None
+    key, row_id = decode_cursor(filters.cursor, filters.sort, 2)
+    try:
+        field = filters.sort.lstrip("-")
+        if not isinstance(row_id, int) or not isinstance(key, str):
+            raise ValueError("bad cursor values")
+        if field == "price":
+            return [Decimal(key), row_id]
+        if field == "updated":
+            moment = datetime.fromisoformat(key)
+            if dialect == "sqlite":  # SQLite keeps naive UTC
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
+            return [moment, row_id]
+        return [key, row_id]
+    except (ValueError, ArithmeticError) as exc:
+        raise BadRequest(
+            "the cursor is not valid for this listing",
+            details=[{"field": "cursor", "message": "invalid cursor"}],
+        ) from exc
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat() if value.tzinfo else value.replace(tzinfo=UTC).isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+# --- summaries: what a listing shows of each product ------------------------------------------
+
+
+def summaries(
+    session: Session, onec_ids: Sequence[str], price_type: str | None
+) -> list[dict[str, Any]]:
+    """List items for ``onec_ids`` in that order: four statements for any number of products."""
+    if not onec_ids:
+        return []
+    ids = list(onec_ids)
+    products = {
+        row.onec_id: row
+        for row in session.execute(
+            select(
+                P.c.onec_id, P.c.name, P.c.sku, P.c.code, P.c.barcode, P.c.group_onec_id,
+                P.c.unit, P.c.brand, P.c.manufacturer, P.c.updated_at,
+            ).where(P.c.onec_id.in_(ids))
+        )
+    }
+    prices = _lowest_price_rows(session, ids, price_type)
+    stock = stock_totals(session, ids)
+    images = _first_images(session, ids)
+    items = []
+    for onec_id in ids:
+        row = products.get(onec_id)
+        if row is None:
+            continue
+        total = stock.get(onec_id)
+        items.append(
+            {
+                "id": row.onec_id,
+                "name": row.name,
+                "sku": row.sku,
+                "code": row.code,
+                "barcode": row.barcode,
+                "group_id": row.group_onec_id,
+                "unit": row.unit,
+                "brand": row.brand,
+                "manufacturer": row.manufacturer,
+                "price": prices.get(onec_id),
+                "quantity": quantity(total),
+                "in_stock": total is not None and total > 0,
+                "image": images.get(onec_id),
+                "updated_at": iso(row.updated_at),
+            }
+        )
+    return items
+
+
+def _lowest_price_rows(
+    session: Session, ids: list[str], price_type: str | None
+) -> dict[str, dict[str, Any]]:
+    if price_type is None:
+        return {}
+    rows = session.execute(
+        select(
+            PR.c.product_onec_id,
+            func.min(PR.c.value).label("value"),
+            func.max(PR.c.value).label("highest"),
+            func.max(PR.c.currency).label("currency"),
+        )
+        .join(O, O.c.onec_id == PR.c.offer_onec_id)
+        .where(
+            PR.c.product_onec_id.in_(ids),
+            PR.c.price_type_onec_id == price_type,
+            not_(O.c.is_deleted),
+        )
+        .group_by(PR.c.product_onec_id)
+    )
+    return {
+        row.product_onec_id: {
+            "price_type_id": price_type,
+            "value": money(row.value),
+            "currency": row.currency,
+            "varies": row.highest != row.value,
+        }
+        for row in rows
+    }
+
+
+def stock_totals(session: Session, ids: list[str]) -> dict[str, Decimal]:
+    """Per product: the sum over its active offers of each offer's total (see ``offer_total``)."""
+    rows = session.execute(
+        select(S.c.product_onec_id, S.c.offer_onec_id, S.c.warehouse_onec_id, S.c.quantity)
+        .join(O, O.c.onec_id == S.c.offer_onec_id)
+        .where(S.c.product_onec_id.in_(ids), not_(O.c.is_deleted))
+    )
+    per_offer: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
+    for row in rows:
+        per_offer[(row.product_onec_id, row.offer_onec_id)][row.warehouse_onec_id] = row.quantity
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for (product, _offer), by_warehouse in per_offer.items():
+        totals[product] += offer_total(by_warehouse)
+    return dict(totals)
+
+
+def offer_total(by_warehouse: dict[str, Decimal]) -> Decimal:
+    """The total 1C sent (warehouse ``""``) when it sent one, else the sum over warehouses."""
+    if "" in by_warehouse:
+        return by_warehouse[""]
+    return sum(by_warehouse.values(), Decimal(0))
+
+
+def _first_images(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    first = (
+        select(PI.c.product_onec_id, func.min(PI.c.position).label("position"))
+        .where(PI.c.product_onec_id.in_(ids))
+        .group_by(PI.c.product_onec_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(PI.c.product_onec_id, PI.c.path, PI.c.caption).join(
+            first,
+            and_(
+                first.c.product_onec_id == PI.c.product_onec_id,
+                first.c.position == PI.c.position,
+            ),
+        )
+    )
+    return {row.product_onec_id: {"path": row.path, "caption": row.caption} for row in rows}

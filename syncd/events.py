@@ -1,0 +1,76 @@
+"""Catalog-changed events: how the daemon tells the storefront API that a sync committed.
+
+The storefront caches catalog responses in Redis under keys that carry a *generation* number.
+``publish_catalog_changed`` bumps that number and announces it on ``CATALOG_CHANNEL``; API
+workers subscribed to the channel drop their in-process caches at once, and every Redis entry of
+the old generation stops being read, even by a worker that missed the message (workers also
+re-read the number about once a second).
+
+Call it after the sync's transaction has committed, never before: a reader that fills the cache
+between the bump and the commit would store the old data under the new generation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+import redis
+
+log = logging.getLogger(__name__)
+
+CATALOG_CHANNEL = "onec-sync:catalog-changed"
+GENERATION_KEY = "onec-sync:catalog-generation"
+
+# INCR, but a missing key (Redis restarted or evicted it) restarts from a time-based number so a
+# new generation can never collide with entries cached under an old one.
+_BUMP = """
+local generation = redis.call('INCR', KEYS[1])
+if generation == 1 then
+    generation = tonumber(ARGV[1])
+    redis.call('SET', KEYS[1], generation)
+end
+redis.call('PUBLISH', KEYS[2], generation .. ' ' .. ARGV[2])
+return generation
+"""
+
+
+def generation_seed() -> int:
+    """A generation number larger than any handed out before (microseconds since the epoch)."""
+    return time.time_ns() // 1000
+
+
+def publish_catalog_changed(
+    redis_url: str, what: str | Iterable[str] = "catalog", *, timeout_seconds: float = 1.0
+) -> int | None:
+    """Bump the catalog generation and announce it; return the new generation.
+
+    ``what`` names what changed (``"prices"``, ``["products", "stock"]``, ...) for logs and
+    subscribers; every change invalidates the whole catalog cache. Without Redis (empty URL) this
+    does nothing. Never raises: if Redis is unreachable it logs a warning and returns None; the API
+    then serves entries of the old generation until they expire (``storefront.cache_ttl_seconds``).
+    """
+    if not redis_url:
+        return None
+    names = [what] if isinstance(what, str) else sorted(what)
+    client = redis.Redis.from_url(
+        redis_url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+    )
+    try:
+        result = client.eval(
+            _BUMP, 2, GENERATION_KEY, CATALOG_CHANNEL, generation_seed(), ",".join(names)
+        )
+    except redis.RedisError as exc:
+        log.warning("could not publish the catalog change (%s): %s", ",".join(names), exc)
+        return None
+    finally:
+        client.close()
+    return int(result)
+
+
+def parse_message(data: bytes | str) -> int | None:
+    """The generation announced by a ``CATALOG_CHANNEL`` message, or None if it is not one."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    head = text.split(" ", 1)[0]
+    return int(head) if head.isdigit() else None
