@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from storefront.auth.roles import Principal
 from storefront.errors import BadRequest, Conflict, Unprocessable
+from storefront.formatting import money
 from storefront.queries.orders import order_by_number
 from storefront.schemas import OrderIn, OrderLineIn
 from syncd.models import Offer, Order, OrderLine, OrderOutbox, OrderStatusChange, Product
@@ -173,8 +174,9 @@ def _check_total(order_in: OrderIn, lines: list[ResolvedLine]) -> Decimal:
     total = sum((line.total for line in lines), Decimal(0)) + delivery
     if order_in.total is not None and order_in.total != total:
         raise Unprocessable(
-            f"total {order_in.total} does not match the lines and delivery ({total})",
-            details=[{"field": "total", "message": f"expected {total}"}],
+            f"total {money(order_in.total)} does not match the lines and delivery "
+            f"({money(total)})",
+            details=[{"field": "total", "message": f"expected {money(total)}"}],
         )
     return total
 
