@@ -105,6 +105,12 @@ class Generations:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._thread_pid = 0
+        self._listening = False
+
+    @property
+    def listening(self) -> bool:
+        """True while this process is subscribed to catalog-changed events."""
+        return self._listening and self._thread_pid == os.getpid()
 
     def current(self) -> int:
         """The generation to read and write entries under; raises ``RedisUnavailable``."""
@@ -165,6 +171,8 @@ class Generations:
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             pubsub.subscribe(CATALOG_CHANNEL)
+            pubsub.get_message(timeout=self.link.timeout_seconds)  # the subscribe confirmation
+            self._listening = True
             self._checked_at = 0.0  # re-read after (re)subscribing: messages may have been missed
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=1.0)
@@ -173,6 +181,7 @@ class Generations:
                     if generation is not None:
                         self._advance(generation)
         finally:
+            self._listening = False
             pubsub.close()
             client.close()
 

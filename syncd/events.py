@@ -31,7 +31,7 @@ if generation == 1 then
     generation = tonumber(ARGV[1])
     redis.call('SET', KEYS[1], generation)
 end
-redis.call('PUBLISH', KEYS[2], generation .. ' ' .. ARGV[2])
+redis.call('PUBLISH', KEYS[2], string.format('%d', generation) .. ' ' .. ARGV[2])
 return generation
 """
 
