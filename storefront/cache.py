@@ -116,7 +116,10 @@ class Generations:
         """The generation to read and write entries under; raises ``RedisUnavailable``."""
         self._ensure_listener()
         value = self._value
-        if value is not None and time.monotonic() - self._checked_at < self.refresh_seconds:
+        # Only a live subscription makes a remembered generation trustworthy; without one, ask
+        # Redis every time (a dead Redis then fails fast through the breaker).
+        fresh = time.monotonic() - self._checked_at < self.refresh_seconds
+        if value is not None and fresh and self.listening:
             return value
         value = self.link.run(_read_or_seed_generation)
         self._advance(value)
