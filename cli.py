@@ -190,9 +190,7 @@ def users_group() -> None:
 @users_group.command("create")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["operator", "admin"]), default="operator")
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from standard input."
-)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_context
 def users_create(ctx: Context, username: str, role: str, password_stdin: bool) -> None:
     """Create USERNAME; asks for the password unless --password-stdin."""

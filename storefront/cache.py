@@ -12,6 +12,7 @@ without invalidation events an in-process cache could serve stale prices.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import logging
@@ -93,9 +94,7 @@ class LocalCache:
 class Generations:
     """The current catalog generation, kept fresh by a subscriber thread and a periodic re-read."""
 
-    def __init__(
-        self, link: RedisLink, local: LocalCache, *, refresh_seconds: float = 1.0
-    ) -> None:
+    def __init__(self, link: RedisLink, local: LocalCache, *, refresh_seconds: float = 1.0) -> None:
         self.link = link
         self.local = local
         self.refresh_seconds = refresh_seconds
@@ -171,7 +170,7 @@ class Generations:
             health_check_interval=5,
             retry=Retry(NoBackoff(), 0),
         )
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         try:
             pubsub.subscribe(CATALOG_CHANNEL)
             pubsub.get_message(timeout=self.link.timeout_seconds)  # the subscribe confirmation
@@ -227,7 +226,7 @@ class ResponseCache:
             return None, None
         if raw is None:
             return None, generation
-        entry = CachedBody.from_redis(raw)
+        entry = CachedBody.from_redis(raw if isinstance(raw, bytes) else raw.encode())
         self.local.put((generation, key), entry)
         return entry, generation
 
@@ -235,14 +234,12 @@ class ResponseCache:
         if generation is None:
             return
         self.local.put((generation, key), entry)
-        try:
+        with contextlib.suppress(RedisUnavailable):
             self.link.run(
                 lambda client: client.set(
                     _redis_key(generation, key), entry.to_redis(), ex=self.ttl_seconds
                 )
             )
-        except RedisUnavailable:
-            pass
 
     def close(self) -> None:
         self.generations.close()

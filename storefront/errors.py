@@ -91,6 +91,4 @@ class Unprocessable(ApiError):
 def error_body(
     status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    return {
-        "error": {"status": status, "code": code, "message": message, "details": details or []}
-    }
+    return {"error": {"status": status, "code": code, "message": message, "details": details or []}}

@@ -36,9 +36,7 @@ def create_user(
 
 
 def set_password(settings: DatabaseSettings, *, username: str, password: str) -> None:
-    _in_transaction(
-        settings, lambda s: users.set_password(s, username=username, password=password)
-    )
+    _in_transaction(settings, lambda s: users.set_password(s, username=username, password=password))
 
 
 def create_api_key(

@@ -49,68 +49,197 @@ IDEMPOTENCY = (
 )
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation(method="get", path="/ping", operation_id="ping", summary="Liveness",
-              tag="meta", access=PUBLIC, response=s.Ping),
-    Operation(method="get", path="/groups", operation_id="listGroups",
-              summary="The group tree", tag="catalog", access=CATALOG_READ,
-              response=s.GroupTree, cached=True),
-    Operation(method="get", path="/price-types", operation_id="listPriceTypes",
-              summary="Price types", tag="catalog", access=CATALOG_READ,
-              response=s.PriceTypeList, cached=True),
-    Operation(method="get", path="/warehouses", operation_id="listWarehouses",
-              summary="Warehouses", tag="catalog", access=CATALOG_READ,
-              response=s.WarehouseList, cached=True),
-    Operation(method="get", path="/products", operation_id="listProducts",
-              summary="Products: filters, sorting, cursor pagination", tag="catalog",
-              access=CATALOG_READ, response=s.ProductPage, query=s.ProductListQuery,
-              cached=True),
-    Operation(method="get", path="/products/{product_id}", operation_id="getProduct",
-              summary="A product with variants, properties, images, prices and stock",
-              tag="catalog", access=CATALOG_READ, response=s.ProductDetail,
-              path_params=(("product_id", "the product's Ид"),), cached=True),
-    Operation(method="get", path="/search", operation_id="searchProducts",
-              summary="Full-text search, best matches first", tag="catalog",
-              access=CATALOG_READ, response=s.SearchPage, query=s.SearchQuery, cached=True),
-    Operation(method="post", path="/orders", operation_id="createOrder",
-              summary="Submit an order (idempotent by Idempotency-Key)", tag="orders",
-              access=ORDERS_WRITE, response=s.OrderOut, status=201, body=s.OrderIn,
-              headers=(IDEMPOTENCY,),
-              extra_responses={200: "replayed: the order an earlier request with this key made",
-                               409: "the order number is taken",
-                               422: "unknown products/variants, wrong total, or the key was "
-                                    "used for a different order"}),
-    Operation(method="get", path="/orders/{number}", operation_id="getOrder",
-              summary="An order and its status", tag="orders", access=ORDERS_READ,
-              response=s.OrderOut, path_params=(("number", "the shop's order number"),)),
-    Operation(method="get", path="/orders/{number}/history", operation_id="getOrderHistory",
-              summary="An order's status history", tag="orders", access=ORDERS_READ,
-              response=s.StatusHistory, path_params=(("number", "the shop's order number"),)),
-    Operation(method="get", path="/customers/{customer_ref}/orders",
-              operation_id="listCustomerOrders", summary="A customer's orders, newest first",
-              tag="orders", access=ORDERS_READ, response=s.OrderPage,
-              query=s.CustomerOrdersQuery,
-              path_params=(("customer_ref", "the shop's customer id"),)),
-    Operation(method="post", path="/auth/login", operation_id="login",
-              summary="Log in (people): access and refresh tokens", tag="auth",
-              access=PUBLIC, response=s.TokenPair, body=s.LoginIn),
-    Operation(method="post", path="/auth/refresh", operation_id="refreshToken",
-              summary="A new access token for a refresh token", tag="auth",
-              access=ANY_PRINCIPAL, response=s.AccessToken, security="bearer"),
-    Operation(method="post", path="/auth/logout", operation_id="logout",
-              summary="Revoke this token (and optionally a refresh token)", tag="auth",
-              access=ANY_PRINCIPAL, response=s.Revoked, body=s.LogoutIn, security="bearer"),
-    Operation(method="get", path="/auth/me", operation_id="whoAmI",
-              summary="Who the credentials belong to and what they may do", tag="auth",
-              access=ANY_PRINCIPAL, response=s.Me),
-    Operation(method="get", path="/admin/api-keys", operation_id="listApiKeys",
-              summary="API keys (admins)", tag="admin", access=ADMIN, response=s.ApiKeyList),
-    Operation(method="post", path="/admin/api-keys", operation_id="createApiKey",
-              summary="Create an API key; the key is shown only in this response",
-              tag="admin", access=ADMIN, response=s.ApiKeyCreated, status=201,
-              body=s.ApiKeyIn),
-    Operation(method="delete", path="/admin/api-keys/{prefix}", operation_id="revokeApiKey",
-              summary="Revoke an API key", tag="admin", access=ADMIN, response=s.ApiKeyOut,
-              path_params=(("prefix", "the key's prefix (the part after osk_)"),)),
+    Operation(
+        method="get",
+        path="/ping",
+        operation_id="ping",
+        summary="Liveness",
+        tag="meta",
+        access=PUBLIC,
+        response=s.Ping,
+    ),
+    Operation(
+        method="get",
+        path="/groups",
+        operation_id="listGroups",
+        summary="The group tree",
+        tag="catalog",
+        access=CATALOG_READ,
+        response=s.GroupTree,
+        cached=True,
+    ),
+    Operation(
+        method="get",
+        path="/price-types",
+        operation_id="listPriceTypes",
+        summary="Price types",
+        tag="catalog",
+        access=CATALOG_READ,
+        response=s.PriceTypeList,
+        cached=True,
+    ),
+    Operation(
+        method="get",
+        path="/warehouses",
+        operation_id="listWarehouses",
+        summary="Warehouses",
+        tag="catalog",
+        access=CATALOG_READ,
+        response=s.WarehouseList,
+        cached=True,
+    ),
+    Operation(
+        method="get",
+        path="/products",
+        operation_id="listProducts",
+        summary="Products: filters, sorting, cursor pagination",
+        tag="catalog",
+        access=CATALOG_READ,
+        response=s.ProductPage,
+        query=s.ProductListQuery,
+        cached=True,
+    ),
+    Operation(
+        method="get",
+        path="/products/{product_id}",
+        operation_id="getProduct",
+        summary="A product with variants, properties, images, prices and stock",
+        tag="catalog",
+        access=CATALOG_READ,
+        response=s.ProductDetail,
+        path_params=(("product_id", "the product's Ид"),),
+        cached=True,
+    ),
+    Operation(
+        method="get",
+        path="/search",
+        operation_id="searchProducts",
+        summary="Full-text search, best matches first",
+        tag="catalog",
+        access=CATALOG_READ,
+        response=s.SearchPage,
+        query=s.SearchQuery,
+        cached=True,
+    ),
+    Operation(
+        method="post",
+        path="/orders",
+        operation_id="createOrder",
+        summary="Submit an order (idempotent by Idempotency-Key)",
+        tag="orders",
+        access=ORDERS_WRITE,
+        response=s.OrderOut,
+        status=201,
+        body=s.OrderIn,
+        headers=(IDEMPOTENCY,),
+        extra_responses={
+            200: "replayed: the order an earlier request with this key made",
+            409: "the order number is taken",
+            422: "unknown products/variants, wrong total, or the key was "
+            "used for a different order",
+        },
+    ),
+    Operation(
+        method="get",
+        path="/orders/{number}",
+        operation_id="getOrder",
+        summary="An order and its status",
+        tag="orders",
+        access=ORDERS_READ,
+        response=s.OrderOut,
+        path_params=(("number", "the shop's order number"),),
+    ),
+    Operation(
+        method="get",
+        path="/orders/{number}/history",
+        operation_id="getOrderHistory",
+        summary="An order's status history",
+        tag="orders",
+        access=ORDERS_READ,
+        response=s.StatusHistory,
+        path_params=(("number", "the shop's order number"),),
+    ),
+    Operation(
+        method="get",
+        path="/customers/{customer_ref}/orders",
+        operation_id="listCustomerOrders",
+        summary="A customer's orders, newest first",
+        tag="orders",
+        access=ORDERS_READ,
+        response=s.OrderPage,
+        query=s.CustomerOrdersQuery,
+        path_params=(("customer_ref", "the shop's customer id"),),
+    ),
+    Operation(
+        method="post",
+        path="/auth/login",
+        operation_id="login",
+        summary="Log in (people): access and refresh tokens",
+        tag="auth",
+        access=PUBLIC,
+        response=s.TokenPair,
+        body=s.LoginIn,
+    ),
+    Operation(
+        method="post",
+        path="/auth/refresh",
+        operation_id="refreshToken",
+        summary="A new access token for a refresh token",
+        tag="auth",
+        access=ANY_PRINCIPAL,
+        response=s.AccessToken,
+        security="bearer",
+    ),
+    Operation(
+        method="post",
+        path="/auth/logout",
+        operation_id="logout",
+        summary="Revoke this token (and optionally a refresh token)",
+        tag="auth",
+        access=ANY_PRINCIPAL,
+        response=s.Revoked,
+        body=s.LogoutIn,
+        security="bearer",
+    ),
+    Operation(
+        method="get",
+        path="/auth/me",
+        operation_id="whoAmI",
+        summary="Who the credentials belong to and what they may do",
+        tag="auth",
+        access=ANY_PRINCIPAL,
+        response=s.Me,
+    ),
+    Operation(
+        method="get",
+        path="/admin/api-keys",
+        operation_id="listApiKeys",
+        summary="API keys (admins)",
+        tag="admin",
+        access=ADMIN,
+        response=s.ApiKeyList,
+    ),
+    Operation(
+        method="post",
+        path="/admin/api-keys",
+        operation_id="createApiKey",
+        summary="Create an API key; the key is shown only in this response",
+        tag="admin",
+        access=ADMIN,
+        response=s.ApiKeyCreated,
+        status=201,
+        body=s.ApiKeyIn,
+    ),
+    Operation(
+        method="delete",
+        path="/admin/api-keys/{prefix}",
+        operation_id="revokeApiKey",
+        summary="Revoke an API key",
+        tag="admin",
+        access=ADMIN,
+        response=s.ApiKeyOut,
+        path_params=(("prefix", "the key's prefix (the part after osk_)"),),
+    ),
 )
 
 _ERRORS = {
@@ -128,7 +257,10 @@ def document(server_url: str = "/api/v1") -> dict[str, Any]:
     """The whole document (cached: it depends only on code)."""
     models = _models()
     _, top = models_json_schema(
-        [(model, "validation" if issubclass(model, s.Input) else "serialization") for model in models],
+        [
+            (model, "validation" if issubclass(model, s.Input) else "serialization")
+            for model in models
+        ],
         ref_template=REF,
     )
     paths: dict[str, dict[str, Any]] = {}
@@ -142,7 +274,7 @@ def document(server_url: str = "/api/v1") -> dict[str, Any]:
             "description": (
                 "The synced 1C catalog and order intake for the shop. Machines authenticate "
                 "with `X-API-Key`, people with `Authorization: Bearer <access token>` from "
-                "`POST /auth/login`. Every error is `{\"error\": {status, code, message, "
+                '`POST /auth/login`. Every error is `{"error": {status, code, message, '
                 "details}}`. Money and quantities are decimal strings."
             ),
         },
@@ -189,20 +321,32 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.body is not None:
         spec["requestBody"] = {
             "required": op.body is not s.LogoutIn,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}},
+            "content": {
+                "application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}
+            },
         }
     return spec
 
 
 def _parameters(op: Operation) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "description": description,
-         "schema": dict(ONEC_ID_PARAM)}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": description,
+            "schema": dict(ONEC_ID_PARAM),
+        }
         for name, description in op.path_params
     ]
     params.extend(
-        {"name": name, "in": "header", "required": True, "description": description,
-         "schema": schema}
+        {
+            "name": name,
+            "in": "header",
+            "required": True,
+            "description": description,
+            "schema": schema,
+        }
         for name, description, schema in op.headers
     )
     if op.query is not None:
@@ -218,8 +362,12 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
         prop = _without_null(copy.deepcopy(prop))
         prop.pop("title", None)
         description = prop.pop("description", None)
-        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required,
-                                 "schema": prop}
+        param: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": prop,
+        }
         if description:
             param["description"] = description
         if prop.get("type") == "array":

@@ -122,14 +122,21 @@ def _resolve_lines(session: Session, lines: list[OrderLineIn]) -> list[ResolvedL
     products = {
         p.onec_id: p
         for p in session.execute(
-            select(Product.onec_id, Product.name, Product.sku, Product.unit, Product.is_deleted)
-            .where(Product.onec_id.in_(product_ids))
+            select(
+                Product.onec_id, Product.name, Product.sku, Product.unit, Product.is_deleted
+            ).where(Product.onec_id.in_(product_ids))
         )
     }
     offers_by_product: dict[str, dict[str, Any]] = defaultdict(dict)
     for offer in session.execute(
-        select(Offer.onec_id, Offer.product_onec_id, Offer.name, Offer.sku, Offer.unit, Offer.is_deleted)
-        .where(Offer.product_onec_id.in_(product_ids))
+        select(
+            Offer.onec_id,
+            Offer.product_onec_id,
+            Offer.name,
+            Offer.sku,
+            Offer.unit,
+            Offer.is_deleted,
+        ).where(Offer.product_onec_id.in_(product_ids))
     ):
         offers_by_product[offer.product_onec_id][offer.onec_id] = offer
     resolved, problems = [], []
@@ -174,8 +181,7 @@ def _check_total(order_in: OrderIn, lines: list[ResolvedLine]) -> Decimal:
     total = sum((line.total for line in lines), Decimal(0)) + delivery
     if order_in.total is not None and order_in.total != total:
         raise Unprocessable(
-            f"total {money(order_in.total)} does not match the lines and delivery "
-            f"({money(total)})",
+            f"total {money(order_in.total)} does not match the lines and delivery ({money(total)})",
             details=[{"field": "total", "message": f"expected {money(total)}"}],
         )
     return total
@@ -220,8 +226,6 @@ def _build(
         for number, r in enumerate(lines, start=1)
     ]
     order.history = [
-        OrderStatusChange(
-            status="new", source="shop", note=f"submitted by {principal.identity}"
-        )
+        OrderStatusChange(status="new", source="shop", note=f"submitted by {principal.identity}")
     ]
     return order

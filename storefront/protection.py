@@ -24,14 +24,20 @@ from storefront.auth.apikeys import split_key
 from storefront.auth.guard import API_KEY_HEADER
 from storefront.errors import BadRequest
 
+MAX_PATH_VALUE = 255
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; frame-ancestors 'none'"
 )
 EXPOSED_HEADERS = [
-    "ETag", "Location", "Idempotent-Replayed", "Retry-After",
-    "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+    "ETag",
+    "Location",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
 ]
 
 
@@ -62,7 +68,7 @@ def make_limiter(app: Flask, settings: StorefrontSettings, redis: RedisSettings)
     )
     limiter.init_app(app)
     login_view = app.view_functions["auth.login"]
-    app.view_functions["auth.login"] = limiter.limit(
+    app.view_functions["auth.login"] = limiter.limit(  # type: ignore[assignment]
         settings.login_rate_limit, key_func=lambda: f"login:{get_remote_address()}"
     )(login_view)
     return limiter
@@ -80,22 +86,36 @@ def init_app(app: Flask, settings: StorefrontSettings) -> None:
         CORS(
             app,
             resources={r"/api/*": {"origins": list(settings.cors_origins)}},
-            allow_headers=["Authorization", "Content-Type", API_KEY_HEADER, "Idempotency-Key",
-                           "If-None-Match"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                API_KEY_HEADER,
+                "Idempotency-Key",
+                "If-None-Match",
+            ],
             expose_headers=EXPOSED_HEADERS,
             max_age=600,
         )
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    app.before_request(_refuse_nul_in_path)
+    app.before_request(_check_path_values)
     app.after_request(_security_headers)
 
 
-def _refuse_nul_in_path() -> None:
-    values = [*(request.view_args or {}).values(), request.path]
-    if any("\x00" in str(value) for value in values):
+def _check_path_values() -> None:
+    """Path parameters are 1C/shop ids: at most 255 characters, never NUL (PostgreSQL refuses it)."""
+    values = [str(v) for v in (request.view_args or {}).values()]
+    if "\x00" in request.path or any("\x00" in v for v in values):
         raise BadRequest("NUL characters are not allowed in the URL")
+    too_long = [
+        name for name, v in (request.view_args or {}).items() if len(str(v)) > MAX_PATH_VALUE
+    ]
+    if too_long:
+        raise BadRequest(
+            f"path parameters are at most {MAX_PATH_VALUE} characters",
+            details=[{"field": name, "message": "too long"} for name in too_long],
+        )
 
 
 def _security_headers(response: Response) -> Response:

@@ -23,7 +23,9 @@ def dumps(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     response = Response(dumps(payload), status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value

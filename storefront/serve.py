@@ -11,8 +11,9 @@ from config import Settings
 from storefront.app import create_app
 
 
-def serve(settings: Settings, *, dev: bool = False, listen: str | None = None,
-          workers: int | None = None) -> None:
+def serve(
+    settings: Settings, *, dev: bool = False, listen: str | None = None, workers: int | None = None
+) -> None:
     """Serve the API until interrupted. Raises ``ConfigurationError`` for unusable settings."""
     address = listen or settings.storefront.listen
     app = create_app(settings, dev=dev)

@@ -50,4 +50,3 @@ def me() -> Response:
         "permissions": sorted(principal.permissions),
     }
     return json_response(payload, headers=NO_STORE)
-

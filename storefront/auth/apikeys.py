@@ -96,8 +96,13 @@ def verify_api_key(session: Session, presented: str) -> Principal | None:
         return None
     row = session.execute(
         select(
-            ApiKey.id, ApiKey.key_hash, ApiKey.name, ApiKey.role, ApiKey.scopes,
-            ApiKey.revoked_at, ApiKey.last_used_at,
+            ApiKey.id,
+            ApiKey.key_hash,
+            ApiKey.name,
+            ApiKey.role,
+            ApiKey.scopes,
+            ApiKey.revoked_at,
+            ApiKey.last_used_at,
         ).where(ApiKey.prefix == prefix)
     ).first()
     if row is None or row.revoked_at is not None:
@@ -136,4 +141,3 @@ def describe(row: ApiKey) -> dict[str, Any]:
         "last_used_at": iso(row.last_used_at),
         "revoked_at": iso(row.revoked_at),
     }
-

@@ -84,7 +84,11 @@ def refresh_access_token(settings: StorefrontSettings) -> dict[str, Any]:
     if user is None:
         raise Unauthorized("the user of this token no longer exists or is disabled")
     token = create_access_token(identity=user.username, additional_claims={"role": user.role})
-    return {"access_token": token, "token_type": "Bearer", "expires_in": settings.access_token_minutes * 60}
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": settings.access_token_minutes * 60,
+    }
 
 
 def principal_from_token() -> Principal:
@@ -134,9 +138,11 @@ def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     jti = payload.get("jti")
     if not jti:
         return True
-    found = database.session().scalars(
-        select(RevokedToken.jti).where(RevokedToken.jti == str(jti))
-    ).first()
+    found = (
+        database.session()
+        .scalars(select(RevokedToken.jti).where(RevokedToken.jti == str(jti)))
+        .first()
+    )
     return found is not None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, not_, or_, select
+from sqlalchemy import not_, or_, select
 from sqlalchemy.orm import Session
 
 from syncd.models import Group, PriceType, Warehouse
@@ -48,7 +48,7 @@ def price_types(session: Session, default_setting: str) -> list[dict[str, Any]]:
         .where(not_(PT.c.is_deleted))
         .order_by(PT.c.id)
     ).all()
-    default = _pick_default(rows, default_setting)
+    default = _pick_default(list(rows), default_setting)
     return [
         {
             "id": row.onec_id,
@@ -62,9 +62,7 @@ def price_types(session: Session, default_setting: str) -> list[dict[str, Any]]:
     ]
 
 
-def resolve_price_type(
-    session: Session, wanted: str | None, default_setting: str
-) -> Row[Any] | None:
+def resolve_price_type(session: Session, wanted: str | None, default_setting: str) -> Any:
     """The price type named by Ид or name (``wanted``), else the configured default, else the
     first one; None when there is none (or ``wanted`` names none)."""
     query = select(PT.c.onec_id, PT.c.name, PT.c.currency).where(not_(PT.c.is_deleted))
@@ -74,10 +72,10 @@ def resolve_price_type(
             .order_by((PT.c.onec_id != wanted), PT.c.id)
             .limit(1)
         ).first()
-    return _pick_default(session.execute(query.order_by(PT.c.id)).all(), default_setting)
+    return _pick_default(list(session.execute(query.order_by(PT.c.id)).all()), default_setting)
 
 
-def _pick_default(rows: list[Row[Any]], setting: str) -> Row[Any] | None:
+def _pick_default(rows: list[Any], setting: str) -> Any:
     for row in rows:
         if setting and setting in (row.onec_id, row.name):
             return row

@@ -67,7 +67,7 @@ def customer_orders(
     if more:
         last = rows[-1]
         next_cursor = encode_cursor("orders", [iso(last.created_at), last.id])
-    return {"items": _with_lines(session, rows), "next_cursor": next_cursor}
+    return {"items": _with_lines(session, list(rows)), "next_cursor": next_cursor}
 
 
 def _cursor_moment(value: Any, dialect: str) -> datetime:
@@ -115,7 +115,7 @@ def _order(row: Any, lines: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _line(row: Any) -> dict[str, Any]:
-    product, _, variant = row.offer_onec_id.partition("#")
+    _product, _, variant = row.offer_onec_id.partition("#")
     return {
         "line_no": row.line_no,
         "product_id": row.product_onec_id,

@@ -45,9 +45,7 @@ PO = PropertyOption.__table__
 
 def product_detail(session: Session, onec_id: str) -> dict[str, Any] | None:
     """The product page, or None when there is no such active product."""
-    row = session.execute(
-        select(P).where(P.c.onec_id == onec_id, not_(P.c.is_deleted))
-    ).first()
+    row = session.execute(select(P).where(P.c.onec_id == onec_id, not_(P.c.is_deleted))).first()
     if row is None:
         return None
     return {
@@ -75,11 +73,13 @@ def product_detail(session: Session, onec_id: str) -> dict[str, Any] | None:
 
 def _groups(session: Session, onec_id: str, first: str | None) -> list[dict[str, Any]]:
     ids = select(PGR.c.group_onec_id).where(PGR.c.product_onec_id == onec_id)
-    rows = session.execute(
-        select(G.c.onec_id, G.c.name).where(
-            (G.c.onec_id.in_(ids)) | (G.c.onec_id == (first or "")), not_(G.c.is_deleted)
-        )
-    ).all()
+    rows = list(
+        session.execute(
+            select(G.c.onec_id, G.c.name).where(
+                (G.c.onec_id.in_(ids)) | (G.c.onec_id == (first or "")), not_(G.c.is_deleted)
+            )
+        ).all()
+    )
     rows.sort(key=lambda r: (r.onec_id != first, r.name))
     return [{"id": r.onec_id, "name": r.name} for r in rows]
 
@@ -136,11 +136,13 @@ def _images(session: Session, onec_id: str) -> list[dict[str, Any]]:
 
 
 def _variants(session: Session, product_id: str) -> list[dict[str, Any]]:
-    offers = session.execute(
-        select(O)
-        .where(O.c.product_onec_id == product_id, not_(O.c.is_deleted))
-        .order_by(O.c.onec_id != product_id, O.c.name, O.c.onec_id)
-    ).all()
+    offers = list(
+        session.execute(
+            select(O)
+            .where(O.c.product_onec_id == product_id, not_(O.c.is_deleted))
+            .order_by(O.c.onec_id != product_id, O.c.name, O.c.onec_id)
+        ).all()
+    )
     prices = _prices_by_offer(session, product_id)
     stock = _stock_by_offer(session, product_id)
     options = _offer_options(session, offers)
@@ -166,8 +168,14 @@ def _variants(session: Session, product_id: str) -> list[dict[str, Any]]:
 def _prices_by_offer(session: Session, product_id: str) -> dict[str, list[dict[str, Any]]]:
     rows = session.execute(
         select(
-            PR.c.offer_onec_id, PR.c.price_type_onec_id, PR.c.value, PR.c.currency,
-            PR.c.unit, PR.c.presentation, PR.c.min_quantity, PT.c.name,
+            PR.c.offer_onec_id,
+            PR.c.price_type_onec_id,
+            PR.c.value,
+            PR.c.currency,
+            PR.c.unit,
+            PR.c.presentation,
+            PR.c.min_quantity,
+            PT.c.name,
         )
         .outerjoin(PT, PT.c.onec_id == PR.c.price_type_onec_id)
         .where(PR.c.product_onec_id == product_id)

@@ -219,8 +219,16 @@ def summaries(
         row.onec_id: row
         for row in session.execute(
             select(
-                P.c.onec_id, P.c.name, P.c.sku, P.c.code, P.c.barcode, P.c.group_onec_id,
-                P.c.unit, P.c.brand, P.c.manufacturer, P.c.updated_at,
+                P.c.onec_id,
+                P.c.name,
+                P.c.sku,
+                P.c.code,
+                P.c.barcode,
+                P.c.group_onec_id,
+                P.c.unit,
+                P.c.brand,
+                P.c.manufacturer,
+                P.c.updated_at,
             ).where(P.c.onec_id.in_(ids))
         )
     }

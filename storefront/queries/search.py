@@ -50,14 +50,16 @@ def search_products(
     for item in items:
         item["rank"] = round(ranks[item["id"]], 6)
     next_offset = offset + limit
-    next_cursor = encode_cursor("search", [next_offset]) if more and next_offset <= MAX_OFFSET else None
+    next_cursor = (
+        encode_cursor("search", [next_offset]) if more and next_offset <= MAX_OFFSET else None
+    )
     return {"items": items, "next_cursor": next_cursor}
 
 
 def _postgres(
     session: Session, q: str, filters: list[ColumnElement[bool]], limit: int, offset: int
 ) -> list[Any]:
-    document = literal_column(PRODUCT_SEARCH_DOCUMENT)
+    document: ColumnElement[Any] = literal_column(PRODUCT_SEARCH_DOCUMENT)
     query = func.websearch_to_tsquery("russian", q)
     rank = func.ts_rank(document, query).label("rank")
     statement = (

@@ -47,18 +47,49 @@ OPTIONS = [
     {"property_onec_id": "prop-color", "onec_id": "opt-blue", "value": "Синий"},
 ]
 PRODUCTS = [
-    {"onec_id": "p-drill", "name": "Дрель ударная Bosch", "sku": "BOSCH-1",
-     "group_onec_id": "g-drills", "unit": "шт",
-     "description": "Мощная ударная дрель для работы по бетону",
-     "requisites": [{"name": "Вес", "value": "2.1"}], "taxes": [{"name": "НДС", "rate": "20"}]},
-    {"onec_id": "p-bit", "name": "Сверло по бетону", "sku": "BIT", "group_onec_id": "g-bits",
-     "unit": "шт", "description": "Победитовое сверло"},
-    {"onec_id": "p-hose", "name": "Шланг садовый", "sku": "HOSE", "group_onec_id": "g-garden",
-     "unit": "м", "description": None},
-    {"onec_id": "p-hammer", "name": "Молоток", "sku": "HAM", "group_onec_id": "g-tools",
-     "unit": "шт", "description": "Молоток слесарный"},
-    {"onec_id": "p-gone", "name": "Дрель старая", "sku": "OLD", "group_onec_id": "g-drills",
-     "unit": "шт", "description": "Снята с продажи", "is_deleted": True},
+    {
+        "onec_id": "p-drill",
+        "name": "Дрель ударная Bosch",
+        "sku": "BOSCH-1",
+        "group_onec_id": "g-drills",
+        "unit": "шт",
+        "description": "Мощная ударная дрель для работы по бетону",
+        "requisites": [{"name": "Вес", "value": "2.1"}],
+        "taxes": [{"name": "НДС", "rate": "20"}],
+    },
+    {
+        "onec_id": "p-bit",
+        "name": "Сверло по бетону",
+        "sku": "BIT",
+        "group_onec_id": "g-bits",
+        "unit": "шт",
+        "description": "Победитовое сверло",
+    },
+    {
+        "onec_id": "p-hose",
+        "name": "Шланг садовый",
+        "sku": "HOSE",
+        "group_onec_id": "g-garden",
+        "unit": "м",
+        "description": None,
+    },
+    {
+        "onec_id": "p-hammer",
+        "name": "Молоток",
+        "sku": "HAM",
+        "group_onec_id": "g-tools",
+        "unit": "шт",
+        "description": "Молоток слесарный",
+    },
+    {
+        "onec_id": "p-gone",
+        "name": "Дрель старая",
+        "sku": "OLD",
+        "group_onec_id": "g-drills",
+        "unit": "шт",
+        "description": "Снята с продажи",
+        "is_deleted": True,
+    },
 ]
 PRODUCT_GROUPS = [
     {"product_onec_id": "p-drill", "group_onec_id": "g-drills"},
@@ -68,23 +99,57 @@ PRODUCT_GROUPS = [
     {"product_onec_id": "p-hammer", "group_onec_id": "g-garden"},  # in two groups
 ]
 PROPERTY_VALUES = [
-    {"product_onec_id": "p-drill", "property_onec_id": "prop-color", "position": 0, "value": "opt-blue"},
+    {
+        "product_onec_id": "p-drill",
+        "property_onec_id": "prop-color",
+        "position": 0,
+        "value": "opt-blue",
+    },
     {"product_onec_id": "p-drill", "property_onec_id": "prop-power", "position": 0, "value": "750"},
-    {"product_onec_id": "p-hose", "property_onec_id": "prop-color", "position": 0, "value": "opt-red"},
+    {
+        "product_onec_id": "p-hose",
+        "property_onec_id": "prop-color",
+        "position": 0,
+        "value": "opt-red",
+    },
 ]
 IMAGES = [
-    {"product_onec_id": "p-drill", "position": 0, "path": "import_files/ab/drill.jpg", "caption": None},
-    {"product_onec_id": "p-drill", "position": 1, "path": "import_files/ab/drill2.jpg", "caption": "Сбоку"},
+    {
+        "product_onec_id": "p-drill",
+        "position": 0,
+        "path": "import_files/ab/drill.jpg",
+        "caption": None,
+    },
+    {
+        "product_onec_id": "p-drill",
+        "position": 1,
+        "path": "import_files/ab/drill2.jpg",
+        "caption": "Сбоку",
+    },
 ]
-MEDIA = [{"path": "import_files/ab/drill.jpg", "sha256": "a" * 64, "size": 1234,
-          "content_type": "image/jpeg"}]
+MEDIA = [
+    {
+        "path": "import_files/ab/drill.jpg",
+        "sha256": "a" * 64,
+        "size": 1234,
+        "content_type": "image/jpeg",
+    }
+]
 OFFERS = [
     {"onec_id": "p-drill", "product_onec_id": "p-drill", "name": "Дрель ударная Bosch"},
-    {"onec_id": "p-bit#6", "product_onec_id": "p-bit", "name": "Сверло по бетону 6 мм",
-     "characteristics": [{"name": "Диаметр", "value": "6 мм", "onec_id": "c6"}],
-     "property_values": [{"property": "prop-color", "values": ["opt-red"]}]},
-    {"onec_id": "p-bit#8", "product_onec_id": "p-bit", "name": "Сверло по бетону 8 мм",
-     "characteristics": [{"name": "Диаметр", "value": "8 мм", "onec_id": "c8"}]},
+    {
+        "onec_id": "p-bit#6",
+        "product_onec_id": "p-bit",
+        "name": "Сверло по бетону 6 мм",
+        "characteristics": [{"name": "Диаметр", "value": "6 мм", "onec_id": "c6"}],
+        "property_values": [{"property": "prop-color", "values": ["opt-red"]}],
+    },
+    {
+        "onec_id": "p-bit#8",
+        "product_onec_id": "p-bit",
+        "name": "Сверло по бетону 8 мм",
+        "characteristics": [{"name": "Диаметр", "value": "8 мм", "onec_id": "c8"}],
+    },
     {"onec_id": "p-hose", "product_onec_id": "p-hose", "name": "Шланг садовый"},
     {"onec_id": "p-hammer", "product_onec_id": "p-hammer", "name": "Молоток"},
     {"onec_id": "p-gone", "product_onec_id": "p-gone", "name": "Дрель старая", "is_deleted": True},
@@ -126,8 +191,13 @@ def seed_catalog(connection: Connection) -> None:
         connection,
         Price,
         [
-            {"offer_onec_id": o, "product_onec_id": p, "price_type_onec_id": t,
-             "value": Decimal(v), "currency": "RUB"}
+            {
+                "offer_onec_id": o,
+                "product_onec_id": p,
+                "price_type_onec_id": t,
+                "value": Decimal(v),
+                "currency": "RUB",
+            }
             for o, p, t, v in PRICES
         ],
     )
@@ -135,8 +205,12 @@ def seed_catalog(connection: Connection) -> None:
         connection,
         Stock,
         [
-            {"offer_onec_id": o, "product_onec_id": p, "warehouse_onec_id": w,
-             "quantity": Decimal(q)}
+            {
+                "offer_onec_id": o,
+                "product_onec_id": p,
+                "warehouse_onec_id": w,
+                "quantity": Decimal(q),
+            }
             for o, p, w, q in STOCK
         ],
     )

@@ -77,10 +77,14 @@ class Api:
         self.client: FlaskClient = app.test_client()
 
     def get(self, path: str, role: str | None = "shop", **kwargs: Any) -> Any:
-        return self.client.get(path, headers=self._headers(role, kwargs.pop("headers", {})), **kwargs)
+        return self.client.get(
+            path, headers=self._headers(role, kwargs.pop("headers", {})), **kwargs
+        )
 
     def post(self, path: str, role: str | None = "shop", **kwargs: Any) -> Any:
-        return self.client.post(path, headers=self._headers(role, kwargs.pop("headers", {})), **kwargs)
+        return self.client.post(
+            path, headers=self._headers(role, kwargs.pop("headers", {})), **kwargs
+        )
 
     def _headers(self, role: str | None, extra: dict[str, str]) -> dict[str, str]:
         headers = {"X-API-Key": self.keys[role]} if role else {}

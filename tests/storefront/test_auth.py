@@ -22,8 +22,14 @@ ORDER = {
     "lines": [{"product_id": "p-drill", "quantity": "1", "price": "5990"}],
 }
 CREDENTIALS = [
-    "anonymous", "wrong key", "revoked key", "expired token", "alg=none token",
-    "shop key", "operator", "admin",
+    "anonymous",
+    "wrong key",
+    "revoked key",
+    "expired token",
+    "alg=none token",
+    "shop key",
+    "operator",
+    "admin",
 ]
 GOOD = {"shop key": "shop", "operator": "operator", "admin": "admin"}
 
@@ -53,14 +59,23 @@ def headers_for(api: Api, credential: str) -> dict[str, str]:
     if credential == "expired token":
         with api.app.app_context():
             token = create_access_token(
-                "admin-user", additional_claims={"role": "admin"},
+                "admin-user",
+                additional_claims={"role": "admin"},
                 expires_delta=timedelta(seconds=-30),
             )
         return {"Authorization": f"Bearer {token}"}
     if credential == "alg=none token":
         now = int(time.time())
-        claims = {"sub": "admin-user", "role": "admin", "type": "access", "fresh": False,
-                  "jti": "forged", "iat": now, "nbf": now, "exp": now + 600}
+        claims = {
+            "sub": "admin-user",
+            "role": "admin",
+            "type": "access",
+            "fresh": False,
+            "jti": "forged",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+        }
         token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
         return {"Authorization": f"Bearer {token}"}
     tokens = login(api, f"{credential}-user")
@@ -80,20 +95,36 @@ def matrix_rows(order_number: str) -> list[tuple[str, str, dict[str, Any], dict[
         ("GET", "/api/v1/products", {}, read),
         ("GET", "/api/v1/products/p-drill", {}, read),
         ("GET", "/api/v1/search?q=дрель", {}, read),
-        ("POST", "/api/v1/orders", {"json": ORDER, "headers": {"Idempotency-Key": "m-1"}},
-         {"shop": 201, "operator": 403, "admin": 201}),
+        (
+            "POST",
+            "/api/v1/orders",
+            {"json": ORDER, "headers": {"Idempotency-Key": "m-1"}},
+            {"shop": 201, "operator": 403, "admin": 201},
+        ),
         ("GET", f"/api/v1/orders/{order_number}", {}, read),
         ("GET", f"/api/v1/orders/{order_number}/history", {}, read),
         ("GET", "/api/v1/customers/c-1/orders", {}, read),
-        ("POST", "/api/v1/auth/login", {"json": {"username": "operator-user", "password": PASSWORD}},
-         {"public": 200}),
+        (
+            "POST",
+            "/api/v1/auth/login",
+            {"json": {"username": "operator-user", "password": PASSWORD}},
+            {"public": 200},
+        ),
         ("POST", "/api/v1/auth/refresh", {}, {"shop": 401, "operator": 401, "admin": 401}),
         ("GET", "/api/v1/auth/me", {}, read),
         ("GET", "/api/v1/admin/api-keys", {}, {"shop": 403, "operator": 403, "admin": 200}),
-        ("POST", "/api/v1/admin/api-keys", {"json": {"name": "new", "role": "shop"}},
-         {"shop": 403, "operator": 403, "admin": 201}),
-        ("DELETE", "/api/v1/admin/api-keys/{revoked}", {},
-         {"shop": 403, "operator": 403, "admin": 200}),
+        (
+            "POST",
+            "/api/v1/admin/api-keys",
+            {"json": {"name": "new", "role": "shop"}},
+            {"shop": 403, "operator": 403, "admin": 201},
+        ),
+        (
+            "DELETE",
+            "/api/v1/admin/api-keys/{revoked}",
+            {},
+            {"shop": 403, "operator": 403, "admin": 200},
+        ),
         # last: it revokes the token the row used
         ("POST", "/api/v1/auth/logout", {}, {"shop": 401, "operator": 200, "admin": 200}),
     ]
@@ -133,7 +164,9 @@ def test_a_refresh_token_gets_a_new_access_token_but_an_access_token_does_not(ap
     new_access = refreshed.get_json()["access_token"]
     me = api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {new_access}"})
     assert me.get_json() == {
-        "kind": "user", "name": "admin-user", "role": "admin",
+        "kind": "user",
+        "name": "admin-user",
+        "role": "admin",
         "permissions": ["admin", "catalog:read", "orders:read", "orders:write"],
     }
     wrong = api.client.post(
@@ -141,9 +174,12 @@ def test_a_refresh_token_gets_a_new_access_token_but_an_access_token_does_not(ap
     )
     assert wrong.status_code == 401
     # and a refresh token is no access token
-    assert api.client.get(
-        "/api/v1/products", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}
-    ).status_code == 401
+    assert (
+        api.client.get(
+            "/api/v1/products", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}
+        ).status_code
+        == 401
+    )
 
 
 def test_logout_revokes_the_access_token_and_the_refresh_token_sent_with_it(api: Api) -> None:
@@ -191,9 +227,7 @@ def test_a_scoped_key_can_do_only_what_its_scopes_allow(api: Api) -> None:
     assert created.status_code == 201
     key = {"X-API-Key": created.get_json()["key"]}
     assert api.client.get("/api/v1/products", headers=key).status_code == 200
-    order = api.client.post(
-        "/api/v1/orders", headers={**key, "Idempotency-Key": "x"}, json=ORDER
-    )
+    order = api.client.post("/api/v1/orders", headers={**key, "Idempotency-Key": "x"}, json=ORDER)
     assert order.status_code == 403
     listed = api.client.get("/api/v1/admin/api-keys", headers={"X-API-Key": api.keys["admin"]})
     assert "key" not in listed.get_json()["items"][-1]
@@ -211,17 +245,29 @@ def test_cli_creates_users_and_keys_lists_keys_without_secrets_and_revokes_them(
     api: Api,
 ) -> None:
     url = api.database_url
-    code, out, err = run_cli(url, "users", "create", "maria", "--role", "admin",
-                             "--password-stdin", stdin="a long enough password\n")
+    code, out, err = run_cli(
+        url,
+        "users",
+        "create",
+        "maria",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
     assert code == 0, err
     assert "created admin maria" in out
-    code, out, err = run_cli(url, "users", "create", "maria", "--password-stdin",
-                             stdin="a long enough password\n")
+    code, out, err = run_cli(
+        url, "users", "create", "maria", "--password-stdin", stdin="a long enough password\n"
+    )
     assert code == 1
     assert "already exists" in err
-    assert api.client.post(
-        "/api/v1/auth/login", json={"username": "maria", "password": "a long enough password"}
-    ).status_code == 200
+    assert (
+        api.client.post(
+            "/api/v1/auth/login", json={"username": "maria", "password": "a long enough password"}
+        ).status_code
+        == 200
+    )
 
     code, out, err = run_cli(url, "apikeys", "create", "shop backend", "--role", "shop")
     assert code == 0, err
@@ -239,7 +285,7 @@ def test_cli_creates_users_and_keys_lists_keys_without_secrets_and_revokes_them(
     code, out, _ = run_cli(url, "apikeys", "list")
     assert prefix not in out
     code, out, _ = run_cli(url, "apikeys", "list", "--all", "--json")
-    assert [k for k in json.loads(out) if k["prefix"] == prefix][0]["revoked_at"]
+    assert next(k for k in json.loads(out) if k["prefix"] == prefix)["revoked_at"]
     code, _, err = run_cli(url, "apikeys", "revoke", "000000000000")
     assert code == 1
     assert "no API key" in err

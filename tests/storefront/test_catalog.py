@@ -39,7 +39,10 @@ def test_products_list_active_products_by_name_with_price_stock_and_image(api: A
     assert [p["id"] for p in page["items"]] == ["p-drill", "p-hammer", "p-bit", "p-hose"]
     drill = page["items"][0]
     assert drill["price"] == {
-        "price_type_id": "pt-retail", "value": "5990.00", "currency": "RUB", "varies": False
+        "price_type_id": "pt-retail",
+        "value": "5990.00",
+        "currency": "RUB",
+        "varies": False,
     }
     assert drill["quantity"] == "7"  # the total 1C sent, not 7 + 5 + 2
     assert drill["in_stock"] is True
@@ -126,8 +129,11 @@ def test_a_product_page_has_variants_prices_stock_properties_and_images(api: Api
     ]
     assert drill["images"][0]["sha256"] == "a" * 64
     assert drill["images"][1] == {
-        "path": "import_files/ab/drill2.jpg", "caption": "Сбоку", "sha256": None,
-        "size": None, "content_type": None,
+        "path": "import_files/ab/drill2.jpg",
+        "caption": "Сбоку",
+        "sha256": None,
+        "size": None,
+        "content_type": None,
     }
     assert drill["requisites"] == [{"name": "Вес", "value": "2.1"}]
     [variant] = drill["variants"]

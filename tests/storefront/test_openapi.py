@@ -38,8 +38,11 @@ EXCLUDED = [positive_data_acceptance]
 @settings(
     max_examples=25,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
 )
 def test_every_response_matches_the_document_and_nothing_is_a_5xx(
     case: Any, admin_api: Api
@@ -69,8 +72,11 @@ def test_the_docs_page_is_served_with_its_assets_from_the_app(admin_api: Api) ->
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "https://" not in html  # nothing from a CDN
-    for asset in ("/api/v1/docs/assets/swagger-ui-bundle.js", "/api/v1/docs/assets/swagger-ui.css",
-                  "/api/v1/docs/init.js"):
+    for asset in (
+        "/api/v1/docs/assets/swagger-ui-bundle.js",
+        "/api/v1/docs/assets/swagger-ui.css",
+        "/api/v1/docs/init.js",
+    ):
         assert asset in html
         response = admin_api.client.get(asset)
         assert response.status_code == 200

@@ -14,8 +14,13 @@ from syncd.models import Order, OrderLine, OrderOutbox, OrderStatusChange
 from tests.storefront.conftest import Api, make_settings
 
 ORDER: dict[str, Any] = {
-    "customer": {"ref": "c-1", "name": "Иван Петров", "email": "ivan@example.ru",
-                 "phone": "+7 900 000-00-00", "inn": "7701234567"},
+    "customer": {
+        "ref": "c-1",
+        "name": "Иван Петров",
+        "email": "ivan@example.ru",
+        "phone": "+7 900 000-00-00",
+        "inn": "7701234567",
+    },
     "lines": [
         {"product_id": "p-drill", "quantity": "1", "price": "5990.00"},
         {"product_id": "p-bit", "variant_id": "6", "quantity": 3, "price": 150, "discount": "50"},
@@ -43,8 +48,11 @@ def test_an_order_is_stored_with_lines_history_and_an_outbox_row_for_1c(api: Api
     ]
     assert order["lines"][1]["variant_id"] == "6"
     assert order["customer"]["inn"] == "7701234567"
-    assert order["delivery"] == {"method": "courier", "address": "Москва, Тверская 1",
-                                 "price": "300"}
+    assert order["delivery"] == {
+        "method": "courier",
+        "address": "Москва, Тверская 1",
+        "price": "300",
+    }
     engine = create_engine(api.database_url)
     with engine.connect() as connection:
         stored = connection.execute(select(Order)).one()
@@ -113,8 +121,10 @@ def test_lines_naming_nothing_on_sale_are_refused_with_the_line_named(
     [
         ({"lines": []}, "lines"),
         ({"lines": [{"product_id": "p-drill", "quantity": "0", "price": 1}]}, "lines[0].quantity"),
-        ({"lines": [{"product_id": "p-drill", "quantity": 1, "price": "1.23456"}]},
-         "lines[0].price"),
+        (
+            {"lines": [{"product_id": "p-drill", "quantity": 1, "price": "1.23456"}]},
+            "lines[0].price",
+        ),
         ({"customer": {"name": ""}}, "customer.name"),
         ({"customer": {"name": "x", "inn": "12"}}, "customer.inn"),
         ({"currency": "rub"}, "currency"),
@@ -169,7 +179,8 @@ def test_status_history_and_a_customers_orders_newest_first(api: Api) -> None:
     engine.dispose()
     history = api.get(f"/api/v1/orders/{numbers[0]}/history").get_json()
     assert [(h["status"], h["source"]) for h in history["items"]] == [
-        ("new", "shop"), ("accepted", "1c-exchange"),
+        ("new", "shop"),
+        ("accepted", "1c-exchange"),
     ]
     seen, url = [], "/api/v1/customers/c-1/orders?limit=2"
     while url:
@@ -197,7 +208,8 @@ def test_concurrent_requests_with_one_key_store_one_order(
         client = app.test_client()
         barrier.wait()
         response = client.post(
-            "/api/v1/orders", json=ORDER,
+            "/api/v1/orders",
+            json=ORDER,
             headers={"X-API-Key": keys["shop"], "Idempotency-Key": "race"},
         )
         statuses.append(response.status_code)

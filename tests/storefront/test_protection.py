@@ -12,9 +12,7 @@ from tests.storefront.conftest import Api, make_settings, with_storefront
 
 
 @pytest.fixture
-def cors_api(
-    seeded_url: tuple[str, dict[str, str]], app_factory: Callable[..., Flask]
-) -> Api:
+def cors_api(seeded_url: tuple[str, dict[str, str]], app_factory: Callable[..., Flask]) -> Api:
     url, keys = seeded_url
     settings = make_settings(url, cors_origins=("https://shop.example.ru",))
     return Api(app_factory(settings), keys, url)
@@ -47,7 +45,9 @@ def test_responses_carry_security_headers(api: Api) -> None:
     response = api.get("/api/v1/products")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
-    assert response.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert (
+        response.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    )
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert api.post("/api/v1/auth/logout").headers["Cache-Control"] == "no-store"
 
@@ -79,7 +79,9 @@ def test_the_login_endpoint_is_rate_limited_per_address(api: Api) -> None:
     assert statuses == [401] * 10 + [429]
 
 
-def test_production_refuses_to_start_without_a_jwt_secret(seeded_url: tuple[str, dict[str, str]]) -> None:
+def test_production_refuses_to_start_without_a_jwt_secret(
+    seeded_url: tuple[str, dict[str, str]],
+) -> None:
     from config import Secret
     from storefront import create_app
 
@@ -88,3 +90,11 @@ def test_production_refuses_to_start_without_a_jwt_secret(seeded_url: tuple[str,
         create_app(settings)
     with pytest.raises(ConfigurationError, match="at least 32"):
         create_app(with_storefront(settings, jwt_secret=Secret("short")))
+
+
+def test_overlong_path_parameters_are_a_400(api: Api) -> None:
+    response = api.get("/api/v1/customers/" + "0" * 256 + "/orders")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"] == [
+        {"field": "customer_ref", "message": "too long"}
+    ]

@@ -63,7 +63,8 @@ def test_the_search_expression_is_the_indexed_one_and_the_index_is_used(
 ) -> None:
     path = REPO_ROOT / "syncd" / "migrations" / "versions" / "0001_initial_schema.py"
     spec = importlib.util.spec_from_file_location("migration_0001", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     assert migration.PRODUCT_SEARCH_DOCUMENT == PRODUCT_SEARCH_DOCUMENT
