@@ -115,6 +115,8 @@ class Unit:
     name: str | None = None  # НаименованиеКраткое
     full_name: str | None = None
     international: str | None = None  # МеждународноеСокращение
+    deleted: bool = False  # ПометкаУдаления (Bitrix-format classifiers)
+    version: str | None = None  # НомерВерсии
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

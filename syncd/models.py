@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -67,6 +68,11 @@ class Base(DeclarativeBase):
         dict[str, Any]: Json,
         list[Any]: Json,
     }
+
+
+def table(model: type[Base]) -> Table:
+    """The ``Table`` of a mapped class (``__table__`` is typed as a plain FromClause)."""
+    return cast(Table, model.__table__)
 
 
 def onec_id_column(*, unique: bool = True) -> Mapped[str]:
@@ -422,6 +428,7 @@ class SyncRun(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     run_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     stream: Mapped[str] = mapped_column(String(128))
+    fingerprint: Mapped[str | None] = mapped_column(String(HASH_LENGTH), index=True)  # package id
     source: Mapped[str | None] = mapped_column(Text)  # path, URL, exchange session
     actor: Mapped[str | None] = mapped_column(String(255))  # who started it
     status: Mapped[str] = mapped_column(String(16), default="running")

@@ -388,6 +388,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("run_uuid", sa.String(length=36), nullable=False),
         sa.Column("stream", sa.String(length=128), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=True),
         sa.Column("source", sa.Text(), nullable=True),
         sa.Column("actor", sa.String(length=255), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -406,6 +407,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_sync_runs_stream_started_at"), "sync_runs", ["stream", "started_at"], unique=False
     )
+    op.create_index(op.f("ix_sync_runs_fingerprint"), "sync_runs", ["fingerprint"], unique=False)
     op.create_table(
         "units",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -638,6 +640,7 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_table("units")
     op.drop_index(op.f("ix_sync_runs_stream_started_at"), table_name="sync_runs")
+    op.drop_index(op.f("ix_sync_runs_fingerprint"), table_name="sync_runs")
     op.drop_table("sync_runs")
     op.drop_index(op.f("ix_stock_product_onec_id"), table_name="stock")
     op.drop_table("stock")

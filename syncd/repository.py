@@ -1,0 +1,159 @@
+"""All SQL of the import: set-based reads and bulk upserts keyed by 1C ``Ид``.
+
+Every method takes whole batches: one statement (or one COPY) per table per batch, never one
+round trip per row. Nothing here commits; the caller's unit of work does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Table, and_, delete, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from syncd import models
+
+Row = dict[str, Any]
+
+# Bound parameters per statement stay well below SQLite's and psycopg's limits.
+_ID_CHUNK = 5000
+
+
+def _chunks(items: Sequence[Any], size: int = _ID_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class CatalogRepository:
+    """Bulk reads and writes of the catalog tables for one session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def existing_hashes(self, table: Table, onec_ids: Collection[str]) -> dict[str, str | None]:
+        """``onec_id -> content_hash`` of the rows among ``onec_ids`` that exist."""
+        found: dict[str, str | None] = {}
+        column = table.c.onec_id
+        for chunk in _chunks(list(onec_ids)):
+            stmt = select(column, table.c.content_hash).where(column.in_(chunk))
+            found.update((key, digest) for key, digest in self.session.execute(stmt))
+        return found
+
+    def existing_price_hashes(
+        self, offer_ids: Collection[str]
+    ) -> dict[tuple[str, str], str | None]:
+        prices = models.table(models.Price)
+        found: dict[tuple[str, str], str | None] = {}
+        for chunk in _chunks(list(offer_ids)):
+            stmt = select(
+                prices.c.offer_onec_id, prices.c.price_type_onec_id, prices.c.content_hash
+            ).where(prices.c.offer_onec_id.in_(chunk))
+            for offer, price_type, digest in self.session.execute(stmt).all():
+                found[(offer, price_type)] = digest
+        return found
+
+    def existing_stock(self, offer_ids: Collection[str]) -> dict[tuple[str, str], Decimal]:
+        stock = models.table(models.Stock)
+        found: dict[tuple[str, str], Decimal] = {}
+        for chunk in _chunks(list(offer_ids)):
+            stmt = select(stock.c.offer_onec_id, stock.c.warehouse_onec_id, stock.c.quantity).where(
+                stock.c.offer_onec_id.in_(chunk)
+            )
+            for offer, warehouse, quantity in self.session.execute(stmt).all():
+                found[(offer, warehouse)] = Decimal(quantity)
+        return found
+
+    def existing_ids(self, table: Table, onec_ids: Collection[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(list(onec_ids)):
+            stmt = select(table.c.onec_id).where(table.c.onec_id.in_(chunk))
+            found.update(self.session.execute(stmt).scalars())
+        return found
+
+    # --- writes --------------------------------------------------------------------------
+
+    def upsert(
+        self, table: Table, rows: Sequence[Row], *, keys: Sequence[str], update: Sequence[str]
+    ) -> None:
+        """Insert ``rows``; where a key exists, overwrite only the ``update`` columns."""
+        if not rows:
+            return
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = insert(table)
+        if update:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        self.session.execute(stmt, list(rows))
+
+    def insert_missing(self, table: Table, rows: Sequence[Row], *, keys: Sequence[str]) -> None:
+        """Insert ``rows`` whose key does not exist yet; leave existing rows untouched."""
+        self.upsert(table, rows, keys=keys, update=())
+
+    def replace_children(
+        self, table: Table, parent_column: str, parent_ids: Collection[str], rows: Sequence[Row]
+    ) -> None:
+        """Make the child rows of ``parent_ids`` exactly ``rows`` (delete, then insert)."""
+        column = table.c[parent_column]
+        for chunk in _chunks(list(parent_ids)):
+            self.session.execute(delete(table).where(column.in_(chunk)))
+        if rows:
+            self.session.execute(table.insert(), list(rows))
+
+    def add_mentions(self, run_id: int, kind: str, onec_ids: Collection[str]) -> None:
+        """Remember that run ``run_id`` mentioned these rows (for hiding what it did not)."""
+        rows = [{"run_id": run_id, "kind": kind, "onec_id": i} for i in onec_ids]
+        self.insert_missing(
+            models.table(models.PackageMention), rows, keys=("run_id", "kind", "onec_id")
+        )
+
+    def mention_count(self, run_id: int, kind: str) -> int:
+        mentions = models.table(models.PackageMention)
+        stmt = select(func.count()).where(mentions.c.run_id == run_id, mentions.c.kind == kind)
+        return int(self.session.execute(stmt).scalar_one())
+
+    def hide_unmentioned(self, table: Table, run_id: int, kind: str, now: datetime) -> int:
+        """Soft-delete the visible rows run ``run_id`` did not mention; returns how many.
+
+        The hidden rows lose their content hash, so that the next package mentioning them writes
+        them again (and un-hides them) even when their content did not change.
+        """
+        mentions = models.table(models.PackageMention)
+        mentioned = select(mentions.c.onec_id).where(
+            and_(mentions.c.run_id == run_id, mentions.c.kind == kind)
+        )
+        stmt = (
+            update(table)
+            .where(table.c.is_deleted.is_(False), table.c.onec_id.not_in(mentioned))
+            .values(is_deleted=True, content_hash=None, updated_at=now)
+        )
+        result = cast(CursorResult[Any], self.session.execute(stmt))
+        return int(result.rowcount)
+
+    def forget_mentions(self, run_id: int) -> None:
+        mentions = models.table(models.PackageMention)
+        self.session.execute(delete(mentions).where(mentions.c.run_id == run_id))
+
+    def delete_pairs(
+        self, table: Table, columns: tuple[str, str], pairs: Collection[tuple[str, str]]
+    ) -> None:
+        if not pairs:
+            return
+        key = tuple_(table.c[columns[0]], table.c[columns[1]])
+        for chunk in _chunks(list(pairs)):
+            self.session.execute(delete(table).where(key.in_(chunk)))
+
+
+def rows_by_key(rows: Iterable[Row], key: str) -> Mapping[str, Row]:
+    """Rows de-duplicated by ``key``, the last one winning (a file may repeat an element)."""
+    return {row[key]: row for row in rows}
