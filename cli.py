@@ -275,7 +275,9 @@ def apikeys_revoke(ctx: Context, prefix: str) -> None:
     from storefront.errors import StorefrontError
 
     try:
-        described = manage.revoke_api_key(ctx.settings.database, prefix)
+        described = manage.revoke_api_key(
+            ctx.settings.database, prefix, redis_url=ctx.settings.redis.url
+        )
     except StorefrontError as exc:
         fail(str(exc))
     click.echo(f"revoked {described['prefix']} ({described['name']})")

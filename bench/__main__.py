@@ -12,7 +12,7 @@ import importlib
 import sys
 import time
 
-BENCHES = ["readers"]
+BENCHES = ["readers", "storefront"]
 
 
 def split(argv: list[str]) -> tuple[list[str], list[str]]:

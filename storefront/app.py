@@ -13,6 +13,8 @@ from config import Settings, load_settings
 from storefront import protection
 from storefront.api import API_PREFIX, admin, auth, catalog, meta, orders, search
 from storefront.auth import tokens
+from storefront.auth.guard import KEY_CACHE_EXTENSION
+from storefront.auth.key_cache import KeyCache
 from storefront.cache import ResponseCache
 from storefront.context import SETTINGS_EXTENSION
 from storefront.database import Database
@@ -61,6 +63,7 @@ def create_app(
     app.extensions[CACHE_EXTENSION] = ResponseCache(
         link, ttl_seconds=settings.storefront.cache_ttl_seconds
     )
+    app.extensions[KEY_CACHE_EXTENSION] = KeyCache(link)
     tokens.init_app(app, settings.storefront, allow_ephemeral_secret=dev or app.testing)
     for module in (meta, catalog, search, orders, auth, admin):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
@@ -76,6 +79,7 @@ def close_app(app: Flask) -> None:
     """Stop the app's background thread and close its pools (tests, clean shutdown)."""
     cache: ResponseCache = app.extensions[CACHE_EXTENSION]
     cache.close()
+    app.extensions[KEY_CACHE_EXTENSION].close()
     app.extensions["onec_sync_db"].engine.dispose()
 
 

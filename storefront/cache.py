@@ -92,11 +92,22 @@ class LocalCache:
 
 
 class Generations:
-    """The current catalog generation, kept fresh by a subscriber thread and a periodic re-read."""
+    """The current generation under ``key`` (default: the catalog's), kept fresh by a thread
+    subscribed to ``channel`` and a periodic re-read."""
 
-    def __init__(self, link: RedisLink, local: LocalCache, *, refresh_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        link: RedisLink,
+        local: LocalCache | None,
+        *,
+        key: str = GENERATION_KEY,
+        channel: str = CATALOG_CHANNEL,
+        refresh_seconds: float = 1.0,
+    ) -> None:
         self.link = link
         self.local = local
+        self.key = key
+        self.channel = channel
         self.refresh_seconds = refresh_seconds
         self._value: int | None = None
         self._checked_at = 0.0
@@ -120,7 +131,7 @@ class Generations:
         fresh = time.monotonic() - self._checked_at < self.refresh_seconds
         if value is not None and fresh and self.listening:
             return value
-        value = self.link.run(_read_or_seed_generation)
+        value = self.link.run(lambda client: _read_or_seed_generation(client, self.key))
         self._advance(value)
         return value
 
@@ -136,7 +147,8 @@ class Generations:
             if self._value is not None and value <= self._value:
                 return
             self._value = value
-        self.local.drop_older_than(value)
+        if self.local is not None:
+            self.local.drop_older_than(value)
 
     def _ensure_listener(self) -> None:
         # Threads do not survive fork(): a gunicorn worker starts its own on first use.
@@ -147,7 +159,7 @@ class Generations:
                 return
             self._thread_pid = os.getpid()
             self._thread = threading.Thread(
-                target=self._listen, name="onec-sync-catalog-events", daemon=True
+                target=self._listen, name=f"onec-sync-events {self.channel}", daemon=True
             )
             self._thread.start()
 
@@ -172,7 +184,7 @@ class Generations:
         )
         pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         try:
-            pubsub.subscribe(CATALOG_CHANNEL)
+            pubsub.subscribe(self.channel)
             pubsub.get_message(timeout=self.link.timeout_seconds)  # the subscribe confirmation
             self._listening = True
             self._checked_at = 0.0  # re-read after (re)subscribing: messages may have been missed
@@ -188,11 +200,11 @@ class Generations:
             client.close()
 
 
-def _read_or_seed_generation(client: redis.Redis) -> int:
-    raw = client.get(GENERATION_KEY)
+def _read_or_seed_generation(client: redis.Redis, key: str) -> int:
+    raw = client.get(key)
     if raw is None:
-        client.set(GENERATION_KEY, generation_seed(), nx=True)
-        raw = client.get(GENERATION_KEY)
+        client.set(key, generation_seed(), nx=True)
+        raw = client.get(key)
     return int(raw or 0)
 
 

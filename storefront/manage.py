@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from config import DatabaseSettings
 from storefront.auth import apikeys, users
 from syncd.db import make_engine
+from syncd.events import publish_credentials_changed
 
 T = TypeVar("T")
 
@@ -62,6 +63,9 @@ def list_api_keys(settings: DatabaseSettings, *, include_revoked: bool) -> list[
     )
 
 
-def revoke_api_key(settings: DatabaseSettings, prefix: str) -> dict[str, Any]:
-    """Raises ``NotFound`` for an unknown prefix; revoking twice is fine."""
-    return _in_transaction(settings, lambda s: apikeys.revoke_api_key(s, prefix))
+def revoke_api_key(settings: DatabaseSettings, prefix: str, *, redis_url: str) -> dict[str, Any]:
+    """Raises ``NotFound`` for an unknown prefix; revoking twice is fine. Tells running API
+    workers (through Redis) to forget the key at once."""
+    described = _in_transaction(settings, lambda s: apikeys.revoke_api_key(s, prefix))
+    publish_credentials_changed(redis_url)
+    return described

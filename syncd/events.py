@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 CATALOG_CHANNEL = "onec-sync:catalog-changed"
 GENERATION_KEY = "onec-sync:catalog-generation"
+# The same mechanism for credentials: API workers remember verified API keys only until a key
+# is revoked somewhere (`onec-sync apikeys revoke`, the admin API).
+CREDENTIALS_CHANNEL = "onec-sync:credentials-changed"
+CREDENTIALS_GENERATION_KEY = "onec-sync:credentials-generation"
 
 # INCR, but a missing key (Redis restarted or evicted it) restarts from a time-based number so a
 # new generation can never collide with entries cached under an old one.
@@ -51,18 +55,29 @@ def publish_catalog_changed(
     does nothing. Never raises: if Redis is unreachable it logs a warning and returns None; the API
     then serves entries of the old generation until they expire (``storefront.cache_ttl_seconds``).
     """
+    names = [what] if isinstance(what, str) else sorted(what)
+    return _bump(redis_url, GENERATION_KEY, CATALOG_CHANNEL, ",".join(names), timeout_seconds)
+
+
+def publish_credentials_changed(redis_url: str, *, timeout_seconds: float = 1.0) -> int | None:
+    """Tell API workers to forget the API keys they verified (call after a revocation commits).
+
+    Never raises; without Redis there is nothing to tell (workers then check every key in the
+    database on every request).
+    """
+    return _bump(
+        redis_url, CREDENTIALS_GENERATION_KEY, CREDENTIALS_CHANNEL, "revoked", timeout_seconds
+    )
+
+
+def _bump(redis_url: str, key: str, channel: str, what: str, timeout: float) -> int | None:
     if not redis_url:
         return None
-    names = [what] if isinstance(what, str) else sorted(what)
-    client = redis.Redis.from_url(
-        redis_url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
-    )
+    client = redis.Redis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
-        result = client.eval(
-            _BUMP, 2, GENERATION_KEY, CATALOG_CHANNEL, generation_seed(), ",".join(names)
-        )
+        result = client.eval(_BUMP, 2, key, channel, generation_seed(), what)
     except redis.RedisError as exc:
-        log.warning("could not publish the catalog change (%s): %s", ",".join(names), exc)
+        log.warning("could not publish %s on %s: %s", what, channel, exc)
         return None
     finally:
         client.close()

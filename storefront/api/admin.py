@@ -8,9 +8,11 @@ from storefront import database
 from storefront.auth import apikeys
 from storefront.auth.guard import authenticate, require
 from storefront.auth.roles import ADMIN
+from storefront.context import settings
 from storefront.responses import json_response
 from storefront.schemas import ApiKeyIn
 from storefront.validation import body
+from syncd.events import publish_credentials_changed
 
 blueprint = Blueprint("admin", __name__)
 NO_STORE = {"Cache-Control": "no-store"}
@@ -44,4 +46,5 @@ def revoke_key(prefix: str) -> Response:
     session = database.session()
     described = apikeys.revoke_api_key(session, prefix)
     session.commit()
+    publish_credentials_changed(settings().redis.url)
     return json_response(described, headers=NO_STORE)

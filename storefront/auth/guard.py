@@ -10,15 +10,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import g, request
+from flask import current_app, g, request
 
 from storefront import database
 from storefront.auth import tokens
 from storefront.auth.apikeys import verify_api_key
+from storefront.auth.key_cache import KeyCache
 from storefront.auth.roles import Principal
 from storefront.errors import Forbidden, Unauthorized
 
 API_KEY_HEADER = "X-API-Key"
+KEY_CACHE_EXTENSION = "onec_sync_key_cache"
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -30,9 +32,7 @@ def authenticate() -> Principal:
         return principal
     presented_key = request.headers.get(API_KEY_HEADER)
     if presented_key is not None:
-        principal = verify_api_key(database.session(), presented_key)
-        if principal is None:
-            raise Unauthorized("the API key is not valid or has been revoked")
+        principal = _verified_key(presented_key)
     elif request.headers.get("Authorization"):
         principal = tokens.principal_from_token()
     else:
@@ -41,6 +41,22 @@ def authenticate() -> Principal:
         )
     g.principal = principal
     return principal
+
+
+def _verified_key(presented: str) -> Principal:
+    cache = key_cache()
+    principal, generation = cache.get(presented)
+    if principal is None:
+        principal = verify_api_key(database.session(), presented)
+        if principal is None:
+            raise Unauthorized("the API key is not valid or has been revoked")
+        cache.put(presented, generation, principal)
+    return principal
+
+
+def key_cache() -> KeyCache:
+    cache: KeyCache = current_app.extensions[KEY_CACHE_EXTENSION]
+    return cache
 
 
 def require(permission: str | None) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -67,13 +67,14 @@ class ProductFilters:
 
 def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
     """One page: ``{"items": [...], "next_cursor": str | None}``."""
-    query, keys = _sorted_query(filters)
+    query, keys, grouped = _sorted_query(filters)
     query = query.where(*_conditions(filters))
     descending = filters.sort.startswith("-")
     if filters.cursor:
         after = _cursor_values(filters, session.get_bind().dialect.name)
         key_tuple, value_tuple = tuple_(*keys), tuple_(*(literal(v) for v in after))
-        query = query.where(key_tuple < value_tuple if descending else key_tuple > value_tuple)
+        seek = key_tuple < value_tuple if descending else key_tuple > value_tuple
+        query = query.having(seek) if grouped else query.where(seek)
     order = [k.desc() for k in keys] if descending else list(keys)
     rows = session.execute(query.order_by(*order).limit(filters.limit + 1)).all()
     more, rows = len(rows) > filters.limit, rows[: filters.limit]
@@ -85,7 +86,10 @@ def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
     return {"items": items, "next_cursor": next_cursor}
 
 
-def _sorted_query(filters: ProductFilters) -> tuple[Select[Any], tuple[ColumnElement[Any], ...]]:
+def _sorted_query(
+    filters: ProductFilters,
+) -> tuple[Select[Any], tuple[ColumnElement[Any], ...], bool]:
+    """The page query before filters, its sort keys, and whether they are aggregates."""
     field = filters.sort.lstrip("-")
     if field == "price":
         if filters.price_type is None:
@@ -93,23 +97,23 @@ def _sorted_query(filters: ProductFilters) -> tuple[Select[Any], tuple[ColumnEle
                 "sorting by price needs a price type, and there is none",
                 details=[{"field": "sort", "message": "no price type"}],
             )
-        lowest = _lowest_prices(filters.price_type)
-        query = select(P.c.id, P.c.onec_id, lowest.c.price.label("sort_key")).join(
-            lowest, lowest.c.product_onec_id == P.c.onec_id
+        # The lowest price of each product that passes the filters (only those are aggregated).
+        lowest = func.min(PR.c.value)
+        query = (
+            select(P.c.id, P.c.onec_id, lowest.label("sort_key"))
+            .join(
+                PR,
+                and_(
+                    PR.c.product_onec_id == P.c.onec_id,
+                    PR.c.price_type_onec_id == filters.price_type,
+                ),
+            )
+            .join(O, and_(O.c.onec_id == PR.c.offer_onec_id, not_(O.c.is_deleted)))
+            .group_by(P.c.id, P.c.onec_id)
         )
-        return query, (lowest.c.price, P.c.id)
+        return query, (lowest, P.c.id), True
     column = P.c.name if field == "name" else P.c.updated_at
-    return select(P.c.id, P.c.onec_id, column.label("sort_key")), (column, P.c.id)
-
-
-def _lowest_prices(price_type: str) -> Any:
-    return (
-        select(PR.c.product_onec_id, func.min(PR.c.value).label("price"))
-        .join(O, O.c.onec_id == PR.c.offer_onec_id)
-        .where(PR.c.price_type_onec_id == price_type, not_(O.c.is_deleted))
-        .group_by(PR.c.product_onec_id)
-        .subquery("lowest")
-    )
+    return select(P.c.id, P.c.onec_id, column.label("sort_key")), (column, P.c.id), False
 
 
 def _conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
@@ -125,14 +129,12 @@ def _conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
 
 
 def in_group(group: str) -> ColumnElement[bool]:
-    """Products in ``group`` or any of its subgroups (as their first group or any other)."""
+    """Products in ``group`` or any of its subgroups (``product_groups`` lists every group of a
+    product, its first one included)."""
     tree = select(G.c.onec_id).where(G.c.onec_id == group).cte("subgroups", recursive=True)
     tree = tree.union(select(G.c.onec_id).join(tree, G.c.parent_onec_id == tree.c.onec_id))
-    groups = select(tree.c.onec_id)
-    return or_(
-        P.c.group_onec_id.in_(groups),
-        exists().where(PGR.c.product_onec_id == P.c.onec_id, PGR.c.group_onec_id.in_(groups)),
-    )
+    members = select(PGR.c.product_onec_id).where(PGR.c.group_onec_id.in_(select(tree.c.onec_id)))
+    return P.c.onec_id.in_(members)
 
 
 def _price_in_range(filters: ProductFilters) -> ColumnElement[bool]:

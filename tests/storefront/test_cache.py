@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 import redis
 from flask import Flask
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, func, update
 
 from syncd.events import CATALOG_CHANNEL, GENERATION_KEY, publish_catalog_changed
-from syncd.models import Price
+from syncd.models import ApiKey, Price
 from tests.storefront.conftest import Api, make_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -157,3 +157,62 @@ def test_errors_are_never_cached(cached_api: Api) -> None:
         )
     engine.dispose()
     assert cached_api.get("/api/v1/products/p-new").status_code == 200
+
+
+def test_a_revoked_key_is_refused_at_once_by_every_worker(
+    pg_seeded: tuple[str, dict[str, str]], redis_url: str, app_factory: Callable[..., Flask]
+) -> None:
+    url, keys = pg_seeded
+    workers = [Api(app_factory(make_settings(url, redis_url)), keys, url) for _ in range(2)]
+    for worker in workers:
+        assert worker.get("/api/v1/groups").status_code == 200  # the key is remembered now
+        wait_until_listening(worker)
+        deadline = time.monotonic() + 5
+        key_generations = worker.app.extensions["onec_sync_key_cache"].generations
+        while not key_generations.listening and time.monotonic() < deadline:
+            time.sleep(0.01)
+    prefix = keys["shop"].split("_")[1]
+    revoked = workers[0].client.delete(
+        f"/api/v1/admin/api-keys/{prefix}", headers={"X-API-Key": keys["admin"]}
+    )
+    assert revoked.status_code == 200
+    for worker in workers:
+        started = time.monotonic()
+        while worker.get("/api/v1/groups").status_code == 200:
+            assert time.monotonic() - started < 1.0
+            time.sleep(0.01)
+        assert worker.get("/api/v1/groups").status_code == 401
+
+
+def test_the_cli_revocation_reaches_running_workers(
+    pg_seeded: tuple[str, dict[str, str]], redis_url: str, app_factory: Callable[..., Flask]
+) -> None:
+    from click.testing import CliRunner
+
+    from cli import main
+
+    url, keys = pg_seeded
+    worker = Api(app_factory(make_settings(url, redis_url)), keys, url)
+    assert worker.get("/api/v1/groups").status_code == 200
+    prefix = keys["shop"].split("_")[1]
+    engine = create_engine(url)
+    with engine.begin() as connection:  # revoked behind the API's back: nobody is told
+        connection.execute(
+            update(ApiKey).where(ApiKey.prefix == prefix).values(revoked_at=func.now())
+        )
+    engine.dispose()
+    assert worker.get("/api/v1/groups").status_code == 200  # still remembered (<= 60 s)
+    result = CliRunner().invoke(
+        main,
+        ["apikeys", "revoke", prefix],
+        env={
+            "ONEC_SYNC_DATABASE_URL": url,
+            "ONEC_SYNC_REDIS_URL": redis_url,
+            "ONEC_SYNC_CONFIG": "",
+        },
+    )
+    assert result.exit_code == 0, result.output
+    started = time.monotonic()
+    while worker.get("/api/v1/groups").status_code == 200:
+        assert time.monotonic() - started < 1.5
+        time.sleep(0.02)
