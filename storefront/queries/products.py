@@ -68,7 +68,8 @@ class ProductFilters:
 def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
     """One page: ``{"items": [...], "next_cursor": str | None}``."""
     query, keys, grouped = _sorted_query(filters)
-    query = query.where(*_conditions(filters))
+    groups = subgroups(session, filters.group) if filters.group else None
+    query = query.where(*_conditions(filters, groups))
     descending = filters.sort.startswith("-")
     if filters.cursor:
         after = _cursor_values(filters, session.get_bind().dialect.name)
@@ -116,10 +117,10 @@ def _sorted_query(
     return select(P.c.id, P.c.onec_id, column.label("sort_key")), (column, P.c.id), False
 
 
-def _conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
+def _conditions(filters: ProductFilters, groups: list[str] | None) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = [not_(P.c.is_deleted)]
-    if filters.group:
-        found.append(in_group(filters.group))
+    if groups is not None:
+        found.append(in_groups(groups))
     if filters.price_min is not None or filters.price_max is not None:
         found.append(_price_in_range(filters))
     if filters.in_stock or filters.warehouse:
@@ -128,12 +129,21 @@ def _conditions(filters: ProductFilters) -> list[ColumnElement[bool]]:
     return found
 
 
-def in_group(group: str) -> ColumnElement[bool]:
-    """Products in ``group`` or any of its subgroups (``product_groups`` lists every group of a
-    product, its first one included)."""
+def subgroups(session: Session, group: str) -> list[str]:
+    """``group`` and the Ид of every group below it (one statement; the tree is small).
+
+    Fetched before the listing so the planner sees the real list rather than guessing the size
+    of a recursive query (which made it scan every price).
+    """
     tree = select(G.c.onec_id).where(G.c.onec_id == group).cte("subgroups", recursive=True)
     tree = tree.union(select(G.c.onec_id).join(tree, G.c.parent_onec_id == tree.c.onec_id))
-    members = select(PGR.c.product_onec_id).where(PGR.c.group_onec_id.in_(select(tree.c.onec_id)))
+    return [str(onec_id) for onec_id in session.scalars(select(tree.c.onec_id))]
+
+
+def in_groups(groups: list[str]) -> ColumnElement[bool]:
+    """Products in any of ``groups`` (``product_groups`` lists every group of a product, its
+    first one included)."""
+    members = select(PGR.c.product_onec_id).where(PGR.c.group_onec_id.in_(groups))
     return P.c.onec_id.in_(members)
 
 

@@ -1,5 +1,6 @@
-"""Full-text search: PostgreSQL ``websearch_to_tsquery`` over ``ix_products_fts``, ranked; on
-SQLite a simpler case-insensitive substring match of every word, name matches first."""
+"""Full-text search: PostgreSQL ``websearch_to_tsquery`` over ``ix_products_fts`` (name and
+description), ranked by the name's match; on SQLite a simpler case-insensitive substring match of
+every word, name matches first."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal_column, not_, or
 from sqlalchemy.orm import Session
 
 from storefront.queries.cursor import decode_cursor, encode_cursor
-from storefront.queries.products import in_group, summaries
+from storefront.queries.products import in_groups, subgroups, summaries
 from syncd.models import Product
 
 P = Product.__table__
@@ -19,6 +20,10 @@ P = Product.__table__
 PRODUCT_SEARCH_DOCUMENT = (
     "to_tsvector('russian', coalesce(name, '') || ' ' || coalesce(description, ''))"
 )
+# Matches are ranked by how well their *name* matches: what a shopper typed is usually what the
+# product is called, and ranking on the name costs a fraction of re-parsing every matching
+# description (the index holds lexemes, not positions, so ts_rank must rebuild the document).
+NAME_DOCUMENT = "to_tsvector('russian', coalesce(name, ''))"
 MAX_OFFSET = 1000  # deeper pages of a ranked search are noise; refine the query instead
 SQLITE_FOLD = "onec_sync_fold"  # a casefold() SQL function the storefront adds to SQLite
 _MAX_WORDS = 8
@@ -39,7 +44,7 @@ def search_products(
         offset = 0
     filters: list[ColumnElement[bool]] = [not_(P.c.is_deleted)]
     if group:
-        filters.append(in_group(group))
+        filters.append(in_groups(subgroups(session, group)))
     if session.get_bind().dialect.name == "postgresql":
         rows = _postgres(session, q, filters, limit + 1, offset)
     else:
@@ -61,7 +66,7 @@ def _postgres(
 ) -> list[Any]:
     document: ColumnElement[Any] = literal_column(PRODUCT_SEARCH_DOCUMENT)
     query = func.websearch_to_tsquery("russian", q)
-    rank = func.ts_rank(document, query).label("rank")
+    rank = func.ts_rank(literal_column(NAME_DOCUMENT), query).label("rank")
     statement = (
         select(P.c.onec_id, rank)
         .where(document.op("@@")(query), *filters)
