@@ -203,12 +203,15 @@ class StorefrontSettings:
     default_price_type: str = ""  # price type Ид (or name) shown as "the" price
     login_rate_limit: str = "10/minute"  # login attempts per client address
     workers: int = 4  # gunicorn worker processes (`onec-sync serve`)
+    threads: int = 4  # threads per worker (gunicorn gthread); 1 = one request at a time
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For is trusted
 
     def problems(self) -> list[str]:
         found = []
         if self.workers < 1:
             found.append("storefront.workers: must be at least 1")
+        if self.threads < 1:
+            found.append("storefront.threads: must be at least 1")
         if self.proxy_hops < 0:
             found.append("storefront.proxy_hops: must not be negative")
         for origin in self.cors_origins:

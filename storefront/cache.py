@@ -45,8 +45,9 @@ class CachedBody:
     etag: str  # the opaque part, without W/"..."
 
     @classmethod
-    def from_body(cls, body: bytes) -> CachedBody:
-        gzipped = gzip.compress(body, 6, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
+    def from_body(cls, body: bytes, *, compress: bool = True) -> CachedBody:
+        worth_it = compress and len(body) >= GZIP_MIN_BYTES
+        gzipped = gzip.compress(body, 6, mtime=0) if worth_it else None
         return cls(body, gzipped, hashlib.blake2b(body, digest_size=12).hexdigest())
 
     def to_redis(self) -> bytes:

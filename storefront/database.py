@@ -1,4 +1,10 @@
-"""One engine (a connection pool) per app, one session per request, closed at teardown."""
+"""One engine (a connection pool) per app; per request a reading session and, when a view writes,
+a transactional one; both closed at teardown.
+
+On PostgreSQL the reading session runs in autocommit mode: a read is one round trip, without a
+BEGIN before it and a ROLLBACK after. Anything that must be atomic (order intake, revocations,
+key management) uses ``writer()``, a normal transaction the view commits.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,12 @@ _EXTENSION = "onec_sync_db"
 class Database:
     def __init__(self, settings: DatabaseSettings) -> None:
         self.engine: Engine = make_engine(settings)
-        self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
+        self.writers: sessionmaker[Session] = make_session_factory(self.engine)
+        if self.is_postgresql:
+            reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self.readers: sessionmaker[Session] = make_session_factory(reading)
+        else:  # SQLite's transactions are how its readers and the daemon's writer coexist
+            self.readers = self.writers
 
     @property
     def is_postgresql(self) -> bool:
@@ -23,7 +34,7 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         app.extensions[_EXTENSION] = self
-        app.teardown_appcontext(_close_session)
+        app.teardown_appcontext(_close_sessions)
 
 
 def database() -> Database:
@@ -32,14 +43,27 @@ def database() -> Database:
 
 
 def session() -> Session:
-    """This request's session; reads need no commit, writers commit explicitly."""
-    if "db_session" not in g:
-        g.db_session = database().sessions()
-    result: Session = g.db_session
+    """This request's reading session (autocommit on PostgreSQL): for queries and single,
+    self-contained writes."""
+    if "db_reader" not in g:
+        g.db_reader = database().readers()
+    result: Session = g.db_reader
     return result
 
 
-def _close_session(_exc: BaseException | None) -> None:
-    db_session: Session | None = g.pop("db_session", None)
-    if db_session is not None:
-        db_session.close()
+def writer() -> Session:
+    """This request's transactional session; nothing is stored until the view commits."""
+    db = database()
+    if db.readers is db.writers:  # SQLite: one connection per request, or it locks itself out
+        return session()
+    if "db_writer" not in g:
+        g.db_writer = db.writers()
+    result: Session = g.db_writer
+    return result
+
+
+def _close_sessions(_exc: BaseException | None) -> None:
+    for name in ("db_reader", "db_writer"):
+        db_session: Session | None = g.pop(name, None)
+        if db_session is not None:
+            db_session.close()

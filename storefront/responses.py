@@ -50,11 +50,17 @@ def cached_read(view: Callable[P, Any]) -> Callable[P, Response]:
         key = _request_key()
         entry, generation = cache.get(key)
         if entry is None:
-            entry = CachedBody.from_body(dumps(view(*args, **kwargs)))
+            # Compress once for the cache, or for this client only if it wants gzip.
+            compress = generation is not None or _accepts_gzip()
+            entry = CachedBody.from_body(dumps(view(*args, **kwargs)), compress=compress)
             cache.put(key, generation, entry)
         return _send(entry)
 
     return serve
+
+
+def _accepts_gzip() -> bool:
+    return bool(request.accept_encodings["gzip"])
 
 
 def _request_key() -> str:
@@ -65,7 +71,7 @@ def _request_key() -> str:
 def _send(entry: CachedBody) -> Response:
     if request.if_none_match.contains_weak(entry.etag):
         response = Response(status=304)
-    elif entry.gzipped is not None and request.accept_encodings["gzip"]:
+    elif entry.gzipped is not None and _accepts_gzip():
         response = Response(entry.gzipped, mimetype="application/json")
         response.headers["Content-Encoding"] = "gzip"
     else:

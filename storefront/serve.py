@@ -25,7 +25,7 @@ def serve(
         "bind": address,
         "workers": workers or settings.storefront.workers,
         "worker_class": "gthread",
-        "threads": 4,
+        "threads": settings.storefront.threads,
         "keepalive": 5,
         "graceful_timeout": 30,
         "accesslog": "-",

@@ -28,7 +28,7 @@ def list_keys() -> Response:
 @require(ADMIN)
 def create_key() -> Response:
     wanted = body(ApiKeyIn)
-    session = database.session()
+    session = database.writer()
     described, key = apikeys.create_api_key(
         session,
         name=wanted.name,
@@ -43,7 +43,7 @@ def create_key() -> Response:
 @blueprint.delete("/admin/api-keys/<prefix>")
 @require(ADMIN)
 def revoke_key(prefix: str) -> Response:
-    session = database.session()
+    session = database.writer()
     described = apikeys.revoke_api_key(session, prefix)
     session.commit()
     publish_credentials_changed(settings().redis.url)

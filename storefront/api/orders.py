@@ -23,7 +23,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 def create_order() -> Response:
     order_in = body(OrderIn)
     result = submit_order(
-        database.session(),
+        database.writer(),
         order_in,
         principal=authenticate(),
         idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),

@@ -113,7 +113,7 @@ def revoke_current_token(also: str | None = None) -> int:
             claims.append(decode_token(also))
         except (jwt.PyJWTError, JWTExtendedException) as exc:
             raise Unauthorized(f"the refresh token to revoke is not valid: {exc}") from exc
-    session = database.session()
+    session = database.writer()
     for claim in claims:
         _insert_revoked(session, str(claim["jti"]), int(claim["exp"]))
     session.commit()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.orm import Session
@@ -223,55 +224,115 @@ def _jsonable(value: Any) -> Any:
 def summaries(
     session: Session, onec_ids: Sequence[str], price_type: str | None
 ) -> list[dict[str, Any]]:
-    """List items for ``onec_ids`` in that order: four statements for any number of products."""
+    """List items for ``onec_ids`` in that order: one statement on PostgreSQL, four elsewhere,
+    for any number of products."""
     if not onec_ids:
         return []
     ids = list(onec_ids)
-    products = {
-        row.onec_id: row
-        for row in session.execute(
-            select(
-                P.c.onec_id,
-                P.c.name,
-                P.c.sku,
-                P.c.code,
-                P.c.barcode,
-                P.c.group_onec_id,
-                P.c.unit,
-                P.c.brand,
-                P.c.manufacturer,
-                P.c.updated_at,
-            ).where(P.c.onec_id.in_(ids))
-        )
+    if session.get_bind().dialect.name == "postgresql":
+        parts = _summary_parts_pg(session, ids, price_type)
+    else:
+        parts = _summary_parts(session, ids, price_type)
+    return [_summary(*parts[onec_id]) for onec_id in ids if onec_id in parts]
+
+
+SummaryParts = tuple[Any, dict[str, Any] | None, Decimal | None, dict[str, Any] | None]
+
+
+def _summary(
+    row: Any, price: dict[str, Any] | None, total: Decimal | None, image: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "id": row["onec_id"],
+        "name": row["name"],
+        "sku": row["sku"],
+        "code": row["code"],
+        "barcode": row["barcode"],
+        "group_id": row["group_onec_id"],
+        "unit": row["unit"],
+        "brand": row["brand"],
+        "manufacturer": row["manufacturer"],
+        "price": price,
+        "quantity": quantity(total),
+        "in_stock": total is not None and total > 0,
+        "image": image,
+        "updated_at": iso(row["updated_at"]),
     }
+
+
+_SUMMARY_COLUMNS = (
+    P.c.onec_id,
+    P.c.name,
+    P.c.sku,
+    P.c.code,
+    P.c.barcode,
+    P.c.group_onec_id,
+    P.c.unit,
+    P.c.brand,
+    P.c.manufacturer,
+    P.c.updated_at,
+)
+
+
+def _summary_parts(
+    session: Session, ids: list[str], price_type: str | None
+) -> dict[str, SummaryParts]:
+    products = session.execute(select(*_SUMMARY_COLUMNS).where(P.c.onec_id.in_(ids)))
     prices = _lowest_price_rows(session, ids, price_type)
     stock = stock_totals(session, ids)
     images = _first_images(session, ids)
-    items = []
-    for onec_id in ids:
-        row = products.get(onec_id)
-        if row is None:
-            continue
-        total = stock.get(onec_id)
-        items.append(
-            {
-                "id": row.onec_id,
-                "name": row.name,
-                "sku": row.sku,
-                "code": row.code,
-                "barcode": row.barcode,
-                "group_id": row.group_onec_id,
-                "unit": row.unit,
-                "brand": row.brand,
-                "manufacturer": row.manufacturer,
-                "price": prices.get(onec_id),
-                "quantity": quantity(total),
-                "in_stock": total is not None and total > 0,
-                "image": images.get(onec_id),
-                "updated_at": iso(row.updated_at),
-            }
+    return {
+        row.onec_id: (
+            row._mapping,
+            prices.get(row.onec_id),
+            stock.get(row.onec_id),
+            images.get(row.onec_id),
         )
-    return items
+        for row in products
+    }
+
+
+_SUMMARIES_PG = text(
+    """
+SELECT p.onec_id, p.name, p.sku, p.code, p.barcode, p.group_onec_id, p.unit, p.brand,
+       p.manufacturer, p.updated_at,
+       (SELECT json_build_object('value', min(x.value)::text, 'highest', max(x.value)::text,
+                                 'currency', max(x.currency))
+          FROM prices x JOIN offers o ON o.onec_id = x.offer_onec_id AND NOT o.is_deleted
+         WHERE x.product_onec_id = p.onec_id AND x.price_type_onec_id = :price_type
+        HAVING count(*) > 0) AS price,
+       (SELECT sum(t.total)
+          FROM (SELECT coalesce(max(s.quantity) FILTER (WHERE s.warehouse_onec_id = ''),
+                                sum(s.quantity) FILTER (WHERE s.warehouse_onec_id <> ''))
+                       AS total
+                  FROM stock s JOIN offers o ON o.onec_id = s.offer_onec_id AND NOT o.is_deleted
+                 WHERE s.product_onec_id = p.onec_id
+                 GROUP BY s.offer_onec_id) t) AS total,
+       (SELECT json_build_object('path', i.path, 'caption', i.caption)
+          FROM product_images i WHERE i.product_onec_id = p.onec_id
+         ORDER BY i.position LIMIT 1) AS image
+  FROM products p
+ WHERE p.onec_id = ANY(:ids)
+"""
+)
+
+
+def _summary_parts_pg(
+    session: Session, ids: list[str], price_type: str | None
+) -> dict[str, SummaryParts]:
+    """The same parts as ``_summary_parts``, in one statement."""
+    found: dict[str, SummaryParts] = {}
+    for row in session.execute(_SUMMARIES_PG, {"ids": ids, "price_type": price_type or ""}):
+        price = None
+        if row.price is not None and price_type is not None:
+            price = {
+                "price_type_id": price_type,
+                "value": money(Decimal(row.price["value"])),
+                "currency": row.price["currency"],
+                "varies": row.price["highest"] != row.price["value"],
+            }
+        found[row.onec_id] = (row._mapping, price, row.total, row.image)
+    return found
 
 
 def _lowest_price_rows(
