@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from config import Settings, load_settings
@@ -97,6 +98,7 @@ def _register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _internal_error)
+    app.register_error_handler(DBAPIError, _database_error)
 
 
 def _api_error(error: ApiError) -> Response:
@@ -114,6 +116,15 @@ def _http_error(error: HTTPException) -> Response:
     if status == 429 and "Retry-After" not in response.headers:
         response.headers["Retry-After"] = "60"
     return response
+
+
+def _database_error(error: DBAPIError) -> Response:
+    """A lost database connection is a 503 the client may retry; anything else is a bug."""
+    if not error.connection_invalidated:
+        raise error
+    log.warning("database connection lost (%s); the pool is renewed", error.orig)
+    body = error_body(503, "unavailable", "the database connection was lost; retry")
+    return json_response(body, 503, {"Retry-After": "1", "Cache-Control": "no-store"})
 
 
 def _internal_error(error: InternalServerError) -> Response:

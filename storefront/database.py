@@ -20,7 +20,9 @@ _EXTENSION = "onec_sync_db"
 
 class Database:
     def __init__(self, settings: DatabaseSettings) -> None:
-        self.engine: Engine = make_engine(settings)
+        # No pre-ping: it would double the round trips of every read. A connection that died
+        # (PostgreSQL restarted) fails one request with 503 and SQLAlchemy drops the whole pool.
+        self.engine: Engine = make_engine(settings, pool_pre_ping=False)
         self.writers: sessionmaker[Session] = make_session_factory(self.engine)
         if self.is_postgresql:
             reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")

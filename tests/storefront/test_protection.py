@@ -98,3 +98,24 @@ def test_overlong_path_parameters_are_a_400(api: Api) -> None:
     assert response.get_json()["error"]["details"] == [
         {"field": "customer_ref", "message": "too long"}
     ]
+
+
+@pytest.mark.postgres
+def test_a_lost_database_connection_is_one_503_then_the_pool_recovers(pg_api: Api) -> None:
+    from sqlalchemy import create_engine, text
+
+    assert pg_api.get("/api/v1/groups").status_code == 200
+    admin = create_engine(pg_api.database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:  # what a PostgreSQL restart does to the pool
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    admin.dispose()
+    first = pg_api.get("/api/v1/groups")
+    assert first.status_code == 503
+    assert int(first.headers["Retry-After"]) >= 1  # (Flask-Limiter may raise it to its window)
+    assert first.get_json()["error"]["code"] == "unavailable"
+    assert pg_api.get("/api/v1/groups").status_code == 200
