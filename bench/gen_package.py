@@ -358,7 +358,9 @@ def _offers_close(out: TextIO) -> None:
 
 def _catalog_open(out: TextIO, d: _Dictionary) -> None:
     out.write('\t<Каталог СодержитТолькоИзменения="false">\n')
-    out.write(f"\t\t<Ид>{d.catalog_id}</Ид>\n\t\t<ИдКлассификатора>{d.catalog_id}</ИдКлассификатора>\n")
+    out.write(
+        f"\t\t<Ид>{d.catalog_id}</Ид>\n\t\t<ИдКлассификатора>{d.catalog_id}</ИдКлассификатора>\n"
+    )
     out.write("\t\t<Наименование>Основной каталог</Наименование>\n\t\t<Товары>\n")
 
 

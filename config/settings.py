@@ -93,6 +93,7 @@ class ImportSettings:
         str, ...
     ] = ()  # e.g. ["description", "images"]: 1C never overwrites them
     timezone: str = "Europe/Moscow"  # 1C writes local time without a zone
+    skip_identical_files: bool = True  # a file imported before, with no writes since, is not read
 
     def problems(self) -> list[str]:
         found = []
@@ -146,21 +147,150 @@ class ExchangeSettings:
             )
         if self.file_limit < 1024:
             found.append("exchange.file_limit: must be at least 1024 bytes")
+        if self.password_hash and not self.password_hash.startswith("$argon2"):
+            found.append(
+                "exchange.password_hash: not an argon2 hash; make one with "
+                "`onec-sync exchange hash-password`"
+            )
+        if self.import_wait_seconds <= 0 or self.import_wait_seconds > 20:
+            found.append(
+                "exchange.import_wait_seconds: must be above 0 and at most 20 "
+                "(1C and proxies give up on slow requests)"
+            )
         return found
+
+
+# The streams `onec-sync sync odata` knows, in the order a full sync runs them (references first).
+ODATA_STREAMS = (
+    "warehouses",
+    "price_types",
+    "groups",
+    "products",
+    "characteristics",
+    "customers",
+    "prices",
+    "stock",
+)
+
+# Field maps for УТ 11: our role -> the 1C property that holds it ("" switches a role off).
+# `[odata.<x>_fields]` tables override single roles; see config/onec-sync.example.toml.
+ODATA_DEFAULT_FIELDS: dict[str, dict[str, str]] = {
+    "groups": {"name": "Description", "parent": "Parent_Key"},
+    "products": {
+        "name": "Description",
+        "code": "Code",
+        "sku": "Артикул",
+        "description": "Описание",
+        "group": "Parent_Key",
+        "unit": "",
+    },
+    "characteristics": {"name": "Description", "owner": "Owner"},
+    "price_types": {"name": "Description", "currency": "", "tax_included": "ЦенаВключаетНДС"},
+    "warehouses": {"name": "Description", "address": ""},
+    "customers": {
+        "name": "Description",
+        "full_name": "НаименованиеПолное",
+        "inn": "ИНН",
+        "kpp": "КПП",
+        "contacts": "КонтактнаяИнформация",
+    },
+    "prices": {
+        "product": "Номенклатура_Key",
+        "characteristic": "Характеристика_Key",
+        "price_type": "ВидЦены_Key",
+        "price": "Цена",
+    },
+    "stock": {
+        "product": "Номенклатура_Key",
+        "characteristic": "Характеристика_Key",
+        "warehouse": "Склад_Key",
+        "quantity": "ВНаличииBalance",
+    },
+    "order": {
+        "number": "НомерПоДаннымКлиента",
+        "date": "ДатаПоДаннымКлиента",
+        "document_date": "Date",
+        "comment": "Комментарий",
+        "customer": "Контрагент_Key",
+        "total": "СуммаДокумента",
+        "lines": "Товары",
+    },
+    "order_lines": {
+        "product": "Номенклатура_Key",
+        "characteristic": "Характеристика_Key",
+        "quantity": "Количество",
+        "packages": "КоличествоУпаковок",
+        "price": "Цена",
+        "total": "Сумма",
+    },
+}
+_GUID_CHARS = frozenset("0123456789abcdefABCDEF-")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ODataSettings:
-    """1C's standard OData interface (``.../odata/standard.odata/``)."""
+    """1C's standard OData interface (``.../odata/standard.odata/``).
+
+    Entity names and field maps default to УТ 11; ``fields(stream)`` gives a stream's complete
+    field map (the defaults with the ``*_fields`` overrides applied).
+    """
 
     url: str = ""  # e.g. https://1c.example.ru/ut11/odata/standard.odata/ ; empty: OData off
     username: str = ""
     password: Secret = field(default_factory=lambda: Secret(""))
     timeout_seconds: float = 60.0
+    snapshot_timeout_seconds: float = 600.0  # one price or stock snapshot (not pageable)
     page_size: int = 500
     max_attempts: int = 6  # per request, for errors worth retrying
+    backoff_initial_seconds: float = 1.0  # first wait; doubles per attempt (plus jitter)
     backoff_max_seconds: float = 60.0
     verify_tls: bool = True
+    timezone: str = "Europe/Moscow"  # 1C's server zone: its dates carry none
+    check_metadata: bool = True  # read $metadata before a sync; refuse missing entities/fields
+    fetch_batch_size: int = 30  # changed objects fetched per request (Ref_Key eq ... or ...)
+    streams: tuple[str, ...] = ODATA_STREAMS  # what `sync odata` pulls without --stream
+    products_entity: str = "Catalog_Номенклатура"  # groups (IsFolder) and products
+    characteristics_entity: str = "Catalog_ХарактеристикиНоменклатуры"
+    price_types_entity: str = "Catalog_ВидыЦен"
+    prices_entity: str = "InformationRegister_ЦеныНоменклатуры_RecordType"  # read via SliceLast
+    warehouses_entity: str = "Catalog_Склады"
+    stock_entity: str = "AccumulationRegister_ТоварыНаСкладах"  # read via Balance
+    customers_entity: str = "Catalog_Контрагенты"
+    price_types: tuple[str, ...] = ()  # price type Ref_Keys to pull prices of; empty: all
+    stock_warehouses: tuple[str, ...] = ()  # warehouse Ref_Keys, one Balance call each; empty: all
+    order_entity: str = "Document_ЗаказКлиента"
+    post_orders: bool = True  # post (провести) each created document
+    post_operational: bool = False  # PostingModeOperational=true
+    group_fields: dict[str, str] = field(default_factory=dict)
+    product_fields: dict[str, str] = field(default_factory=dict)
+    characteristic_fields: dict[str, str] = field(default_factory=dict)
+    price_type_fields: dict[str, str] = field(default_factory=dict)
+    warehouse_fields: dict[str, str] = field(default_factory=dict)
+    customer_fields: dict[str, str] = field(default_factory=dict)
+    price_fields: dict[str, str] = field(default_factory=dict)
+    stock_fields: dict[str, str] = field(default_factory=dict)
+    order_fields: dict[str, str] = field(default_factory=dict)
+    order_line_fields: dict[str, str] = field(default_factory=dict)
+    order_constants: dict[str, str] = field(default_factory=dict)  # 1C property -> value
+    order_line_constants: dict[str, str] = field(default_factory=dict)
+
+    def fields(self, stream: str) -> dict[str, str]:
+        """The complete field map of ``stream`` (a key of ``ODATA_DEFAULT_FIELDS``)."""
+        return {**ODATA_DEFAULT_FIELDS[stream], **self._overrides()[stream]}
+
+    def _overrides(self) -> dict[str, dict[str, str]]:
+        return {
+            "groups": self.group_fields,
+            "products": self.product_fields,
+            "characteristics": self.characteristic_fields,
+            "price_types": self.price_type_fields,
+            "warehouses": self.warehouse_fields,
+            "customers": self.customer_fields,
+            "prices": self.price_fields,
+            "stock": self.stock_fields,
+            "order": self.order_fields,
+            "order_lines": self.order_line_fields,
+        }
 
     def problems(self) -> list[str]:
         found = []
@@ -168,7 +298,50 @@ class ODataSettings:
             found.append("odata.url: must be an http:// or https:// URL")
         if not 1 <= self.page_size <= 10_000:
             found.append("odata.page_size: must be between 1 and 10000")
+        if not 1 <= self.fetch_batch_size <= 100:
+            found.append("odata.fetch_batch_size: must be between 1 and 100")
+        if self.max_attempts < 1:
+            found.append("odata.max_attempts: must be at least 1")
+        unknown = sorted(set(self.streams) - set(ODATA_STREAMS))
+        if unknown:
+            found.append(
+                f"odata.streams: unknown stream(s) {unknown}; choose from {list(ODATA_STREAMS)}"
+            )
+        for key, refs in (
+            ("price_types", self.price_types),
+            ("stock_warehouses", self.stock_warehouses),
+        ):
+            bad = [ref for ref in refs if len(ref) != 36 or not set(ref) <= _GUID_CHARS]
+            if bad:
+                found.append(f"odata.{key}: not Ref_Keys (GUIDs): {bad}")
+        for stream, overrides in self._overrides().items():
+            table = _ODATA_FIELD_TABLES[stream]
+            for role in sorted(set(overrides) - set(ODATA_DEFAULT_FIELDS[stream])):
+                found.append(
+                    f"odata.{table}.{role}: unknown role; "
+                    f"choose from {sorted(ODATA_DEFAULT_FIELDS[stream])}"
+                )
+        if not self.fields("order").get("number"):
+            found.append(
+                "odata.order_fields.number: must name the document field that holds the site's "
+                "order number (orders push finds the documents it created by it)"
+            )
+        found.extend(_timezone_problems("odata.timezone", self.timezone))
         return found
+
+
+_ODATA_FIELD_TABLES = {
+    "groups": "group_fields",
+    "products": "product_fields",
+    "characteristics": "characteristic_fields",
+    "price_types": "price_type_fields",
+    "warehouses": "warehouse_fields",
+    "customers": "customer_fields",
+    "prices": "price_fields",
+    "stock": "stock_fields",
+    "order": "order_fields",
+    "order_lines": "order_line_fields",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -483,6 +483,18 @@ class Checkpoint(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ODataVersion(Base):
+    """The ``DataVersion`` we last wrote of a pulled 1C object, per stream (OData scans diff
+    against it; ``onec_id`` is the row it fed, e.g. ``<product>#<characteristic>``)."""
+
+    __tablename__ = "odata_versions"
+    stream: Mapped[str] = mapped_column(String(128), primary_key=True)
+    ref_key: Mapped[str] = mapped_column(String(36), primary_key=True)
+    data_version: Mapped[str | None] = mapped_column(String(64))
+    onec_id: Mapped[str | None] = mapped_column(String(ONEC_ID_LENGTH))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     """Append-only, hash-chained: ``entry_hash = sha256(prev_hash + canonical(entry))``."""
 

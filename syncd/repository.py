@@ -6,14 +6,30 @@ round trip per row. Nothing here commits; the caller's unit of work does.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, and_, delete, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+import psycopg
+from sqlalchemy import (
+    CursorResult,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from syncd import models
@@ -22,6 +38,13 @@ Row = dict[str, Any]
 
 # Bound parameters per statement stay well below SQLite's and psycopg's limits.
 _ID_CHUNK = 5000
+
+
+def _key_in(column: Any, keys: Sequence[str], dialect: str) -> Any:
+    """``column IN keys``: one array parameter on PostgreSQL (cheap to bind and plan)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("keys", list(keys), type_=ARRAY(String)))
+    return column.in_(keys)
 
 
 def _chunks(items: Sequence[Any], size: int = _ID_CHUNK) -> Iterable[Sequence[Any]]:
@@ -43,7 +66,7 @@ class CatalogRepository:
         found: dict[str, str | None] = {}
         column = table.c.onec_id
         for chunk in _chunks(list(onec_ids)):
-            stmt = select(column, table.c.content_hash).where(column.in_(chunk))
+            stmt = select(column, table.c.content_hash).where(_key_in(column, chunk, self.dialect))
             found.update((key, digest) for key, digest in self.session.execute(stmt))
         return found
 
@@ -55,7 +78,7 @@ class CatalogRepository:
         for chunk in _chunks(list(offer_ids)):
             stmt = select(
                 prices.c.offer_onec_id, prices.c.price_type_onec_id, prices.c.content_hash
-            ).where(prices.c.offer_onec_id.in_(chunk))
+            ).where(_key_in(prices.c.offer_onec_id, chunk, self.dialect))
             for offer, price_type, digest in self.session.execute(stmt).all():
                 found[(offer, price_type)] = digest
         return found
@@ -74,7 +97,7 @@ class CatalogRepository:
     def existing_ids(self, table: Table, onec_ids: Collection[str]) -> set[str]:
         found: set[str] = set()
         for chunk in _chunks(list(onec_ids)):
-            stmt = select(table.c.onec_id).where(table.c.onec_id.in_(chunk))
+            stmt = select(table.c.onec_id).where(_key_in(table.c.onec_id, chunk, self.dialect))
             found.update(self.session.execute(stmt).scalars())
         return found
 
@@ -83,11 +106,14 @@ class CatalogRepository:
     def upsert(
         self, table: Table, rows: Sequence[Row], *, keys: Sequence[str], update: Sequence[str]
     ) -> None:
-        """Insert ``rows``; where a key exists, overwrite only the ``update`` columns."""
+        """Insert ``rows``; where a key exists, overwrite only the ``update`` columns (none:
+        leave the existing row alone)."""
         if not rows:
             return
-        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
-        stmt = insert(table)
+        if self.dialect == "postgresql":
+            self._pg_staged_upsert(table, rows, keys=keys, update=update)
+            return
+        stmt = sqlite_insert(table)
         if update:
             stmt = stmt.on_conflict_do_update(
                 index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
@@ -96,6 +122,34 @@ class CatalogRepository:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
         self.session.execute(stmt, list(rows))
 
+    def insert_new(
+        self, table: Table, rows: Sequence[Row], *, keys: Sequence[str], update: Sequence[str]
+    ) -> None:
+        """Insert rows believed new; if another writer added some meanwhile, upsert instead.
+
+        On PostgreSQL this is a COPY straight into the table (the fast path of a first import);
+        a unique violation rolls back to a savepoint and takes the upsert path.
+        """
+        if not rows:
+            return
+        if self.dialect != "postgresql":
+            self.upsert(table, rows, keys=keys, update=update)
+            return
+        try:
+            with self.session.begin_nested():
+                self._pg_copy(table.name, rows)
+        except (IntegrityError, psycopg.errors.UniqueViolation):
+            self._pg_staged_upsert(table, rows, keys=keys, update=update)
+
+    def insert_rows(self, table: Table, rows: Sequence[Row]) -> None:
+        """Plain bulk insert (COPY on PostgreSQL); for child rows just deleted."""
+        if not rows:
+            return
+        if self.dialect == "postgresql":
+            self._pg_copy(table.name, rows)
+        else:
+            self.session.execute(table.insert(), list(rows))
+
     def insert_missing(self, table: Table, rows: Sequence[Row], *, keys: Sequence[str]) -> None:
         """Insert ``rows`` whose key does not exist yet; leave existing rows untouched."""
         self.upsert(table, rows, keys=keys, update=())
@@ -103,19 +157,90 @@ class CatalogRepository:
     def replace_children(
         self, table: Table, parent_column: str, parent_ids: Collection[str], rows: Sequence[Row]
     ) -> None:
-        """Make the child rows of ``parent_ids`` exactly ``rows`` (delete, then insert)."""
+        """Delete the child rows of ``parent_ids``, then insert ``rows`` (children of those and
+        of new parents, which have none to delete)."""
         column = table.c[parent_column]
         for chunk in _chunks(list(parent_ids)):
-            self.session.execute(delete(table).where(column.in_(chunk)))
-        if rows:
-            self.session.execute(table.insert(), list(rows))
+            self.session.execute(delete(table).where(_key_in(column, chunk, self.dialect)))
+        self.insert_rows(table, rows)
+
+    # --- PostgreSQL bulk paths -------------------------------------------------------------
+
+    def _pg_copy(self, table_name: str, rows: Sequence[Row]) -> None:
+        columns = list(rows[0])
+        json_columns = [c for c in columns if isinstance(rows[0][c], list | dict)]
+        cursor = self._driver_connection().cursor()
+        statement = f'COPY "{table_name}" ({", ".join(columns)}) FROM STDIN'
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                if json_columns:
+                    row = {**row, **{c: _json(row[c]) for c in json_columns}}
+                copy.write_row(tuple(row.values()))
+
+    def _pg_staged_upsert(
+        self, table: Table, rows: Sequence[Row], *, keys: Sequence[str], update: Sequence[str]
+    ) -> None:
+        """COPY into a temporary twin of ``table``, then one INSERT ... ON CONFLICT from it."""
+        columns = list(rows[0])
+        stage = f"stage_{table.name}"
+        # Identifiers below are our own table and column names, never input.
+        create = f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" ON COMMIT DELETE ROWS AS SELECT * FROM "{table.name}" WITH NO DATA'  # noqa: S608
+        self.session.execute(text(create))
+        self.session.execute(text(f'TRUNCATE "{stage}"'))
+        self._pg_copy(stage, rows)
+        column_list = ", ".join(columns)
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
+            if update
+            else "DO NOTHING"
+        )
+        # DISTINCT ON keeps one row per key: ON CONFLICT cannot touch a row twice.
+        key_list = ", ".join(keys)
+        insert = f'INSERT INTO "{table.name}" ({column_list}) SELECT DISTINCT ON ({key_list}) {column_list} FROM "{stage}" ON CONFLICT ({key_list}) {action}'  # noqa: S608
+        self.session.execute(text(insert))
+
+    def _driver_connection(self) -> Any:
+        return self.session.connection().connection.driver_connection
+
+    def relax_commit_durability(self) -> None:
+        """Let this transaction's commit return before its WAL reaches disk (PostgreSQL).
+
+        Safe for import batches only: data and checkpoint commit together, so a database crash
+        that loses the last few commits loses their checkpoints too, and the resumed import
+        writes those batches again. A process crash loses nothing.
+        """
+        if self.dialect == "postgresql":
+            self.session.execute(text("SET LOCAL synchronous_commit = off"))
+
+    def analyze_grown_tables(self) -> list[str]:
+        """ANALYZE the catalog tables that changed a lot since their statistics (PostgreSQL).
+
+        A first import grows tables from nothing within minutes, long before autovacuum looks;
+        with stale statistics the planner keeps treating them as empty. Cheap when nothing
+        changed (one catalog query), so it can run after every batch.
+        """
+        if self.dialect != "postgresql":
+            return []
+        names = [models.table(m).name for m in _ANALYZED]
+        stale = list(
+            self.session.execute(
+                text(
+                    "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+                    "WHERE s.relname = ANY(:names) "
+                    "AND s.n_mod_since_analyze > greatest(1000, 0.5 * c.reltuples)"
+                ),
+                {"names": names},
+            ).scalars()
+        )
+        for name in stale:
+            self.session.execute(text(f'ANALYZE "{name}"'))
+        return stale
 
     def add_mentions(self, run_id: int, kind: str, onec_ids: Collection[str]) -> None:
         """Remember that run ``run_id`` mentioned these rows (for hiding what it did not)."""
         rows = [{"run_id": run_id, "kind": kind, "onec_id": i} for i in onec_ids]
-        self.insert_missing(
-            models.table(models.PackageMention), rows, keys=("run_id", "kind", "onec_id")
-        )
+        table = models.table(models.PackageMention)
+        self.insert_new(table, rows, keys=("run_id", "kind", "onec_id"), update=())
 
     def mention_count(self, run_id: int, kind: str) -> int:
         mentions = models.table(models.PackageMention)
@@ -152,6 +277,24 @@ class CatalogRepository:
         key = tuple_(table.c[columns[0]], table.c[columns[1]])
         for chunk in _chunks(list(pairs)):
             self.session.execute(delete(table).where(key.in_(chunk)))
+
+
+_ANALYZED = (
+    models.Group,
+    models.Product,
+    models.ProductGroup,
+    models.ProductImage,
+    models.ProductPropertyValue,
+    models.Offer,
+    models.Price,
+    models.Stock,
+    models.PackageMention,
+)
+
+
+def _json(value: Any) -> str:
+    """COPY takes JSON columns as JSON text; psycopg adapts everything else itself."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def rows_by_key(rows: Iterable[Row], key: str) -> Mapping[str, Row]:

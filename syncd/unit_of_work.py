@@ -31,10 +31,9 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self.session, None
-        try:
-            session.rollback()  # a no-op after commit(); undoes everything otherwise
-        finally:
-            session.close()
+        # close() rolls back whatever was not committed and detaches the objects loaded here
+        # with their current state (a rollback() would expire them first).
+        session.close()
 
     def commit(self) -> None:
         self.session.commit()

@@ -119,44 +119,50 @@ class CatalogWriter:
 
     # --- generic keyed tables --------------------------------------------------------------
 
-    def _changed_rows(
-        self, table: Table, rows: Sequence[Row], name: str, counts: Counts
-    ) -> tuple[list[Row], list[Row]]:
-        """Split rows into (new, changed) against stored hashes; counts the unchanged."""
-        latest = {row["onec_id"]: row for row in rows}
+    def _split(
+        self, table: Table, items: Sequence[Any], counts: Counts
+    ) -> tuple[dict[str, tuple[Any, str]], set[str], set[str]]:
+        """Hash each record and compare with the stored hash of its key.
+
+        Returns ``latest`` (onec_id -> (record, hash), the last record of a key winning), the
+        ids of new rows and the ids of changed rows; unchanged ones are only counted. Rows are
+        built afterwards, for new and changed records only.
+        """
+        latest = {item.onec_id: (item, record_hash(item)) for item in items}
         stored = self.repo.existing_hashes(table, latest.keys())
-        new = [row for key, row in latest.items() if key not in stored]
-        changed = [
-            row
-            for key, row in latest.items()
-            if key in stored and stored[key] != row["content_hash"]
-        ]
-        counts.add(name, "unchanged", len(latest) - len(new) - len(changed))
-        for row in new:
-            counts.add(name, "deleted" if row.get("is_deleted") else "inserted")
-        for row in changed:
-            counts.add(name, "deleted" if row.get("is_deleted") else "updated")
-        return new, changed
+        new = {key for key in latest if key not in stored}
+        changed = {
+            key for key, (_, digest) in latest.items() if key in stored and stored[key] != digest
+        }
+        counts.add(table.name, "unchanged", len(latest) - len(new) - len(changed))
+        deleted = {key for key in new | changed if getattr(latest[key][0], "deleted", False)}
+        counts.add(table.name, "deleted", len(deleted))
+        counts.add(table.name, "inserted", len(new - deleted))
+        counts.add(table.name, "updated", len(changed - deleted))
+        return latest, new, changed
 
     def _write_simple(
         self, model: type[models.Base], items: list[Any], to_row: Any, now: datetime, counts: Counts
-    ) -> list[Row]:
+    ) -> set[str]:
+        """Upsert new and changed records of a table keyed by onec_id; returns their ids."""
         if not items:
-            return []
+            return set()
         table: Table = models.table(model)
-        rows = [_stamp(to_row(item), record_hash(item), now) for item in items]
-        new, changed = self._changed_rows(table, rows, table.name, counts)
-        self.repo.upsert(table, new + changed, keys=("onec_id",), update=_updatable(rows[0]))
-        return new + changed
+        latest, new, changed = self._split(table, items, counts)
+        rows = {key: _stamp(to_row(latest[key][0]), latest[key][1], now) for key in new | changed}
+        if rows:
+            update = _updatable(next(iter(rows.values())))
+            self.repo.insert_new(table, [rows[k] for k in new], keys=("onec_id",), update=update)
+            self.repo.upsert(table, [rows[k] for k in changed], keys=("onec_id",), update=update)
+        return new | changed
 
     def _write_units(self, units: list[r.Unit], now: datetime, counts: Counts) -> None:
         self._write_simple(models.Unit, units, _unit_row, now, counts)
 
     def _write_properties(self, props: list[r.Property], now: datetime, counts: Counts) -> None:
-        written = self._write_simple(models.Property, props, _property_row, now, counts)
-        if not written:
+        touched = self._write_simple(models.Property, props, _property_row, now, counts)
+        if not touched:
             return
-        touched = {row["onec_id"] for row in written}
         options = {
             (p.onec_id, o.onec_id): {
                 "property_onec_id": p.onec_id,
@@ -185,15 +191,15 @@ class CatalogWriter:
         if not products:
             return
         table = models.table(models.Product)
-        latest = {p.onec_id: p for p in products}
-        rows = [_stamp(_product_row(p), record_hash(p), now) for p in latest.values()]
-        new, changed = self._changed_rows(table, rows, "products", counts)
-        owned = self.options.site_owned
-        update = [c for c in _updatable(rows[0]) if _PRODUCT_COLUMN_FIELD.get(c) not in owned]
-        self.repo.upsert(table, new + changed, keys=("onec_id",), update=update)
-        new_ids = {row["onec_id"] for row in new}
-        changed_ids = {row["onec_id"] for row in changed}
-        self._write_product_children(latest, new_ids, changed_ids)
+        latest, new, changed = self._split(table, products, counts)
+        rows = {k: _stamp(_product_row(latest[k][0]), latest[k][1], now) for k in new | changed}
+        if rows:
+            owned = self.options.site_owned
+            columns = _updatable(next(iter(rows.values())))
+            update = [c for c in columns if _PRODUCT_COLUMN_FIELD.get(c) not in owned]
+            self.repo.insert_new(table, [rows[k] for k in new], keys=("onec_id",), update=update)
+            self.repo.upsert(table, [rows[k] for k in changed], keys=("onec_id",), update=update)
+            self._write_product_children({k: v[0] for k, v in latest.items()}, new, changed)
         self._mention("product", latest.keys())
 
     def _write_product_children(
@@ -205,7 +211,9 @@ class CatalogWriter:
             if not ids:
                 continue
             table, rows = builder([latest[i] for i in ids])
-            self.repo.replace_children(table, "product_onec_id", ids, rows)
+            # New products have no children to delete: only changed ones are cleared first.
+            stale = set() if name in owned else changed_ids
+            self.repo.replace_children(table, "product_onec_id", stale, rows)
 
     # --- offers, prices, stock -----------------------------------------------------------------
 
@@ -256,13 +264,13 @@ class CatalogWriter:
                     item, price, now
                 )
         stored = self.repo.existing_price_hashes({key[0] for key in latest})
-        write = _split_changed(latest, stored, "prices", counts, lambda row: row["content_hash"])
-        self.repo.upsert(
-            models.table(models.Price),
-            write,
-            keys=("offer_onec_id", "price_type_onec_id"),
-            update=_PRICE_UPDATE,
+        new, changed = _split_changed(
+            latest, stored, "prices", counts, lambda row: row["content_hash"]
         )
+        keys = ("offer_onec_id", "price_type_onec_id")
+        table = models.table(models.Price)
+        self.repo.insert_new(table, new, keys=keys, update=_PRICE_UPDATE)
+        self.repo.upsert(table, changed, keys=keys, update=_PRICE_UPDATE)
 
     def _write_stock(self, items: list[r.OfferStock], now: datetime, counts: Counts) -> None:
         if not items:
@@ -280,15 +288,14 @@ class CatalogWriter:
                     "updated_at": now,
                 }
         stored: dict[tuple[str, str], Any] = self.repo.existing_stock({k[0] for k in latest})
-        write = _split_changed(
+        new, changed = _split_changed(
             latest, stored, "stock", counts, lambda row: Decimal(row["quantity"])
         )
-        self.repo.upsert(
-            models.table(models.Stock),
-            write,
-            keys=("offer_onec_id", "warehouse_onec_id"),
-            update=("product_onec_id", "quantity", "updated_at"),
-        )
+        keys = ("offer_onec_id", "warehouse_onec_id")
+        update = ("product_onec_id", "quantity", "updated_at")
+        table = models.table(models.Stock)
+        self.repo.insert_new(table, new, keys=keys, update=update)
+        self.repo.upsert(table, changed, keys=keys, update=update)
 
     def _mention(self, kind: str, onec_ids: Iterable[str]) -> None:
         if self.options.mention_run_id is not None:
@@ -304,18 +311,18 @@ def _split_changed(
     table: str,
     counts: Counts,
     value_of: Any,
-) -> list[Row]:
-    write = []
+) -> tuple[list[Row], list[Row]]:
+    """(new, changed) rows of a composite-keyed table; counts every outcome."""
+    new, changed = [], []
     for key, row in latest.items():
         if key not in stored:
-            counts.add(table, "inserted")
-            write.append(row)
+            new.append(row)
         elif stored[key] != value_of(row):
-            counts.add(table, "updated")
-            write.append(row)
-        else:
-            counts.add(table, "unchanged")
-    return write
+            changed.append(row)
+    counts.add(table, "inserted", len(new))
+    counts.add(table, "updated", len(changed))
+    counts.add(table, "unchanged", len(latest) - len(new) - len(changed))
+    return new, changed
 
 
 def _valid_ids(record: r.Record, counts: Counts) -> bool:

@@ -74,6 +74,18 @@ class PgServer:
         self.created.append(name)
         return self.url_for(name)
 
+    def clone(self, url: str) -> str:
+        """A new database with the contents of ``url`` (which nobody may be connected to)."""
+        source = make_url(url).database
+        self._execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{source}' AND pid <> pg_backend_pid()"
+        )
+        name = f"{self.prefix}_{len(self.created)}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        self.created.append(name)
+        return self.url_for(name)
+
     def drop(self, url: str) -> None:
         name = make_url(url).database
         self._execute(

@@ -6,7 +6,6 @@ offending element, so the document reader can name the file, line and element pa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
@@ -46,20 +45,6 @@ def text(element: Element) -> str | None:
     return value or None
 
 
-def children(element: Element) -> Iterator[tuple[str, Element]]:
-    """``(local name, child)`` for each child element."""
-    for child in element:
-        yield LOCAL[child.tag], child
-
-
-def child_text(element: Element, name: str) -> str | None:
-    """Stripped text of the first child called ``name``; ``None`` when absent or empty."""
-    for child in element:
-        if LOCAL[child.tag] == name:
-            return text(child)
-    return None
-
-
 def child_texts(element: Element, *names: str) -> dict[str, str | None]:
     """Stripped texts of the named children (first occurrence each), in one pass."""
     found: dict[str, str | None] = dict.fromkeys(names)
@@ -73,13 +58,6 @@ def child_texts(element: Element, *names: str) -> dict[str, str | None]:
 def required_id(element: Element, value: str | None, what: str) -> str:
     if value is None:
         raise fail(element, f"{what} has no Ид")
-    return value
-
-
-def decimal_of(element: Element) -> Decimal:
-    value = optional_decimal(element)
-    if value is None:
-        raise fail(element, "a number is required here, the element is empty")
     return value
 
 
@@ -170,9 +148,7 @@ def characteristics(container: Element) -> tuple[Characteristic, ...]:
         name = parts["Наименование"]
         if name is None:
             raise fail(item, "a characteristic has no Наименование")
-        found.append(
-            Characteristic(name=name, value=parts["Значение"] or "", onec_id=parts["Ид"])
-        )
+        found.append(Characteristic(name=name, value=parts["Значение"] or "", onec_id=parts["Ид"]))
     return tuple(found)
 
 
@@ -200,7 +176,7 @@ def unit_ref(element: Element) -> UnitRef | None:
     return ref
 
 
-_UNITS: dict[tuple[str | None, tuple[tuple[str, str], ...]], UnitRef | None] = {}
+_UNITS: dict[tuple[object, ...], UnitRef | None] = {}
 
 
 def line_unit(element: Element) -> UnitRef | None:

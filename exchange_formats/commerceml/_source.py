@@ -46,12 +46,13 @@ class Rewindable:
         self.source = source
         self._recorder: _Recorder | None = None
         self._start: int | None = None
+        self._seekable: io.IOBase | None = None
         if isinstance(source, str | os.PathLike):
             self.name = name or os.fspath(source)
             return
         self.name = name or str(getattr(source, "name", "<stream>"))
         if isinstance(source, io.IOBase) and source.seekable():
-            self._start = source.tell()
+            self._seekable, self._start = source, source.tell()
 
     def first(self) -> Source:
         if isinstance(self.source, str | os.PathLike) or self._start is not None:
@@ -62,8 +63,8 @@ class Rewindable:
     def second(self) -> Source:
         if isinstance(self.source, str | os.PathLike):
             return self.source
-        if self._start is not None:
-            self.source.seek(self._start)  # type: ignore[union-attr]
+        if self._seekable is not None and self._start is not None:
+            self._seekable.seek(self._start)
             return self.source
         if self._recorder is None:
             raise RuntimeError("a non-seekable stream can be read only once")

@@ -7,7 +7,7 @@ an operator; the element readers add the file, line and element.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone, tzinfo
+from datetime import datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 
 
@@ -61,9 +61,7 @@ _ISO = re.compile(
     r"(?:[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:[.,](\d{1,9}))?)?)?"
     r"\s*(Z|[+-]\d{2}:?\d{2})?"
 )
-_DOTTED = re.compile(
-    r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?"
-)
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
 
 
 def to_datetime(text: str, tz: tzinfo) -> datetime | None:
@@ -101,12 +99,6 @@ def to_datetime(text: str, tz: tzinfo) -> datetime | None:
     if zone is None:
         return value.replace(tzinfo=tz)
     return datetime.fromisoformat(value.isoformat() + ("+00:00" if zone == "Z" else zone))
-
-
-def to_date(text: str) -> date | None:
-    """The calendar date of ``text`` (any shape ``to_datetime`` reads); zone ignored."""
-    value = to_datetime(text, timezone.utc)  # the zone never shifts the written date
-    return None if value is None else value.date()
 
 
 def to_time(text: str) -> time:

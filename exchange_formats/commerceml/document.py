@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, tzinfo
+from typing import cast
 
 from exchange_formats._xml import (
     DEFAULT_MAX_TEXT_BYTES,
+    LOCAL,
     Source,
     XmlInput,
-    LOCAL,
 )
 from exchange_formats.commerceml import catalog, classifier, contractors, offers, orders
 from exchange_formats.commerceml._elements import Element, ElementError
@@ -40,9 +41,7 @@ _BLOCKS = frozenset(
         "ПользовательскиеСправочники",
     }
 )
-_DICTIONARY_OWNERS = frozenset(
-    {"Классификатор", "ПакетПредложений", "ИзмененияПакетаПредложений"}
-)
+_DICTIONARY_OWNERS = frozenset({"Классификатор", "ПакетПредложений", "ИзмененияПакетаПредложений"})
 
 
 def _parent_name(element: Element, levels: int = 1) -> str:
@@ -56,7 +55,7 @@ def _parent_name(element: Element, levels: int = 1) -> str:
 
 def release(element: Element) -> None:
     """Free a handled element and every sibling before it (lxml's iterparse idiom)."""
-    element.clear(keep_tail=False)
+    element.clear()  # keep_tail=False: the whitespace after it goes too
     parent = element.getparent()
     if parent is not None:
         while element.getprevious() is not None:
@@ -73,7 +72,8 @@ def located(exc: BadValue, record: Element, source: str) -> FormatError:
         path.append(LOCAL[node.tag])
     if node is not record:
         path = [LOCAL[target.tag]]
-    return FormatError(str(exc), source=source, line=target.sourceline, element="/".join(reversed(path)))
+    line = cast("int | None", target.sourceline)  # lxml-stubs leave it untyped
+    return FormatError(str(exc), source=source, line=line, element="/".join(reversed(path)))
 
 
 class Document:
@@ -132,6 +132,7 @@ class Document:
         """Every record in document order. Raises ``FormatError`` at the first bad element;
         records yielded before it were complete and valid."""
         tags = [f"{{*}}{tag}" for tag in (*self._handlers, *_BLOCKS)]
+        self._flags.clear()
         with XmlInput(
             self._source.second(), name=self.name, max_text_bytes=self._max_text_bytes
         ) as xml:

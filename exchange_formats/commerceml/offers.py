@@ -23,7 +23,6 @@ from exchange_formats.commerceml._elements import (
     Element,
     bool_of,
     characteristics,
-    decimal_of,
     fail,
     is_deleted_status,
     optional_decimal,
@@ -50,6 +49,7 @@ _DESCRIPTIVE = frozenset(
         "Наименование",
         "Артикул",
         "Штрихкод",
+        "ШтрихКод",  # misspelt in 2.03 exports
         "БазоваяЕдиница",
         "ХарактеристикиТовара",
         "ЗначенияСвойств",
@@ -106,7 +106,7 @@ def offer_records(element: Element) -> tuple[OfferRecord, ...]:
                 name = text(child)
             elif tag == "Артикул":
                 sku = text(child)
-            elif tag == "Штрихкод":
+            elif tag == "Штрихкод" or tag == "ШтрихКод":
                 barcode = text(child)
             elif tag == "БазоваяЕдиница":
                 unit = unit_ref(child)

@@ -13,7 +13,6 @@ are skipped, not turned into orders.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, time, tzinfo
 from decimal import Decimal
 
@@ -25,7 +24,6 @@ from exchange_formats.commerceml._elements import (
     characteristics,
     child_texts,
     datetime_of,
-    decimal_of,
     fail,
     line_unit,
     optional_decimal,
@@ -223,10 +221,3 @@ def _amount(element: Element, name: str) -> Decimal | None:
         if LOCAL[child.tag] == name:
             return optional_decimal(child)
     return None
-
-
-def orders_in(elements: Iterator[Element], tz: tzinfo) -> Iterator[Order]:
-    for element in elements:
-        found = order(element, tz)
-        if found is not None:
-            yield found

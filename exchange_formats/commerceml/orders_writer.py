@@ -92,17 +92,20 @@ def write_orders(
     stamp = (generated_at or datetime.now(tz)).astimezone(tz)
     attrib = {"ВерсияСхемы": version, "ДатаФормирования": stamp.strftime("%Y-%m-%dT%H:%M:%S")}
     count = 0
-    with etree.xmlfile(out, encoding=declared, close=False) as xml:
-        with xml.element(writer.tag("КоммерческаяИнформация"), attrib, nsmap=writer.nsmap):
-            for order in orders:
-                document = writer.document(order)
-                if version == "3.1":
-                    container = writer.new("Контейнер")
-                    container.append(document)
-                    document = container
-                xml.write("\n", document, pretty_print=True)
-                count += 1
-            xml.write("\n")
+    root = writer.tag("КоммерческаяИнформация")
+    with (
+        etree.xmlfile(out, encoding=declared, close=False) as xml,
+        xml.element(root, attrib, nsmap=writer.nsmap),
+    ):
+        for order in orders:
+            document = writer.document(order)
+            if version == "3.1":
+                container = writer.new("Контейнер")
+                container.append(document)
+                document = container
+            xml.write("\n", document, pretty_print=True)
+            count += 1
+        xml.write("\n")
     out.write(b"\n")
     return count
 

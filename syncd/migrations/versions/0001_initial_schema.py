@@ -105,6 +105,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("stream", name=op.f("pk_checkpoints")),
     )
     op.create_table(
+        "odata_versions",
+        sa.Column("stream", sa.String(length=128), nullable=False),
+        sa.Column("ref_key", sa.String(length=36), nullable=False),
+        sa.Column("data_version", sa.String(length=64), nullable=True),
+        sa.Column("onec_id", sa.String(length=255), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("stream", "ref_key", name=op.f("pk_odata_versions")),
+    )
+    op.create_table(
         "customers",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("onec_id", sa.String(length=255), nullable=False),
@@ -673,6 +682,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_customers_inn"), table_name="customers")
     op.drop_index(op.f("ix_customers_email"), table_name="customers")
     op.drop_table("customers")
+    op.drop_table("odata_versions")
     op.drop_table("checkpoints")
     op.drop_index(op.f("ix_catalog_groups_parent_onec_id"), table_name="catalog_groups")
     op.drop_table("catalog_groups")

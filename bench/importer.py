@@ -1,0 +1,269 @@
+"""Import benchmark: the pipeline into PostgreSQL against a reference in the same run.
+
+    python -m bench import [--products 100000] [--variants 0] [--rss-sizes 10000,1000000]
+
+Generates a package (``bench/gen_package.py``; cached under bench/out), creates a fresh
+PostgreSQL database (``ONEC_SYNC_BENCH_PG_URL``, default the test server) and measures, each step
+in a child process of its own (wall time, and peak RSS of it and its workers):
+
+* ``first import``   ``onec-sync import`` of the package into the empty, migrated database;
+* ``re-import``      the same package again (nothing changed): a replay the pipeline recognises
+                     by the files' hashes, with nothing written since;
+* ``re-import, rows`` the same again with ``import.skip_identical_files = false``: every record
+                     read, hashed and compared with its row;
+* ``reference``      a bare parse of the same files (the readers, building every record, writing
+                     nothing) plus a COPY of the same rows (taken from the imported tables) into
+                     unindexed tables without constraints — the cost of reading the files and
+                     moving the bytes, without the pipeline's upserts, hashes, checkpoints and
+                     indexes. A bare ``lxml.etree.iterparse`` pass is printed too, for scale.
+
+Bars (issue 4): first import >= 60% of the reference's products/s; unchanged re-import >= 3x
+faster than the first import; peak RSS < 200 MB and flat in the catalog size (``--rss-sizes``
+repeats the first import at other sizes and prints its peak RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.gen_package import PackageSpec, generate_package
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_PG = "postgresql+psycopg://127.0.0.1:5432/test"
+RSS_BAR_MB = 200.0
+COPIED_TABLES = (
+    "catalog_groups",
+    "properties",
+    "property_options",
+    "price_types",
+    "warehouses",
+    "products",
+    "product_groups",
+    "product_images",
+    "product_property_values",
+    "offers",
+    "prices",
+    "stock",
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    products: int
+    rows: int
+
+    def line(self) -> str:
+        return (
+            f"  {self.name:18s} {self.seconds:8.1f}s {self.products / self.seconds:9,.0f} products/s "
+            f"{self.rows / self.seconds:10,.0f} rows/s  peak RSS {self.peak_rss_mb:6.0f} MB"
+        )
+
+
+def measure(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run ``argv``; (wall seconds, peak RSS in MB of it and the children it waited for, output)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, env=env, cwd=ROOT.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{output}")
+    return seconds, usage.ru_maxrss / 1024, output
+
+
+class Database:
+    """A throw-away PostgreSQL database for one benchmark run."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server = make_url(server_url)
+        self.name = f"onec_bench_{uuid.uuid4().hex[:8]}"
+        self.admin = create_engine(self.server, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        self.url = self.server.set(database=self.name).render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def env_for(db: Database, data_dir: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ONEC_SYNC_CONFIG": "",
+        "ONEC_SYNC_DATABASE_URL": db.url,
+        "ONEC_SYNC_PATHS_DATA_DIR": str(data_dir),
+        "ONEC_SYNC_LOGGING_FORMAT": "text",
+        **extra,
+    }
+
+
+def onec_sync(*args: str) -> list[str]:
+    return [sys.executable, "-c", "import cli; cli.main()", *args]
+
+
+def package(products: int, variants: int) -> tuple[list[Path], int]:
+    out = ROOT / "out" / f"import-{products}-{variants}"
+    spec = PackageSpec(products=products, variants=variants)
+    marker = out / "spec.json"
+    wanted = json.dumps(spec.__dict__ if hasattr(spec, "__dict__") else repr(spec), default=str)
+    if not (marker.exists() and marker.read_text() == wanted):
+        print(f"generating {products:,} products into {out} ...", flush=True)
+        marker.unlink(missing_ok=True)
+        generate_package(out, spec)
+        marker.write_text(wanted)
+    files = [out / "import.xml", out / "offers.xml"]
+    size = sum(f.stat().st_size for f in files) / 1e6
+    print(f"package: {products:,} products, {size:,.0f} MB in {len(files)} files", flush=True)
+    return files, products
+
+
+def imported_rows(db: Database) -> int:
+    engine = create_engine(db.url)
+    with engine.connect() as conn:
+        total = sum(
+            int(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one())
+            for t in COPIED_TABLES
+        )
+    engine.dispose()
+    return total
+
+
+def first_import(
+    files: list[Path], products: int, server: str, work: Path
+) -> tuple[Step, Database]:
+    db = Database(server)
+    env = env_for(db, work / db.name)
+    measure(onec_sync("db", "upgrade"), env)
+    seconds, rss, output = measure(onec_sync("import", *map(str, files)), env)
+    if "succeeded" not in output:
+        raise SystemExit(f"first import did not succeed:\n{output}")
+    return Step("first import", seconds, rss, products, imported_rows(db)), db
+
+
+def run(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="bench import")
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--variants", type=int, default=0)
+    parser.add_argument("--rss-sizes", default="", help="e.g. 10000,1000000: first import only")
+    parser.add_argument("--pg-url", default=os.environ.get("ONEC_SYNC_BENCH_PG_URL", DEFAULT_PG))
+    args, _ = parser.parse_known_args(argv)
+    work = ROOT / "out" / "import-work"
+    files, products = package(args.products, args.variants)
+
+    first, db = first_import(files, products, args.pg_url, work)
+    try:
+        env = env_for(db, work / db.name)
+        again_s, again_rss, out = measure(onec_sync("import", *map(str, files)), env)
+        assert "unchanged" in out, out
+        again = Step("re-import", again_s, again_rss, products, first.rows)
+        rows_env = {**env, "ONEC_SYNC_IMPORT_SKIP_IDENTICAL_FILES": "false"}
+        rows_s, rows_rss, out = measure(onec_sync("import", *map(str, files)), rows_env)
+        assert "unchanged" in out, out
+        by_rows = Step("re-import, rows", rows_s, rows_rss, products, first.rows)
+        reference = reference_step(files, products, db, first.rows)
+        bare = bare_parse_seconds(files)
+    finally:
+        db.drop()
+
+    print(f"catalog: {products:,} products, {first.rows:,} rows in {len(COPIED_TABLES)} tables")
+    for step in (first, again, by_rows, reference):
+        print(step.line())
+    print(f"  (bare lxml iterparse of the same files: {bare:.1f}s)")
+    share = (products / first.seconds) / (products / reference.seconds)
+    speedup = first.seconds / again.seconds
+    speedup_rows = first.seconds / by_rows.seconds
+    peak = max(first.peak_rss_mb, again.peak_rss_mb, by_rows.peak_rss_mb)
+    print(
+        f"  first import / reference throughput: {share:.0%} (bar >= 60%): {_verdict(share >= 0.6)}"
+    )
+    print(
+        f"  re-import {speedup:.1f}x faster than the first (bar >= 3x): {_verdict(speedup >= 3)}; "
+        f"row by row {speedup_rows:.1f}x"
+    )
+    print(f"  peak RSS {peak:.0f} MB (bar < {RSS_BAR_MB:.0f}): {_verdict(peak < RSS_BAR_MB)}")
+    for size in filter(None, (s.strip() for s in args.rss_sizes.split(","))):
+        sized_files, sized_products = package(int(size), args.variants)
+        step, sized_db = first_import(sized_files, sized_products, args.pg_url, work)
+        sized_db.drop()
+        print(f"  at {sized_products:>9,} products: {step.line().strip()}")
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def reference_step(files: list[Path], products: int, db: Database, rows: int) -> Step:
+    """Readers over the files (no writes) + COPY of the imported rows into unindexed tables."""
+    parse_s, parse_rss, _ = measure(
+        [sys.executable, "-m", "bench.importer", "--parse", *map(str, files)], dict(os.environ)
+    )
+    engine = create_engine(db.url)
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        dumps = {}
+        with raw.cursor() as cursor:
+            for table in COPIED_TABLES:
+                buffer = io.BytesIO()
+                with cursor.copy(f'COPY "{table}" TO STDOUT') as copy:
+                    for chunk in copy:
+                        buffer.write(chunk)
+                dumps[table] = buffer.getvalue()
+                cursor.execute(
+                    f'CREATE UNLOGGED TABLE "ref_{table}" AS SELECT * FROM "{table}" WITH NO DATA'
+                )
+        raw.commit()
+        started = time.perf_counter()
+        with raw.cursor() as cursor:
+            for table, data in dumps.items():
+                with cursor.copy(f'COPY "ref_{table}" FROM STDIN') as copy:
+                    copy.write(data)
+        raw.commit()
+        copy_s = time.perf_counter() - started
+    engine.dispose()
+    return Step("reference", parse_s + copy_s, parse_rss, products, rows)
+
+
+def bare_parse_seconds(files: list[Path]) -> float:
+    from lxml import etree
+
+    started = time.perf_counter()
+    for path in files:
+        for _, element in etree.iterparse(str(path), events=("end",)):
+            element.clear()
+    return time.perf_counter() - started
+
+
+def _parse_only(paths: list[str]) -> None:
+    from exchange_formats.commerceml import open_document
+
+    for path in paths:
+        for _record in open_document(Path(path)).records():
+            pass
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--parse":
+        _parse_only(sys.argv[2:])
+    else:
+        run(sys.argv[1:])

@@ -1,0 +1,84 @@
+"""``PackageBackend`` on the import pipeline: ``syncd.pipeline.PackageImport``.
+
+The pipeline reads a whole *full* package before writing anything, but the exchange hands it one
+file at a time as 1C uploads them, and ``import_file`` writes batch by batch. So each file is read
+through once first (``PackageImport._prevalidate``, the pipeline's own check, which quarantines and
+audits a bad file): a malformed file is refused before its first batch is written, and the
+catalog stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from config import Settings
+from syncd.exchange.package import FileReport, ProgressCallback, RunReport
+from syncd.pipeline import Interrupted, PackageImport, Progress, describe_file
+
+
+class PipelineBackend:
+    """Keeps one ``PackageImport`` per run in memory; resumes it from the database if absent."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self._engine, self._settings = engine, settings
+        self._runs: dict[str, PackageImport] = {}
+        self._lock = threading.Lock()
+
+    def begin(self, *, actor: str, source: str) -> str:
+        package = PackageImport.begin(self._engine, self._settings, actor=actor, source=source)
+        with self._lock:
+            self._runs[package.run_uuid] = package
+        return package.run_uuid
+
+    def import_file(
+        self,
+        run_uuid: str,
+        path: Path,
+        *,
+        name: str,
+        on_progress: ProgressCallback,
+        should_stop: Callable[[], bool],
+    ) -> FileReport:
+        package = self._package(run_uuid)
+
+        def progress(p: Progress) -> None:
+            on_progress(p.bytes_read, p.bytes_total)
+
+        try:
+            if not package._prevalidate([describe_file(path, name)], should_stop):
+                rejected = package.results[-1]
+                return FileReport(
+                    ok=False, counts=_counts(rejected.counts), error=rejected.error,
+                    sha256=rejected.sha256,
+                )  # fmt: skip
+            result = package.import_file(
+                path, name=name, on_progress=progress, should_stop=should_stop
+            )
+        except Interrupted:
+            return FileReport(ok=False, interrupted=True, error=f"{name}: interrupted")
+        return FileReport(
+            ok=result.ok, counts=_counts(result.counts), error=result.error, sha256=result.sha256
+        )
+
+    def finish(self, run_uuid: str) -> RunReport:
+        result = self._package(run_uuid).finish()
+        with self._lock:
+            self._runs.pop(run_uuid, None)
+        return RunReport(ok=result.ok, counts=_counts(result.counts), error=result.error)
+
+    def _package(self, run_uuid: str) -> PackageImport:
+        with self._lock:
+            if run_uuid not in self._runs:
+                self._runs[run_uuid] = PackageImport.resume(self._engine, self._settings, run_uuid)
+            return self._runs[run_uuid]
+
+
+def _counts(counts: Any) -> dict[str, int]:
+    """The totals (inserted, updated, ...); the per-table breakdown stays in the pipeline's
+    own run records."""
+    return {key: value for key, value in counts.as_dict().items() if isinstance(value, int)}

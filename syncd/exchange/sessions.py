@@ -1,0 +1,106 @@
+"""Exchange sessions: one per ``checkauth``, identified by a cookie that expires when idle.
+
+The token 1C gets on ``checkauth`` (and sends back as ``Cookie: <name>=<token>``) is stored only as
+its SHA-256, so the database alone cannot be used to join a running exchange. A session stays
+usable for ``exchange.session_ttl_seconds`` after its last request; its ``status`` says how it
+ended (``open`` -> ``succeeded`` | ``failed`` | ``expired``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from syncd.models import ExchangeSession
+
+COOKIE_NAME = "onec_sync_exchange"
+OPEN = "open"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+EXPIRED = "expired"
+_TOUCH_EVERY_SECONDS = 5
+
+
+def token_digest(token: str) -> str:
+    """What is stored for a session token (and in ``orders.export_session``)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientInfo:
+    """Who is calling: the login and what the HTTP request says about the client."""
+
+    username: str
+    remote_addr: str | None
+    user_agent: str | None
+
+
+def open_session(
+    db: Session, *, exchange_type: str, client: ClientInfo, exchange_dir: Path
+) -> tuple[ExchangeSession, str]:
+    """A new open session and its token (the only time the token is known). Flushes, no commit.
+
+    Its staging folder is named but created only when the first file arrives.
+    """
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    row = ExchangeSession(
+        token=token_digest(token),
+        type=exchange_type,
+        username=client.username,
+        remote_addr=client.remote_addr,
+        user_agent=(client.user_agent or "")[:500] or None,
+        zip=False,
+        status=OPEN,
+        created_at=now,
+        last_seen_at=now,
+    )
+    db.add(row)
+    db.flush()
+    row.staging_dir = str(exchange_dir / f"{now:%Y%m%dT%H%M%S}-{row.id}")
+    return row, token
+
+
+def find_session(
+    db: Session, token: str, *, exchange_type: str, ttl_seconds: int
+) -> ExchangeSession | None:
+    """The live session of ``token`` for this exchange type, touched; ``None`` if unknown/expired."""
+    row = db.scalars(
+        select(ExchangeSession).where(ExchangeSession.token == token_digest(token))
+    ).one_or_none()
+    if row is None or row.type != exchange_type:
+        return None
+    now = datetime.now(UTC)
+    if _aware(row.last_seen_at) < now - timedelta(seconds=ttl_seconds):
+        if row.status == OPEN:
+            row.status, row.ended_at = EXPIRED, now
+        return None
+    if _aware(row.last_seen_at) < now - timedelta(seconds=_TOUCH_EVERY_SECONDS):
+        row.last_seen_at = now  # not on every request: one write a while is enough for expiry
+    return row
+
+
+def staging_dir(row: ExchangeSession) -> Path:
+    assert row.staging_dir is not None, "open_session names the staging folder"
+    return Path(row.staging_dir)
+
+
+def end_session(row: ExchangeSession, status: str, error: str | None = None) -> None:
+    """Record how ``row`` ended. An ended session only changes to ``failed`` (a sale session
+    confirmed by ``success`` whose order-update file then fails)."""
+    if row.status != OPEN and status != FAILED:
+        return
+    row.status = status
+    row.error = error
+    row.ended_at = datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes for timezone-aware columns; they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

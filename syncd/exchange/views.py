@@ -1,0 +1,375 @@
+"""The endpoint: one URL, ``?type=catalog|sale&mode=...``, dispatched to short handlers.
+
+Each handler validates, calls the library, and returns a ``Reply``; every refusal is an
+``ExchangeError`` whose message becomes ``failure\\n<reason>`` (HTTP 200). Parameters come from the
+query string first, then (except for ``mode=file``, whose body is the file) from a form body.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import Blueprint, Request, Response, request
+from sqlalchemy.orm import Session
+
+from syncd.exchange import audit_trail, sale
+from syncd.exchange.auth import parse_basic
+from syncd.exchange.catalog import FINISH
+from syncd.exchange.errors import (
+    AuthenticationError,
+    ExchangeError,
+    UnknownCommandError,
+    UnsafeNameError,
+    UploadTooLargeError,
+)
+from syncd.exchange.names import sanitize_filename
+from syncd.exchange.package import summarize
+from syncd.exchange.replies import (
+    Reply,
+    challenge,
+    failure,
+    progress,
+    success,
+    to_response,
+    xml_response,
+)
+from syncd.exchange.service import ExchangeService
+from syncd.exchange.sessions import (
+    COOKIE_NAME,
+    OPEN,
+    SUCCEEDED,
+    ClientInfo,
+    end_session,
+    find_session,
+    open_session,
+)
+from syncd.exchange.sessions import FAILED as FAILED_SESSION
+from syncd.exchange.staging import RECEIVED
+from syncd.exchange.uploads import (
+    FAILED,
+    IMPORTED,
+    QUEUED,
+    UPLOADING,
+    find_file,
+    kind_of,
+    receive_chunk,
+)
+from syncd.models import ExchangeFile, ExchangeSession
+
+log = logging.getLogger(__name__)
+TYPES = ("catalog", "sale")
+# The versions of the exchange protocol / CommerceML we can speak, oldest first.
+KNOWN_VERSIONS = ("2.03", "2.04", "2.05", "2.06", "2.07", "2.08", "2.09", "2.10", "3.1")
+
+
+class NoCredentials(Exception):
+    """The request has neither a session cookie nor Basic credentials: answer 401."""
+
+
+@dataclass(slots=True)
+class Call:
+    """One request: its parameters, its database session and (after auth) exchange session."""
+
+    service: ExchangeService
+    request: Request
+    db: Session
+    type: str
+    mode: str
+    session: ExchangeSession | None = None
+    token: str | None = None  # set when this request opened the session
+
+    params: dict[str, str] = field(default_factory=dict)
+
+    def param(self, name: str) -> str | None:
+        return self.params.get(name)
+
+    def current(self) -> ExchangeSession:
+        assert self.session is not None
+        return self.session
+
+
+def make_exchange_blueprint(service: ExchangeService) -> Blueprint:
+    """The blueprint serving ``service`` at ``exchange.path``."""
+    blueprint = Blueprint("onec_exchange", __name__)
+
+    @blueprint.route(service.settings.path, methods=["GET", "POST"])
+    def exchange() -> Response:
+        return handle(service, request)
+
+    return blueprint
+
+
+def handle(service: ExchangeService, req: Request) -> Response:
+    encoding = service.settings.reply_encoding
+    params = request_params(req)
+    type_ = params.get("type", "").strip().lower()
+    mode = params.get("mode", "").strip().lower()
+    with service.sessions() as db:
+        call = Call(service, req, db, type_, mode, params=params)
+        try:
+            response = _dispatch(call)
+            db.commit()
+            return response
+        except NoCredentials:
+            db.rollback()
+            return challenge(encoding)
+        except ExchangeError as exc:
+            db.commit()  # what the refusal recorded (rejected uploads, expired sessions) stays
+            log.info("exchange %s/%s refused: %s", type_, mode, exc)
+            return to_response(failure(str(exc)), encoding)
+
+
+def request_params(req: Request) -> dict[str, str]:
+    """The query string; a form body only when the query string names no ``mode``.
+
+    The body of ``mode=file`` is the file itself, whatever Content-Type 1C gives it: it is never
+    parsed as a form.
+    """
+    params = {key: req.args.get(key, "") for key in req.args}
+    if "mode" not in params and req.method == "POST":
+        for key in req.form:
+            params.setdefault(key, req.form.get(key, ""))
+    return params
+
+
+def _dispatch(call: Call) -> Response:
+    if call.type not in TYPES:
+        raise UnknownCommandError(
+            f"unknown exchange type {call.type!r}; this endpoint serves type=catalog and type=sale"
+        )
+    handler = HANDLERS.get((call.type, call.mode)) or HANDLERS.get(("*", call.mode))
+    if handler is None:
+        raise UnknownCommandError(f"unknown mode {call.mode!r} for type={call.type}")
+    if call.mode == "checkauth":
+        _login(call)
+    else:
+        _authenticate(call)
+    result = handler(call)
+    if isinstance(result, Response):
+        return result
+    response = to_response(result, call.service.settings.reply_encoding)
+    if call.token is not None:
+        response.set_cookie(
+            COOKIE_NAME,
+            call.token,
+            max_age=call.service.settings.session_ttl_seconds,
+            httponly=True,
+            samesite="Strict",
+        )
+    return response
+
+
+# --- authentication ------------------------------------------------------------------------
+
+
+def _authenticate(call: Call) -> None:
+    """A live session from the cookie, else a new one from valid Basic credentials."""
+    token = call.request.cookies.get(COOKIE_NAME)
+    if token:
+        call.session = find_session(
+            call.db,
+            token,
+            exchange_type=call.type,
+            ttl_seconds=call.service.settings.session_ttl_seconds,
+        )
+        if call.session is not None:
+            return
+    if parse_basic(call.request.headers.get("Authorization")) is None and token:
+        raise AuthenticationError(
+            "the exchange session expired or is unknown; start again with mode=checkauth"
+        )
+    _login(call)
+
+
+def _login(call: Call) -> None:
+    service, address = call.service, call.request.remote_addr or "unknown"
+    readings = parse_basic(call.request.headers.get("Authorization"))
+    if readings is None:
+        raise NoCredentials
+    wait = service.throttle.retry_after(address)
+    if wait is not None:
+        raise AuthenticationError(f"too many failed logins from {address}; try again in {wait} s")
+    try:
+        username = service.credentials.check(readings)
+    except AuthenticationError:
+        service.throttle.failed(address)
+        log.warning("exchange: failed login from %s", address)
+        raise
+    client = ClientInfo(
+        username=username,
+        remote_addr=address,
+        user_agent=call.request.headers.get("User-Agent"),
+    )
+    call.session, call.token = open_session(
+        call.db, exchange_type=call.type, client=client, exchange_dir=service.paths.exchange_dir
+    )
+
+
+# --- both types ----------------------------------------------------------------------------
+
+
+def checkauth(call: Call) -> Reply:
+    call.db.commit()
+    call.service.sweep()
+    assert call.token is not None
+    return success(
+        COOKIE_NAME,
+        call.token,
+        f"sessid={secrets.token_hex(16)}",
+        f"timestamp={int(time.time())}",
+    )
+
+
+def init(call: Call) -> Reply:
+    """``zip=yes``, ``file_limit=N`` (+ ``sessid``, ``version`` for clients that name one).
+
+    The one reply whose first line is not a status keyword: 1C reads it as settings.
+    """
+    session = call.current()
+    asked = (call.param("version") or "").strip()
+    session.zip = True
+    lines = [f"file_limit={call.service.settings.file_limit}"]
+    if asked:
+        session.version = _negotiate(asked)
+        lines += [f"sessid={secrets.token_hex(16)}", f"version={session.version}"]
+    return Reply("zip=yes", tuple(lines))
+
+
+def _negotiate(asked: str) -> str:
+    """The newest version we know that is not newer than what 1C asked for."""
+
+    def key(version: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in version.split(".") if p.isdigit())
+
+    try:
+        wanted = key(asked)
+    except ValueError:
+        return KNOWN_VERSIONS[-1]
+    fitting = [v for v in KNOWN_VERSIONS if key(v) <= wanted]
+    return fitting[-1] if fitting else KNOWN_VERSIONS[0]
+
+
+def upload(call: Call) -> Reply:
+    session = call.current()
+    try:
+        row = receive_chunk(
+            call.db,
+            session,
+            call.param("filename") or "",
+            call.request.stream,
+            call.service.upload_limits,
+            call.service.paths.quarantine_dir,
+        )
+    except (UnsafeNameError, UploadTooLargeError) as exc:
+        # 1C ends its exchange on a failed upload: so does the session (and its audit entry).
+        end_session(session, FAILED_SESSION, str(exc))
+        audit_trail.record_session(call.db, session, list(session.files))
+        raise
+    if call.type == "sale" and session.version is None and row.kind in ("xml", "zip"):
+        call.db.commit()  # old sale protocol: apply now, the reply says how it went
+        outcome = call.service.sale.import_uploaded(session.id, row.name)
+        return success(outcome.message) if outcome.ok else failure(outcome.message)
+    return success()
+
+
+def import_file(call: Call) -> Reply:
+    session = call.current()
+    name = sanitize_filename(call.param("filename") or "")
+    row = find_file(call.db, session, name)
+    if row is not None and row.status == IMPORTED:
+        return success(f"{name}: {summarize(row.counts or {})}")
+    if row is not None and row.status == FAILED:
+        return failure(row.error or f"{name}: import failed")
+    key = (session.id, name)
+    if call.service.runner.get(key) is None:
+        _queue(call, session, name, row)
+    return _poll(call, key)
+
+
+def _queue(call: Call, session: ExchangeSession, name: str, row: ExchangeFile | None) -> None:
+    if row is None:
+        row = ExchangeFile(
+            session_id=session.id,
+            name=name,
+            stored_path=str(session.staging_dir) + "/" + name,
+            size=0,
+            chunks=0,
+            kind=kind_of(name),
+            counts={},
+        )
+        call.db.add(row)
+    if row.status in (UPLOADING, RECEIVED, None):
+        row.status = QUEUED
+    call.db.commit()
+
+
+def _poll(call: Call, key: tuple[int, str]) -> Reply:
+    call.db.commit()  # hold no transaction (or lock) while waiting for the worker
+    runner = call.service.runner
+    job = runner.submit(key)
+    outcome = job.wait(call.service.settings.import_wait_seconds)
+    if outcome is None or outcome.interrupted:
+        return progress(job.progress.text())
+    runner.forget(key)
+    return success(outcome.message) if outcome.ok else failure(outcome.message)
+
+
+# --- catalog -------------------------------------------------------------------------------
+
+
+def finish(call: Call) -> Reply:
+    """``deactivate`` and ``complete``: finish the package (hide what a full one did not name)."""
+    session = call.current()
+    if session.status != OPEN:
+        if session.status == SUCCEEDED:
+            return success("package finished")
+        return failure(session.error or f"the exchange session {session.status}")
+    return _poll(call, (session.id, FINISH))
+
+
+# --- sale ----------------------------------------------------------------------------------
+
+
+def query(call: Call) -> Response:
+    session = call.current()
+    settings = call.service.settings
+    orders = sale.orders_to_send(call.db)
+    sale.hand_out(call.db, orders, session.token)
+    body = sale.render_orders(
+        orders,
+        version=session.version or settings.schema_version,
+        encoding=settings.query_encoding,
+        tz_name=call.service.timezone,
+    )
+    log.info("exchange session %s: %d order(s) handed to 1C", session.id, len(orders))
+    return xml_response(body, settings.query_encoding)
+
+
+def confirm(call: Call) -> Reply:
+    session = call.current()
+    confirmed = sale.confirm(call.db, session.token)
+    end_session(session, SUCCEEDED)
+    audit_trail.record_session(
+        call.db,
+        session,
+        list(session.files),
+        details={"orders_confirmed": confirmed},
+    )
+    return success(f"{confirmed} order(s) confirmed")
+
+
+Handler = Callable[[Call], Reply | Response]
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("*", "checkauth"): checkauth,
+    ("*", "init"): init,
+    ("*", "file"): upload,
+    ("*", "import"): import_file,
+    ("catalog", "deactivate"): finish,
+    ("catalog", "complete"): finish,
+    ("sale", "query"): query,
+    ("sale", "success"): confirm,
+}

@@ -1,0 +1,97 @@
+"""The SQL of OData pulls: stored DataVersions, objects deleted in 1C, stock that vanished.
+
+Nothing here commits: the pull's unit of work does, together with the data and checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Table, delete, select, update
+from sqlalchemy.orm import Session
+
+from syncd import models
+from syncd.repository import CatalogRepository
+
+_CHUNK = 5000
+_VERSIONS = models.table(models.ODataVersion)
+
+
+def stored_versions(session: Session, stream: str) -> dict[str, str | None]:
+    """``Ref_Key -> DataVersion`` of every object ``stream`` wrote."""
+    stmt = select(_VERSIONS.c.ref_key, _VERSIONS.c.data_version).where(_VERSIONS.c.stream == stream)
+    return {str(ref): version for ref, version in session.execute(stmt)}
+
+
+def has_versions(session: Session, stream: str) -> bool:
+    stmt = select(_VERSIONS.c.ref_key).where(_VERSIONS.c.stream == stream).limit(1)
+    return session.execute(stmt).first() is not None
+
+
+def save_versions(
+    session: Session, stream: str, versions: Mapping[str, tuple[str | None, str | None]]
+) -> None:
+    """Remember ``Ref_Key -> (DataVersion, our onec_id)`` for objects just written."""
+    now = datetime.now(UTC)
+    rows = [
+        {"stream": stream, "ref_key": ref, "data_version": ver, "onec_id": oid, "updated_at": now}
+        for ref, (ver, oid) in versions.items()
+    ]
+    CatalogRepository(session).upsert(
+        _VERSIONS,
+        rows,
+        keys=("stream", "ref_key"),
+        update=("data_version", "onec_id", "updated_at"),
+    )
+
+
+def forget_and_mark_deleted(
+    session: Session, stream: str, refs: Collection[str], table: Table
+) -> int:
+    """Soft-delete the rows fed by ``refs`` (gone from 1C) and forget their versions.
+
+    Returns how many visible rows were hidden. Hidden rows lose their content hash, so an
+    object that comes back is written again.
+    """
+    now, hidden = datetime.now(UTC), 0
+    refs = list(refs)
+    for start in range(0, len(refs), _CHUNK):
+        chunk = refs[start : start + _CHUNK]
+        ids = select(_VERSIONS.c.onec_id).where(
+            _VERSIONS.c.stream == stream, _VERSIONS.c.ref_key.in_(chunk)
+        )
+        onec_ids = [i for i in session.execute(ids).scalars() if i]
+        if onec_ids:
+            stmt = (
+                update(table)
+                .where(table.c.onec_id.in_(onec_ids), table.c.is_deleted.is_(False))
+                .values(is_deleted=True, content_hash=None, updated_at=now)
+            )
+            hidden += int(cast(CursorResult[Any], session.execute(stmt)).rowcount)
+        session.execute(
+            delete(_VERSIONS).where(_VERSIONS.c.stream == stream, _VERSIONS.c.ref_key.in_(chunk))
+        )
+    return hidden
+
+
+def stocked_levels(
+    session: Session, warehouses: Iterable[str]
+) -> dict[tuple[str, str], tuple[str, Decimal]]:
+    """``(offer, warehouse) -> (product, quantity)`` of non-zero stock in ``warehouses``.
+
+    Empty ``warehouses``: every row, the per-offer totals (warehouse ``""``) included.
+    """
+    stock = models.table(models.Stock)
+    stmt = select(
+        stock.c.offer_onec_id, stock.c.warehouse_onec_id, stock.c.product_onec_id, stock.c.quantity
+    ).where(stock.c.quantity != 0)
+    chosen = list(warehouses)
+    if chosen:
+        stmt = stmt.where(stock.c.warehouse_onec_id.in_([*chosen, ""]))
+    return {
+        (offer, warehouse): (product, Decimal(quantity))
+        for offer, warehouse, product, quantity in session.execute(stmt)
+    }
