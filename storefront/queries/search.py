@@ -23,7 +23,11 @@ PRODUCT_SEARCH_DOCUMENT = (
 # Matches are ranked by how well their *name* matches: what a shopper typed is usually what the
 # product is called, and ranking on the name costs a fraction of re-parsing every matching
 # description (the index holds lexemes, not positions, so ts_rank must rebuild the document).
-NAME_DOCUMENT = "to_tsvector('russian', coalesce(name, ''))"
+# A query matching a large part of the catalog ("boots" in a shoe shop) ranks only the first
+# MAX_RANKED_MATCHES matches the index yields: ranking must re-parse each match, and beyond a few
+# thousand near-equal matches a better ranking is not worth a slower answer. Narrower queries
+# (the usual case) are ranked in full.
+MAX_RANKED_MATCHES = 2000
 MAX_OFFSET = 1000  # deeper pages of a ranked search are noise; refine the query instead
 SQLITE_FOLD = "onec_sync_fold"  # a casefold() SQL function the storefront adds to SQLite
 _MAX_WORDS = 8
@@ -66,11 +70,16 @@ def _postgres(
 ) -> list[Any]:
     document: ColumnElement[Any] = literal_column(PRODUCT_SEARCH_DOCUMENT)
     query = func.websearch_to_tsquery("russian", q)
-    rank = func.ts_rank(literal_column(NAME_DOCUMENT), query).label("rank")
-    statement = (
-        select(P.c.onec_id, rank)
+    hits = (
+        select(P.c.id, P.c.onec_id, P.c.name)
         .where(document.op("@@")(query), *filters)
-        .order_by(rank.desc(), P.c.id)
+        .limit(MAX_RANKED_MATCHES)
+        .subquery("hits")
+    )
+    rank = func.ts_rank(func.to_tsvector("russian", func.coalesce(hits.c.name, "")), query)
+    statement = (
+        select(hits.c.onec_id, rank.label("rank"))
+        .order_by(rank.desc(), hits.c.id)
         .limit(limit)
         .offset(offset)
     )

@@ -79,3 +79,14 @@ def test_the_search_expression_is_the_indexed_one_and_the_index_is_used(
             ).scalars()
         )
     assert "ix_products_fts" in plan
+
+
+@pytest.mark.postgres
+def test_a_very_broad_query_ranks_only_the_first_matches(
+    pg_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storefront.queries import search
+
+    assert len(hits(pg_api, "бетон")) == 2
+    monkeypatch.setattr(search, "MAX_RANKED_MATCHES", 1)
+    assert len(hits(pg_api, "бетон")) == 1
