@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 from sqlalchemy import Engine, create_engine, text
@@ -174,12 +174,38 @@ def create_database() -> str:
     return url
 
 
-def seed_catalog(engine: Engine, products: int, rng: random.Random) -> None:
-    """Bulk-load the catalog with COPY.
+def seed_with_pipeline(url: str, products: int, work: Path) -> None:
+    """Import a ``bench/gen_package.py`` package (cached under bench/out) with ``onec-sync
+    import``: the catalog exactly as the daemon leaves it (the default)."""
+    from bench.gen_package import PackageSpec, generate_package
 
-    The import pipeline (syncd) can load the same catalog from ``bench/gen_package.py``'s
-    CommerceML once its package import is on main; this direct path keeps the bench about the
-    API, and is the one function to switch.
+    out = Path(__file__).resolve().parent / "out" / f"storefront-{products}"
+    marker = out / "done"
+    if not marker.exists():
+        print(f"generating a {products:,}-product package into {out} ...", flush=True)
+        generate_package(out, PackageSpec(products=products, variants=0, warehouses=3))
+        marker.write_text("ok")
+    env = {
+        **os.environ,
+        "ONEC_SYNC_CONFIG": "",
+        "ONEC_SYNC_DATABASE_URL": url,
+        "ONEC_SYNC_PATHS_DATA_DIR": str(work),
+    }
+    files = [str(out / "import.xml"), str(out / "offers.xml")]
+    done = subprocess.run(
+        [sys.executable, "-c", "import cli; cli.main()", "import", *files],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"onec-sync import failed:\n{done.stdout}\n{done.stderr}")
+
+
+def seed_catalog(engine: Engine, products: int, rng: random.Random) -> None:
+    """Bulk-load a catalog with COPY (``--seed sql``): a wider vocabulary than the package
+    generator's (30 product kinds, 15 brands), without going through the pipeline.
     """
     now = datetime.now(UTC)
     raw = engine.raw_connection()
@@ -458,26 +484,42 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def url_sets(products: int, rng: random.Random) -> dict[str, list[str]]:
-    groups = [f"g-{t}" for t in range(20)] + [f"g-{t}-{s}" for t in range(20) for s in range(10)]
+def url_sets_from(engine: Engine, rng: random.Random) -> dict[str, list[str]]:
+    """Request URLs built from what is in the database, whichever way it was seeded."""
+    with engine.connect() as connection:
+        groups = list(connection.scalars(text("SELECT onec_id FROM catalog_groups")))
+        ids = list(
+            connection.scalars(
+                text(
+                    "SELECT onec_id FROM products WHERE NOT is_deleted ORDER BY random() LIMIT 2000"
+                )
+            )
+        )
+        names = list(
+            connection.scalars(
+                text("SELECT name FROM products WHERE NOT is_deleted ORDER BY random() LIMIT 60")
+            )
+        )
+        top = connection.execute(text("SELECT max(value) FROM prices")).scalar() or 100_000
+    step = max(int(top) // 16, 1)
     lists = (
         ["/api/v1/products"]
         + [
-            f"/api/v1/products?group={g}&sort={rng.choice(['name', 'price', '-price'])}"
+            f"/api/v1/products?{urlencode({'group': g, 'sort': rng.choice(['name', 'price', '-price'])})}"
             for g in groups
         ]
         + [
-            f"/api/v1/products?in_stock=true&price_min={m}&price_max={m + 20000}"
-            for m in range(0, 80_000, 5000)
+            f"/api/v1/products?in_stock=true&price_min={m}&price_max={m + step}"
+            for m in range(0, int(top), step)
         ]
     )
-    details = [f"/api/v1/products/p-{rng.randrange(products):07d}" for _ in range(2000)]
-    queries = (
-        [n.lower() for n in NOUNS]
-        + [f"{rng.choice(NOUNS)} {b}" for b in BRANDS]
-        + [f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}" for _ in range(40)]
-    )
-    searches = [f"/api/v1/search?{urlencode({'q': q})}" for q in queries]
+    details = [f"/api/v1/products/{quote(i, safe='')}" for i in ids]
+    # What shoppers type: a kind of product (broad), a kind and a quality, a model name.
+    queries = set()
+    for name in names:
+        words = name.split()
+        queries.update({words[0].lower(), " ".join(words[:2]).lower(), " ".join(words[-2:])})
+    searches = [f"/api/v1/search?{urlencode({'q': q})}" for q in sorted(queries)]
     return {
         "product-list": lists,
         "product-detail": details,
@@ -500,6 +542,12 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--only", help="one of: product-list, product-detail, search")
     parser.add_argument("--reuse", action="store_true", help="keep the last run's database")
+    parser.add_argument(
+        "--seed",
+        choices=["pipeline", "sql"],
+        default="pipeline",
+        help="import a generated package (default) or bulk-load with COPY",
+    )
     args, _ = parser.parse_known_args(argv)
     if shutil.which("wrk") is None:
         print("storefront: wrk is not installed (apt-get install wrk); skipped")
@@ -512,9 +560,16 @@ def run(argv: list[str]) -> None:
     else:
         url = create_database()
         engine = make_engine(DatabaseSettings(url=url))
-        seed_catalog(engine, args.products, rng)
+        if args.seed == "sql":
+            seed_catalog(engine, args.products, rng)
+        else:
+            with tempfile.TemporaryDirectory() as work:
+                seed_with_pipeline(url, args.products, Path(work))
+            with engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    text("VACUUM ANALYZE")
+                )
     key = make_key(engine)
-    engine.dispose()
     print(
         f"seeded {args.products:,} products in {time.perf_counter() - started:.0f}s; "
         f"{CONNECTIONS} connections, {args.seconds}s per run, {args.workers} gunicorn workers"
@@ -522,7 +577,13 @@ def run(argv: list[str]) -> None:
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    sets = url_sets(args.products, rng)
+    with engine.connect() as connection:
+        counts = {
+            t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+            for t in ("products", "offers", "prices", "stock")
+        }
+    print("catalog: " + ", ".join(f"{n:,} {t}" for t, n in counts.items()))
+    sets = url_sets_from(engine, rng)
     if args.only:
         sets = {
             name: paths for name, paths in sets.items() if name in (args.only, "ceiling (ping)")
@@ -540,6 +601,7 @@ def run(argv: list[str]) -> None:
                     results[(name, mode)] = load(server.base, paths, key, args.seconds, Path(tmp))
             finally:
                 server.stop()
+    engine.dispose()
     report(results)
     print(
         f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
