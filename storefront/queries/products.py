@@ -70,7 +70,8 @@ def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
     """One page: ``{"items": [...], "next_cursor": str | None}``."""
     query, keys, grouped = _sorted_query(filters)
     groups = subgroups(session, filters.group) if filters.group else None
-    query = query.where(*_conditions(filters, groups))
+    in_range = _products_in_price_range(session, filters)
+    query = query.where(*_conditions(filters, groups, in_range))
     descending = filters.sort.startswith("-")
     if filters.cursor:
         after = _cursor_values(filters, session.get_bind().dialect.name)
@@ -126,10 +127,14 @@ def _sorted_query(
     return select(P.c.id, P.c.onec_id, column.label("sort_key")), (column, P.c.id), False
 
 
-def _conditions(filters: ProductFilters, groups: list[str] | None) -> list[ColumnElement[bool]]:
+def _conditions(
+    filters: ProductFilters, groups: list[str] | None, in_range: list[str] | None = None
+) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = [not_(P.c.is_deleted)]
     if groups is not None:
         found.append(in_groups(groups))
+    if in_range is not None:
+        found.append(P.c.onec_id.in_(in_range))
     if filters.price_min is not None or filters.price_max is not None:
         found.append(_price_in_range(filters))
     if filters.in_stock or filters.warehouse:
@@ -156,23 +161,56 @@ def in_groups(groups: list[str]) -> ColumnElement[bool]:
     return P.c.onec_id.in_(members)
 
 
-def _price_in_range(filters: ProductFilters) -> ColumnElement[bool]:
+def _products_in_price_range(session: Session, filters: ProductFilters) -> list[str] | None:
+    """The products priced in the range, when there are at most ``FEW_IN_RANGE`` of them (one
+    index range scan), else None and the listing filters with a semi-join.
+
+    A narrow range is resolved first because the planner cannot know how few rows a range has:
+    guessing thousands for an empty one, it walked the whole catalog in name order.
+    """
+    if filters.price_min is None and filters.price_max is None:
+        return None
+    # Candidates straight from the price index, offers unchecked: the exact condition is applied
+    # as well, the list only tells the planner how few products there can be.
+    price_type = _price_terms(filters)[0]
+    ids = session.scalars(
+        select(PR.c.product_onec_id)
+        .where(price_type, *_range_terms(filters))
+        .distinct()
+        .limit(FEW_IN_RANGE + 1)
+    ).all()
+    return None if len(ids) > FEW_IN_RANGE else list(ids)
+
+
+FEW_IN_RANGE = 1000
+
+
+def _price_terms(filters: ProductFilters) -> list[ColumnElement[bool]]:
+    """Prices of the filter's type in its range, of active offers."""
     if filters.price_type is None:
         raise BadRequest(
             "a price range needs a price type, and there is none",
             details=[{"field": "price_type", "message": "no price type"}],
         )
-    terms = [
-        PR.c.product_onec_id == P.c.onec_id,
+    return [
         PR.c.price_type_onec_id == filters.price_type,
         O.c.onec_id == PR.c.offer_onec_id,
         not_(O.c.is_deleted),
+        *_range_terms(filters),
     ]
+
+
+def _range_terms(filters: ProductFilters) -> list[ColumnElement[bool]]:
+    terms = []
     if filters.price_min is not None:
         terms.append(PR.c.value >= filters.price_min)
     if filters.price_max is not None:
         terms.append(PR.c.value <= filters.price_max)
-    return exists().where(*terms)
+    return terms
+
+
+def _price_in_range(filters: ProductFilters) -> ColumnElement[bool]:
+    return P.c.onec_id.in_(select(PR.c.product_onec_id).where(*_price_terms(filters)))
 
 
 def _in_stock(warehouse: str | None) -> ColumnElement[bool]:
