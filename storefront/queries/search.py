@@ -27,8 +27,8 @@ PRODUCT_SEARCH_DOCUMENT = (
 # MAX_RANKED_MATCHES matches the index yields: ranking must re-parse each match, and beyond a few
 # thousand near-equal matches a better ranking is not worth a slower answer. Narrower queries
 # (the usual case) are ranked in full.
-MAX_RANKED_MATCHES = 2000
-MAX_OFFSET = 1000  # deeper pages of a ranked search are noise; refine the query instead
+MAX_RANKED_MATCHES = 500
+MAX_OFFSET = MAX_RANKED_MATCHES  # deeper pages of a broad search are noise; refine the query
 SQLITE_FOLD = "onec_sync_fold"  # a casefold() SQL function the storefront adds to SQLite
 _MAX_WORDS = 8
 
