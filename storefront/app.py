@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -85,8 +86,6 @@ def close_app(app: Flask) -> None:
 
 
 def _add_sqlite_fold(db: Database) -> None:
-    from sqlalchemy import event
-
     @event.listens_for(db.engine, "connect")
     def _fold(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.create_function(

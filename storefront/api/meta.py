@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, abort, request, send_from_directory, url_for
+from swagger_ui_bundle import swagger_ui_path
 
 from storefront.openapi import document
 from storefront.protection import DOCS_CSP
@@ -60,14 +63,10 @@ def docs_init() -> Response:
 def docs_asset(name: str) -> Response:
     if name not in _ASSETS:
         abort(404)
-    from swagger_ui_bundle import swagger_ui_path
-
     response = send_from_directory(str(swagger_ui_path), name, max_age=86400)
     response.headers["Content-Security-Policy"] = DOCS_CSP
     return response
 
 
 def _js_string(text: str) -> str:
-    import json
-
     return json.dumps(text)
