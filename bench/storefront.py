@@ -45,7 +45,7 @@ from syncd import migrate
 from syncd.db import make_engine
 
 PG_URL = os.environ.get("ONEC_SYNC_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("ONEC_SYNC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
+REDIS_URL = os.environ.get("ONEC_SYNC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 DATABASE = "onec_sync_bench_storefront"
 CONNECTIONS = 8
 NOUNS = [
@@ -450,6 +450,48 @@ end
 
 
 def load(base: str, paths: list[str], key: str, seconds: int, workdir: Path) -> Result:
+    """Drive the server with wrk, or (without wrk) with Python processes."""
+    if shutil.which("wrk") is None:
+        return load_with_python(base, paths, key, seconds)
+    return load_with_wrk(base, paths, key, seconds, workdir)
+
+
+def load_with_python(base: str, paths: list[str], key: str, seconds: int) -> Result:
+    """``CONNECTIONS`` processes, each one keep-alive connection sending random URLs. Slower
+    than wrk (the clients' own CPU competes with the server), so install wrk for real figures."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(CONNECTIONS) as pool:
+        runs = pool.starmap(_client, [(base, paths, key, seconds, n) for n in range(CONNECTIONS)])
+    latencies = sorted(ms for run_latencies, _errors in runs for ms in run_latencies)
+    errors = sum(run_errors for _latencies, run_errors in runs)
+    if not latencies:
+        return Result(0.0, 0.0, 0.0, errors)
+
+    def pick(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
+    return Result(len(latencies) / seconds, pick(0.50), pick(0.99), errors)
+
+
+def _client(
+    base: str, paths: list[str], key: str, seconds: int, seed: int
+) -> tuple[list[float], int]:
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    errors = 0
+    headers = {"X-API-Key": key, "Accept-Encoding": "gzip"}
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            response = client.get(rng.choice(paths))
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += response.status_code >= 400
+    return latencies, errors
+
+
+def load_with_wrk(base: str, paths: list[str], key: str, seconds: int, workdir: Path) -> Result:
     paths_file = workdir / "paths.txt"
     paths_file.write_text("\n".join(paths) + "\n", encoding="utf-8")
     script = workdir / "bench.lua"
@@ -549,9 +591,7 @@ def run(argv: list[str]) -> None:
         help="import a generated package (default) or bulk-load with COPY",
     )
     args, _ = parser.parse_known_args(argv)
-    if shutil.which("wrk") is None:
-        print("storefront: wrk is not installed (apt-get install wrk); skipped")
-        return
+    generator = "wrk" if shutil.which("wrk") else "Python clients (install wrk for real figures)"
     rng = random.Random(8)
     started = time.perf_counter()
     if args.reuse:
@@ -603,6 +643,7 @@ def run(argv: list[str]) -> None:
                 server.stop()
     engine.dispose()
     report(results)
+    print(f"load generator: {generator}")
     print(
         f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
         f"on {os.cpu_count()} cores (other processes on the machine distort tail latency)"
