@@ -4,7 +4,7 @@ documented shape, and a re-import that changes a price is served after the daemo
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,15 @@ PACKAGE = REPO_ROOT / "examples" / "package"
 
 
 @pytest.fixture
-def imported(fresh_pg_url: str, tmp_path: Path) -> tuple[str, dict[str, str], Engine]:
+def imported(fresh_pg_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Engine]]:
+    """The example package imported by ``syncd.pipeline.import_files`` into a fresh database."""
     engine = make_engine(make_settings(fresh_pg_url).database)
     settings = Settings(database=make_settings(fresh_pg_url).database)
     settings = _with_data_dir(settings, tmp_path)
     result = import_files(engine, sorted(PACKAGE.glob("*.xml")), settings, actor="test")
     assert result.ok, result
-    keys = _keys_only(fresh_pg_url)
-    return fresh_pg_url, keys, engine
+    yield fresh_pg_url, _keys_only(fresh_pg_url), engine
+    engine.dispose()
 
 
 def _with_data_dir(settings: Settings, data_dir: Path) -> Settings:
@@ -60,7 +61,7 @@ def test_every_catalog_response_over_imported_data_has_the_documented_shape(
     redis_url: str,
     app_factory: Callable[..., Flask],
 ) -> None:
-    url, keys, engine = imported
+    url, keys, _engine = imported
     api = Api(app_factory(make_settings(url, redis_url)), keys, url)
     page = api.get("/api/v1/products?limit=100").get_json()
     assert len(page["items"]) >= 50
@@ -110,7 +111,6 @@ def test_a_price_the_pipeline_changed_is_served_within_a_second_of_the_event(
     while _prices(api, product_id, offer_id) == before:
         assert time.monotonic() - started < 1.0
         time.sleep(0.01)
-    engine.dispose()
 
 
 def _prices(api: Api, product_id: str, offer_id: str) -> list[Any]:
