@@ -1,17 +1,20 @@
 """Storefront API under load: product list, product page and search, cold and cached.
 
-    make bench BENCH_ARGS="storefront [--products 100000] [--seconds 10] [--workers 2]"
+    make bench BENCH_ARGS="storefront [--products 100000] [--seconds 10] [--workers 2]
+                                      [--threads 4] [--seed pipeline|sql] [--only KIND] [--reuse]"
 
-Builds a PostgreSQL database of ``--products`` products (variants, two price types, three
-warehouses, groups, properties, images), starts ``onec-sync serve`` (gunicorn) on loopback and
-drives it with ``wrk`` (``apt-get install wrk``) from another process: 8 connections, each
-request a random URL of its kind. Each kind runs twice: against a server with the response cache
-off (``cold``: every request reads PostgreSQL) and with Redis caching on and the URLs warmed
-(``cached``), beside ``/api/v1/ping`` on the same server, the ceiling. Bars (issue 8): cached
-reads >= half the ceiling; uncached product-detail p99 < 25 ms; search p99 < 100 ms.
+Imports a ``bench/gen_package.py`` package of ``--products`` products into a fresh PostgreSQL
+database with ``onec-sync import`` (``--seed sql``: a bulk COPY of a catalog with a wider
+vocabulary), starts ``onec-sync serve`` (gunicorn) on loopback and drives it from another process
+with ``wrk`` (``apt-get install wrk``; Python clients without it): 8 connections, each request a
+random URL of its kind, built from what is in the database. Each kind runs twice: against a
+server with the response cache off (``cold``: every request reads PostgreSQL) and with Redis
+caching on and the URLs warmed (``cached``), beside ``/api/v1/ping`` on the same server, the
+ceiling. Bars (issue 8): cached reads >= half the ceiling; uncached product-detail p99 < 25 ms;
+search p99 < 100 ms.
 
 Environment: ``ONEC_SYNC_BENCH_PG_URL`` (server to create the bench database on; default the
-test server), ``ONEC_SYNC_BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/1; flushed).
+test server), ``ONEC_SYNC_BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/14; flushed).
 """
 
 from __future__ import annotations
