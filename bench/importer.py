@@ -230,7 +230,7 @@ def reference_step(files: list[Path], products: int, db: Database, rows: int) ->
                         buffer.write(chunk)
                 dumps[table] = buffer.getvalue()
                 cursor.execute(
-                    f'CREATE UNLOGGED TABLE "ref_{table}" AS SELECT * FROM "{table}" WITH NO DATA'
+                    f'CREATE TABLE "ref_{table}" AS SELECT * FROM "{table}" WITH NO DATA'
                 )
         raw.commit()
         started = time.perf_counter()

@@ -101,7 +101,8 @@ def main() -> int:
     print(f"  {cli} audit                # the audit log; `audit verify` checks it")
     print(f"  {cli} exchange sessions    # the 1C exchange sessions")
     print(f"  {cli} import {EXAMPLE_PACKAGE}   # import again: unchanged")
-    print(f"  sqlite3 {DEMO_DIR / 'onec-sync.db'} 'select onec_id, name from products limit 5'")  # noqa: S608 - a hint printed for the user, not a query we run
+    query = "'select onec_id, name from products limit 5'"  # shown, not run
+    print(f"  sqlite3 {DEMO_DIR / 'onec-sync.db'} {query}")
     ok = first.ok and again.ok and summary.ok and verified.ok
     if not ok:
         print("\ndemo FAILED", summary.failures, file=sys.stderr)

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
+
+import orjson
 
 _CHUNK = 1024 * 1024
 
 
 def record_hash(record: object) -> str:
-    """A stable digest of a frozen record (its ``repr``: field order and values, all of them).
+    """A stable digest of a frozen record: every field, in declaration order, nested records
+    included (orjson serialises dataclasses natively; Decimals as their exact text)."""
+    return hashlib.blake2b(orjson.dumps(record, default=_exact), digest_size=16).hexdigest()
 
-    Records are frozen dataclasses of str/Decimal/bool/datetime/tuples, whose ``repr`` is
-    deterministic, and far cheaper to build than a canonical JSON document.
-    """
-    return hashlib.blake2b(repr(record).encode("utf-8"), digest_size=16).hexdigest()
+
+def _exact(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot hash a {type(value).__name__}")
 
 
 def file_sha256(path: Path) -> str:

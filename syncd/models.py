@@ -41,6 +41,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 ONEC_ID_LENGTH = 255
 HASH_LENGTH = 64  # hex sha256
 
+# 1C ids are opaque strings: on PostgreSQL they compare byte-wise (COLLATE "C"), which is both
+# the right meaning and much cheaper for every key lookup and index insert than a locale's rules.
+OnecId = String(ONEC_ID_LENGTH).with_variant(String(ONEC_ID_LENGTH, collation="C"), "postgresql")
 # Surrogate keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
@@ -76,11 +79,11 @@ def table(model: type[Base]) -> Table:
 
 
 def onec_id_column(*, unique: bool = True) -> Mapped[str]:
-    return mapped_column(String(ONEC_ID_LENGTH), unique=unique, nullable=False)
+    return mapped_column(OnecId, unique=unique, nullable=False)
 
 
 def onec_ref_column(*, nullable: bool = True, index: bool = False) -> Mapped[Any]:
-    return mapped_column(String(ONEC_ID_LENGTH), nullable=nullable, index=index)
+    return mapped_column(OnecId, nullable=nullable, index=index)
 
 
 class FedFrom1C:
@@ -180,13 +183,13 @@ class Product(FedFrom1C, Base):
 
 class ProductGroup(Base):
     __tablename__ = "product_groups"
-    product_onec_id: Mapped[str] = mapped_column(String(ONEC_ID_LENGTH), primary_key=True)
-    group_onec_id: Mapped[str] = mapped_column(String(ONEC_ID_LENGTH), primary_key=True, index=True)
+    product_onec_id: Mapped[str] = mapped_column(OnecId, primary_key=True)
+    group_onec_id: Mapped[str] = mapped_column(OnecId, primary_key=True, index=True)
 
 
 class ProductImage(Base):
     __tablename__ = "product_images"
-    product_onec_id: Mapped[str] = mapped_column(String(ONEC_ID_LENGTH), primary_key=True)
+    product_onec_id: Mapped[str] = mapped_column(OnecId, primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(Text)  # 1C's relative path; media_files maps it to bytes
     caption: Mapped[str | None] = mapped_column(Text)
@@ -197,8 +200,8 @@ class ProductPropertyValue(Base):
 
     __tablename__ = "product_property_values"
     __table_args__ = (Index(None, "property_onec_id", "value"),)
-    product_onec_id: Mapped[str] = mapped_column(String(ONEC_ID_LENGTH), primary_key=True)
-    property_onec_id: Mapped[str] = mapped_column(String(ONEC_ID_LENGTH), primary_key=True)
+    product_onec_id: Mapped[str] = mapped_column(OnecId, primary_key=True)
+    property_onec_id: Mapped[str] = mapped_column(OnecId, primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[str] = mapped_column(Text)
 
@@ -246,7 +249,7 @@ class Stock(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     offer_onec_id: Mapped[str] = onec_ref_column(nullable=False)
     product_onec_id: Mapped[str] = onec_ref_column(nullable=False, index=True)
-    warehouse_onec_id: Mapped[str] = mapped_column(String(ONEC_ID_LENGTH), default="")
+    warehouse_onec_id: Mapped[str] = mapped_column(OnecId, default="")
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -298,14 +301,14 @@ class Order(Base):
     number: Mapped[str] = mapped_column(String(64), unique=True)  # the site's order number
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     request_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
-    customer_ref: Mapped[str | None] = mapped_column(String(ONEC_ID_LENGTH))  # shop's customer id
+    customer_ref: Mapped[str | None] = mapped_column(OnecId)  # shop's customer id
     customer: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name, email, phone, inn, ...
     delivery: Mapped[dict[str, Any]] = mapped_column(default=dict)  # method, address, price
     status: Mapped[str] = mapped_column(String(64), default="new")
     currency: Mapped[str] = mapped_column(String(16), default="RUB")
     total: Mapped[Decimal] = mapped_column(Money)
     comment: Mapped[str | None] = mapped_column(Text)
-    onec_id: Mapped[str | None] = mapped_column(String(ONEC_ID_LENGTH), unique=True)  # Ref_Key
+    onec_id: Mapped[str | None] = mapped_column(OnecId, unique=True)  # Ref_Key
     onec_number: Mapped[str | None] = mapped_column(String(64))  # Номер1С / "Номер по 1С"
     onec_date: Mapped[datetime | None] = mapped_column()
     posted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -367,7 +370,7 @@ class OrderOutbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    onec_ref_key: Mapped[str | None] = mapped_column(String(ONEC_ID_LENGTH))
+    onec_ref_key: Mapped[str | None] = mapped_column(OnecId)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -471,7 +474,7 @@ class PackageMention(Base):
         ForeignKey("sync_runs.id", ondelete="CASCADE"), primary_key=True
     )
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # product | offer
-    onec_id: Mapped[str] = mapped_column(String(ONEC_ID_LENGTH), primary_key=True)
+    onec_id: Mapped[str] = mapped_column(OnecId, primary_key=True)
 
 
 class Checkpoint(Base):
@@ -491,7 +494,7 @@ class ODataVersion(Base):
     stream: Mapped[str] = mapped_column(String(128), primary_key=True)
     ref_key: Mapped[str] = mapped_column(String(36), primary_key=True)
     data_version: Mapped[str | None] = mapped_column(String(64))
-    onec_id: Mapped[str | None] = mapped_column(String(ONEC_ID_LENGTH))
+    onec_id: Mapped[str | None] = mapped_column(OnecId)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

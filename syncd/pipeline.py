@@ -19,29 +19,29 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from exchange_formats.commerceml import detect, open_document
+from exchange_formats.commerceml import open_document
 from exchange_formats.errors import FormatError
-from exchange_formats.records import DocumentHeader, DocumentKind, Record
+from exchange_formats.records import DocumentKind, Record
 from syncd import audit, models
 from syncd.batches import BackgroundWriter, batched
 from syncd.checkpoints import read_checkpoint, write_stream_batch
 from syncd.db import make_session_factory
-from syncd.hashing import file_sha256
+from syncd.ledger import RunLedger
 from syncd.locks import named_lock
+from syncd.package import InputFile, describe_file, describe_files, package_fingerprint
 from syncd.quarantine import quarantine
 from syncd.repository import CatalogRepository
+from syncd.results import FileResult, Progress, RunResult, file_result
 from syncd.unit_of_work import UnitOfWork
 from syncd.validation import ValidationStopped, first_error
 from syncd.writer import CatalogWriter, Counts, WriteOptions
@@ -50,9 +50,15 @@ __all__ = [
     "CatalogWriter",
     "Counts",
     "FileResult",
+    "InputFile",
+    "Interrupted",
     "PackageImport",
+    "Progress",
+    "ProgressCallback",
     "RunResult",
     "WriteOptions",
+    "describe_file",
+    "describe_files",
     "import_files",
     "read_checkpoint",
     "write_stream_batch",
@@ -60,15 +66,6 @@ __all__ = [
 
 STREAM = "commerceml"
 IMPORT_LOCK = "import:catalog"
-# Classifier and catalog first, then offers and their split files; orders last.
-_KIND_ORDER = {
-    DocumentKind.CATALOG: 0,
-    DocumentKind.CONTRACTORS: 1,
-    DocumentKind.OFFERS: 2,
-    DocumentKind.OFFER_CHANGES: 3,
-    DocumentKind.ORDERS: 4,
-    DocumentKind.UNKNOWN: 5,
-}
 # Which kind of rows a full document of each kind is authoritative for.
 _HIDES = {
     DocumentKind.CATALOG: ("product", models.Product),
@@ -85,91 +82,6 @@ class PipelineError(Exception):
 
 class Interrupted(PipelineError):
     """``should_stop`` asked the run to stop; it committed its last batch and can be resumed."""
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    file: str
-    records_done: int
-    bytes_read: int
-    bytes_total: int
-
-
-@dataclass(frozen=True, slots=True)
-class InputFile:
-    path: Path
-    name: str
-    sha256: str
-    size: int
-    header: DocumentHeader
-    error: FormatError | None = None  # the file could not even be identified
-
-
-@dataclass(frozen=True, slots=True)
-class FileResult:
-    name: str
-    sha256: str
-    kind: str
-    outcome: str  # succeeded | unchanged | failed | skipped
-    counts: Counts
-    only_changes: bool | None = None
-    error: str | None = None
-    quarantined: Path | None = None
-    duration_s: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome != "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    run_uuid: str
-    outcome: str  # succeeded | unchanged | failed | interrupted
-    counts: Counts
-    files: tuple[FileResult, ...] = ()
-    error: str | None = None
-    duration_s: float = 0.0
-    resumed: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in ("succeeded", "unchanged")
-
-
-def describe_files(paths: Iterable[Path]) -> list[InputFile]:
-    """Hash and identify each file by content; sorted the way 1C means them to be loaded."""
-    return sorted(map(describe_file, paths), key=lambda f: (_KIND_ORDER[f.header.kind], f.name))
-
-
-def describe_file(path: Path, name: str | None = None) -> InputFile:
-    """``path`` hashed and identified; a file that cannot be identified carries its error."""
-    name = name or path.name
-    error: FormatError | None = None
-    try:
-        header = detect(path, name=name)
-    except FormatError as exc:
-        header, error = (
-            DocumentHeader(
-                source=name,
-                kind=DocumentKind.UNKNOWN,
-                schema_version=None,
-                generated_at=None,
-                namespace=None,
-                encoding="",
-            ),
-            exc,
-        )
-    if error is None and header.kind == DocumentKind.UNKNOWN:
-        error = FormatError("not a CommerceML document this importer reads", source=name, line=1)
-    return InputFile(path, name, file_sha256(path), path.stat().st_size, header, error)
-
-
-def package_fingerprint(files: Sequence[InputFile]) -> str:
-    import hashlib
-
-    joined = "\n".join(sorted(f.sha256 for f in files))
-    return hashlib.sha256(joined.encode()).hexdigest()
 
 
 def import_files(
@@ -210,7 +122,7 @@ class PackageImport:
         self.started = time.monotonic()
         self.tz = ZoneInfo(settings.import_.timezone)
         self.results: list[FileResult] = []
-        self._failed = False
+        self.ledger = RunLedger(self.sessions, self.run_id, self.run_uuid, self.actor, self.source)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -245,7 +157,7 @@ class PackageImport:
                 select(models.SyncRun).where(models.SyncRun.run_uuid == run_uuid)
             ).scalar_one()
             package = cls(engine, settings, run, resumed=True)
-            package.results = [_file_result(f) for f in run.files if f.status in ("done", "failed")]
+            package.results = [file_result(f) for f in run.files if f.status in ("done", "failed")]
         return package
 
     @classmethod
@@ -300,83 +212,20 @@ class PackageImport:
         on_progress: ProgressCallback | None = None,
         should_stop: StopCheck | None = None,
         move_rejected: bool = False,
+        read_first: bool = False,
     ) -> FileResult:
-        """Import one file of the run; a file this run already finished is not read again."""
-        return self._import_item(
-            describe_file(path, name),
-            on_progress=on_progress,
-            should_stop=should_stop,
-            move_rejected=move_rejected,
-        )
+        """Import one file of the run; a file this run already finished is not read again.
 
-    def _identical_import(self, item: InputFile) -> models.RunFile | None:
-        """The earlier import of these exact bytes, if nothing was written since it.
-
-        Then the catalog holds exactly what this file would write again, and reading it would
-        only confirm that: a replayed package is a no-op at the cost of hashing its files.
+        ``read_first`` reads the file through before its first batch is written, so a bad file
+        changes nothing (what ``run`` does for every file of a full package); the exchange uses
+        it as files arrive one by one.
         """
-        if not self.settings.import_.skip_identical_files:
-            return None
-        if any(r.counts.written for r in self.results):
-            return None
-        with UnitOfWork(self.sessions) as uow:
-            previous = uow.session.execute(
-                select(models.RunFile)
-                .join(models.SyncRun, models.SyncRun.id == models.RunFile.run_id)
-                .where(
-                    models.RunFile.sha256 == item.sha256,
-                    models.RunFile.status.in_(("done", "identical")),
-                    models.SyncRun.status.in_(("succeeded", "unchanged")),
-                    models.SyncRun.id != self.run_id,
-                )
-                .order_by(models.RunFile.run_id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-            if previous is None:
-                return None
-            writes_since = uow.session.execute(
-                select(models.SyncRun.id)
-                .where(
-                    models.SyncRun.id > previous.run_id,
-                    models.SyncRun.id != self.run_id,
-                    models.SyncRun.status != "unchanged",
-                )
-                .limit(1)
-            ).scalar_one_or_none()
-        return previous if writes_since is None else None
-
-    def _skip_identical(
-        self, item: InputFile, run_file_id: int, previous: models.RunFile, started: float
-    ) -> FileResult:
-        before = Counts.from_dict(previous.counts or {})
-        counts = Counts()
-        for table, outcomes in before.by_table.items():
-            records = sum(n for outcome, n in outcomes.items() if outcome != "hidden")
-            counts.add(table, "unchanged", records)
-        duration = time.monotonic() - started
-        note = (
-            f"identical to a file of an earlier run, nothing written since (run_file {previous.id})"
+        item = describe_file(path, name)
+        if read_first and not self._prevalidate([item], should_stop):
+            return self.results[-1]
+        return self._import_item(
+            item, on_progress=on_progress, should_stop=should_stop, move_rejected=move_rejected
         )
-        with UnitOfWork(self.sessions) as uow:
-            run_file = uow.session.get_one(models.RunFile, run_file_id)
-            run_file.status = "identical"
-            run_file.only_changes = previous.only_changes
-            run_file.counts = counts.as_dict()
-            run_file.records_done = previous.records_done
-            run_file.finished_at = datetime.now(UTC)
-            self._audit_file(uow.session, item, "unchanged", counts, duration, None, note=note)
-            uow.commit()
-        result = FileResult(
-            item.name,
-            item.sha256,
-            item.header.kind.value,
-            "unchanged",
-            counts,
-            previous.only_changes,
-            duration_s=duration,
-        )
-        self.results.append(result)
-        return result
 
     def _import_item(
         self,
@@ -387,34 +236,61 @@ class PackageImport:
         move_rejected: bool = False,
     ) -> FileResult:
         started = time.monotonic()
-        run_file = self._claim_file(item)
+        run_file = self.ledger.claim(item)
         if run_file.status in ("done", "identical"):
-            return _file_result(run_file)
-        if item.error is None and (previous := self._identical_import(item)) is not None:
-            return self._skip_identical(item, run_file.id, previous, started)
+            return file_result(run_file)
         if item.error is not None:
             return self._reject(item, run_file.id, item.error, started, move=move_rejected)
+        if (previous := self._identical_earlier(item)) is not None:
+            duration = time.monotonic() - started
+            return self._add(self.ledger.record_identical(item, run_file.id, previous, duration))
         if item.header.kind == DocumentKind.ORDERS:
-            return self._skip(item, run_file.id, "order documents are read by the sale exchange")
+            reason = "order documents are read by the sale exchange"
+            return self._add(self.ledger.record_skipped(item, run_file.id, reason))
         try:
             counts, only_changes = self._write_file(item, run_file, on_progress, should_stop)
         except FormatError as exc:
             return self._reject(item, run_file.id, exc, started, move=move_rejected)
-        return self._complete_file(item, run_file.id, counts, only_changes, started)
+        duration = time.monotonic() - started
+        return self._add(self.ledger.record_done(item, run_file.id, counts, only_changes, duration))
 
-    def finish(self) -> RunResult:
-        """Close the run: hide what a clean full package did not mention; audit the run."""
+    def _identical_earlier(self, item: InputFile) -> models.RunFile | None:
+        if not self.settings.import_.skip_identical_files:
+            return None
+        if any(r.counts.written for r in self.results):
+            return None  # this run changed the catalog: the earlier state is gone
+        return self.ledger.identical_earlier(item)
+
+    def _reject(
+        self, item: InputFile, run_file_id: int, exc: FormatError, started: float, *, move: bool
+    ) -> FileResult:
+        """The file is bad: keep it in quarantine, record why; the batch in flight rolled back."""
+        reason = str(exc)
+        kept = quarantine(item.path, reason, self.settings.paths.quarantine_dir, move=move)
+        duration = time.monotonic() - started
+        return self._add(self.ledger.record_rejected(item, run_file_id, reason, kept, duration))
+
+    def _add(self, result: FileResult) -> FileResult:
+        self.results.append(result)
+        return result
+
+    def finish(self, *, failed_outside: str | None = None) -> RunResult:
+        """Close the run: hide what a clean full package did not mention; audit the run.
+
+        ``failed_outside``: part of the package was refused before it reached the pipeline (an
+        upload, an archive); the run ends failed with that reason and hides nothing.
+        """
         counts = Counts()
         for result in self.results:
             counts.merge(result.counts)
-        failed = self._failed or any(r.outcome == "failed" for r in self.results)
+        failed = bool(failed_outside) or any(r.outcome == "failed" for r in self.results)
         with UnitOfWork(self.sessions) as uow:
             repo = CatalogRepository(uow.session)
             if not failed and self.settings.import_.full_package_policy == "hide":
                 self._hide_unmentioned(repo, counts)
             repo.forget_mentions(self.run_id)
             outcome = "failed" if failed else ("unchanged" if counts.written == 0 else "succeeded")
-            error = next((r.error for r in self.results if r.error), None)
+            error = failed_outside or next((r.error for r in self.results if r.error), None)
             run = uow.session.get_one(models.SyncRun, self.run_id)
             run.status = outcome
             run.counts = counts.as_dict()
@@ -459,15 +335,7 @@ class PackageImport:
 
         A file whose exact bytes imported cleanly before needs no second look.
         """
-        with UnitOfWork(self.sessions) as uow:
-            known = set(
-                uow.session.execute(
-                    select(models.RunFile.sha256).where(
-                        models.RunFile.sha256.in_([f.sha256 for f in files]),
-                        models.RunFile.status.in_(("done", "identical")),
-                    )
-                ).scalars()
-            )
+        known = self.ledger.known_good([f.sha256 for f in files])
         started = time.monotonic()
         unread = [f for f in files if f.error is not None or f.sha256 not in known]
         unidentified = next((f for f in unread if f.error is not None), None)
@@ -486,34 +354,12 @@ class PackageImport:
                 bad = (to_read[found[0]], found[1])
         if bad is None:
             return True
-        run_file = self._claim_file(bad[0])
+        run_file = self.ledger.claim(bad[0])
         self._reject(bad[0], run_file.id, bad[1], started, move=False)
         return False
 
     def _records(self, item: InputFile) -> Iterator[Record]:
         return open_document(item.path, name=item.name, tz=self.tz).records()
-
-    def _claim_file(self, item: InputFile) -> models.RunFile:
-        with UnitOfWork(self.sessions) as uow:
-            run_file = uow.session.execute(
-                select(models.RunFile).where(
-                    models.RunFile.run_id == self.run_id, models.RunFile.sha256 == item.sha256
-                )
-            ).scalar_one_or_none()
-            if run_file is None:
-                run_file = models.RunFile(
-                    run_id=self.run_id,
-                    name=item.name,
-                    sha256=item.sha256,
-                    size=item.size,
-                    kind=item.header.kind.value,
-                    only_changes=item.header.only_changes,
-                    status="importing",
-                    started_at=datetime.now(UTC),
-                )
-                uow.session.add(run_file)
-                uow.commit()
-            return run_file
 
     def _write_file(
         self,
@@ -545,7 +391,6 @@ class PackageImport:
                 run_file_row = uow.session.get_one(models.RunFile, run_file.id)
                 run_file_row.records_done = state["done"]
                 run_file_row.counts = counts.as_dict()
-                repo.analyze_grown_tables()
                 uow.commit()
 
         writer: BackgroundWriter[Record] = BackgroundWriter(write)
@@ -561,109 +406,6 @@ class PackageImport:
         finally:
             writer.close()
         return counts, document.only_changes
-
-    def _complete_file(
-        self,
-        item: InputFile,
-        run_file_id: int,
-        counts: Counts,
-        only_changes: bool | None,
-        started: float,
-    ) -> FileResult:
-        outcome = "unchanged" if counts.written == 0 and counts.rejected == 0 else "succeeded"
-        duration = time.monotonic() - started
-        with UnitOfWork(self.sessions) as uow:
-            run_file = uow.session.get_one(models.RunFile, run_file_id)
-            run_file.status = "done"
-            run_file.only_changes = only_changes
-            run_file.counts = counts.as_dict()
-            run_file.finished_at = datetime.now(UTC)
-            self._audit_file(uow.session, item, outcome, counts, duration, None)
-            uow.commit()
-        result = FileResult(
-            item.name,
-            item.sha256,
-            item.header.kind.value,
-            outcome,
-            counts,
-            only_changes,
-            duration_s=duration,
-        )
-        self.results.append(result)
-        return result
-
-    def _reject(
-        self, item: InputFile, run_file_id: int, exc: FormatError, started: float, *, move: bool
-    ) -> FileResult:
-        """The file is bad: keep it in quarantine, record why; the batch in flight rolled back."""
-        reason = str(exc)
-        kept = quarantine(item.path, reason, self.settings.paths.quarantine_dir, move=move)
-        duration = time.monotonic() - started
-        with UnitOfWork(self.sessions) as uow:
-            run_file = uow.session.get_one(models.RunFile, run_file_id)
-            run_file.status = "failed"
-            run_file.error = reason
-            run_file.finished_at = datetime.now(UTC)
-            counts = Counts.from_dict(run_file.counts or {})
-            self._audit_file(uow.session, item, "rejected", counts, duration, reason, kept)
-            uow.commit()
-        self._failed = True
-        result = FileResult(
-            item.name,
-            item.sha256,
-            item.header.kind.value,
-            "failed",
-            counts,
-            error=reason,
-            quarantined=kept,
-            duration_s=duration,
-        )
-        self.results.append(result)
-        return result
-
-    def _skip(self, item: InputFile, run_file_id: int, reason: str) -> FileResult:
-        with UnitOfWork(self.sessions) as uow:
-            run_file = uow.session.get_one(models.RunFile, run_file_id)
-            run_file.status = "done"
-            run_file.error = reason
-            self._audit_file(uow.session, item, "skipped", Counts(), 0.0, reason)
-            uow.commit()
-        result = FileResult(
-            item.name, item.sha256, item.header.kind.value, "skipped", Counts(), error=None
-        )
-        self.results.append(result)
-        return result
-
-    def _audit_file(
-        self,
-        session: Session,
-        item: InputFile,
-        outcome: str,
-        counts: Counts,
-        duration: float,
-        error: str | None,
-        quarantined: Path | None = None,
-        note: str | None = None,
-    ) -> None:
-        details: dict[str, Any] = {"kind": item.header.kind.value, "size": item.size}
-        if note:
-            details["note"] = note
-        if quarantined:
-            details["quarantined"] = str(quarantined)
-        audit.append(
-            session,
-            action="import.file",
-            outcome=outcome,
-            actor=self.actor,
-            source=self.source,
-            subject=item.name,
-            run_uuid=self.run_uuid,
-            content_hash=item.sha256,
-            counts=counts.as_dict(),
-            duration_ms=int(duration * 1000),
-            error=error,
-            details=details,
-        )
 
     def _hide_unmentioned(self, repo: CatalogRepository, counts: Counts) -> None:
         flags = self._full_kinds()
@@ -708,20 +450,3 @@ class PackageImport:
             duration_s=time.monotonic() - self.started,
             resumed=self.resumed,
         )
-
-
-def _file_result(run_file: models.RunFile) -> FileResult:
-    counts = Counts.from_dict(run_file.counts or {})
-    if run_file.status == "failed":
-        outcome = "failed"
-    else:
-        outcome = "unchanged" if counts.written == 0 and counts.rejected == 0 else "succeeded"
-    return FileResult(
-        run_file.name,
-        run_file.sha256,
-        run_file.kind or DocumentKind.UNKNOWN.value,
-        outcome,
-        counts,
-        run_file.only_changes,
-        error=run_file.error,
-    )

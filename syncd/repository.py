@@ -6,12 +6,12 @@ round trip per row. Nothing here commits; the caller's unit of work does.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
+import orjson
 import psycopg
 from sqlalchemy import (
     CursorResult,
@@ -168,14 +168,15 @@ class CatalogRepository:
 
     def _pg_copy(self, table_name: str, rows: Sequence[Row]) -> None:
         columns = list(rows[0])
-        json_columns = [c for c in columns if isinstance(rows[0][c], list | dict)]
+        json_at = [i for i, c in enumerate(columns) if isinstance(rows[0][c], list | dict)]
         cursor = self._driver_connection().cursor()
         statement = f'COPY "{table_name}" ({", ".join(columns)}) FROM STDIN'
         with cursor.copy(statement) as copy:
             for row in rows:
-                if json_columns:
-                    row = {**row, **{c: _json(row[c]) for c in json_columns}}
-                copy.write_row(tuple(row.values()))
+                values = list(row.values())
+                for i in json_at:
+                    values[i] = _json(values[i])
+                copy.write_row(values)
 
     def _pg_staged_upsert(
         self, table: Table, rows: Sequence[Row], *, keys: Sequence[str], update: Sequence[str]
@@ -211,30 +212,6 @@ class CatalogRepository:
         """
         if self.dialect == "postgresql":
             self.session.execute(text("SET LOCAL synchronous_commit = off"))
-
-    def analyze_grown_tables(self) -> list[str]:
-        """ANALYZE the catalog tables that changed a lot since their statistics (PostgreSQL).
-
-        A first import grows tables from nothing within minutes, long before autovacuum looks;
-        with stale statistics the planner keeps treating them as empty. Cheap when nothing
-        changed (one catalog query), so it can run after every batch.
-        """
-        if self.dialect != "postgresql":
-            return []
-        names = [models.table(m).name for m in _ANALYZED]
-        stale = list(
-            self.session.execute(
-                text(
-                    "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
-                    "WHERE s.relname = ANY(:names) "
-                    "AND s.n_mod_since_analyze > greatest(1000, 0.5 * c.reltuples)"
-                ),
-                {"names": names},
-            ).scalars()
-        )
-        for name in stale:
-            self.session.execute(text(f'ANALYZE "{name}"'))
-        return stale
 
     def add_mentions(self, run_id: int, kind: str, onec_ids: Collection[str]) -> None:
         """Remember that run ``run_id`` mentioned these rows (for hiding what it did not)."""
@@ -279,22 +256,9 @@ class CatalogRepository:
             self.session.execute(delete(table).where(key.in_(chunk)))
 
 
-_ANALYZED = (
-    models.Group,
-    models.Product,
-    models.ProductGroup,
-    models.ProductImage,
-    models.ProductPropertyValue,
-    models.Offer,
-    models.Price,
-    models.Stock,
-    models.PackageMention,
-)
-
-
 def _json(value: Any) -> str:
     """COPY takes JSON columns as JSON text; psycopg adapts everything else itself."""
-    return json.dumps(value, ensure_ascii=False)
+    return orjson.dumps(value).decode()
 
 
 def rows_by_key(rows: Iterable[Row], key: str) -> Mapping[str, Row]:

@@ -362,7 +362,7 @@ def _unit_row(u: r.Unit) -> Row:
         "name": u.name,
         "full_name": u.full_name,
         "international": u.international,
-        "is_deleted": False,
+        "is_deleted": u.deleted,
     }
 
 

@@ -159,17 +159,29 @@ class CatalogJobs:
     # --- the whole package -------------------------------------------------------------
 
     def _finish(self, session_id: int, progress: JobProgress) -> JobOutcome:
+        """End the package: the pipeline run, then (if still open) the session and its audit.
+
+        Only a session that is still open and had no failed or refused file lets the pipeline
+        hide what a full package did not mention: the pipeline knows nothing of refused
+        uploads or archives. A session already ended (an upload refused) still gets its run
+        closed, hiding nothing.
+        """
         progress.stage = "finishing the package"
         with self._ctx.sessions() as db:
             session = db.get_one(ExchangeSession, session_id)
-            if session.status != OPEN:
-                return JobOutcome(session.status == SUCCEEDED, session.error or session.status)
-            with contextlib.suppress(ArchiveError):  # recorded on its row; the session fails
-                prepare_session(db, session, self._ctx.staging)
+            was_open = session.status == OPEN
+            if was_open:
+                with contextlib.suppress(ArchiveError):  # recorded on its row; the session fails
+                    prepare_session(db, session, self._ctx.staging)
+            clean = was_open and not any(f.status in (FILE_FAILED, REJECTED) for f in session.files)
             run_uuid = None
             if session.run_id is not None:
-                run_uuid = db.get_one(SyncRun, session.run_id).run_uuid
-        report = self._ctx.backend.finish(run_uuid) if run_uuid else None
+                run = db.get_one(SyncRun, session.run_id)
+                run_uuid = run.run_uuid if run.status == "running" else None
+            db.commit()
+        report = self._ctx.backend.finish(run_uuid, hide=clean) if run_uuid else None
+        if not was_open:
+            return JobOutcome(False, session.error or f"the exchange session {session.status}")
         with self._ctx.sessions() as db:
             session = db.get_one(ExchangeSession, session_id)
             outcome = _close(db, session, report)

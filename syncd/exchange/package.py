@@ -63,8 +63,9 @@ class PackageBackend(Protocol):
         """Import one file into the run; commits batch by batch; never raises for bad input."""
         ...
 
-    def finish(self, run_uuid: str) -> RunReport:
-        """End the run (hiding what a clean full package did not mention)."""
+    def finish(self, run_uuid: str, *, hide: bool) -> RunReport:
+        """End the run. ``hide``: a clean full package may hide what it did not mention; false
+        when the exchange refused something the pipeline never saw (the run ends failed)."""
         ...
 
 

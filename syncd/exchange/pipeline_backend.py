@@ -2,9 +2,9 @@
 
 The pipeline reads a whole *full* package before writing anything, but the exchange hands it one
 file at a time as 1C uploads them, and ``import_file`` writes batch by batch. So each file is read
-through once first (``PackageImport._prevalidate``, the pipeline's own check, which quarantines and
-audits a bad file): a malformed file is refused before its first batch is written, and the
-catalog stays exactly as it was.
+through once first (``read_first``: the pipeline's own check, which quarantines and audits a bad
+file): a malformed file is refused before its first batch is written, and the catalog stays
+exactly as it was.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from config import Settings
 from syncd.exchange.package import FileReport, ProgressCallback, RunReport
-from syncd.pipeline import Interrupted, PackageImport, Progress, describe_file
+from syncd.pipeline import Interrupted, PackageImport, Progress
 
 
 class PipelineBackend:
@@ -50,14 +50,8 @@ class PipelineBackend:
             on_progress(p.bytes_read, p.bytes_total)
 
         try:
-            if not package._prevalidate([describe_file(path, name)], should_stop):
-                rejected = package.results[-1]
-                return FileReport(
-                    ok=False, counts=_counts(rejected.counts), error=rejected.error,
-                    sha256=rejected.sha256,
-                )  # fmt: skip
             result = package.import_file(
-                path, name=name, on_progress=progress, should_stop=should_stop
+                path, name=name, on_progress=progress, should_stop=should_stop, read_first=True
             )
         except Interrupted:
             return FileReport(ok=False, interrupted=True, error=f"{name}: interrupted")
@@ -65,8 +59,12 @@ class PipelineBackend:
             ok=result.ok, counts=_counts(result.counts), error=result.error, sha256=result.sha256
         )
 
-    def finish(self, run_uuid: str) -> RunReport:
-        result = self._package(run_uuid).finish()
+    def finish(self, run_uuid: str, *, hide: bool) -> RunReport:
+        package = self._package(run_uuid)
+        # When the exchange refused part of this package (an upload, an archive) that the
+        # pipeline never saw, the run ends as failed, which hides nothing.
+        refused = None if hide else "part of the package was refused by the exchange"
+        result = package.finish(failed_outside=refused)
         with self._lock:
             self._runs.pop(run_uuid, None)
         return RunReport(ok=result.ok, counts=_counts(result.counts), error=result.error)

@@ -100,6 +100,14 @@ class JobRunner:
             if job is not None and job.future.done():
                 del self._jobs[key]
 
+    def forget_finished(self) -> int:
+        """Drop every finished job (their outcomes are in the database); returns how many."""
+        with self._lock:
+            done = [key for key, job in self._jobs.items() if job.future.done()]
+            for key in done:
+                del self._jobs[key]
+        return len(done)
+
     def running(self) -> list[JobKey]:
         with self._lock:
             return [key for key, job in self._jobs.items() if not job.future.done()]

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from exchange_formats.commerceml import write_orders
+from exchange_formats.commerceml.orders_writer import VERSIONS as WRITER_VERSIONS
 from syncd.exchange.order_records import order_record
 from syncd.models import Order
 
@@ -41,6 +42,12 @@ def hand_out(db: Session, orders: Sequence[Order], session_digest: str) -> None:
     for order in orders:
         order.export_state, order.export_session = PENDING, session_digest
     db.flush()
+
+
+def query_version(negotiated: str | None, default: str) -> str:
+    """The ВерсияСхемы of the orders document: what 1C asked for on ``init`` if the writer
+    speaks it (2.05 and newer), else ``exchange.schema_version``."""
+    return negotiated if negotiated in WRITER_VERSIONS else default
 
 
 def render_orders(orders: Sequence[Order], *, version: str, encoding: str, tz_name: str) -> bytes:

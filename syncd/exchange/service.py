@@ -96,6 +96,7 @@ class ExchangeService:
         if not self._sweep_lock.acquire(blocking=False):
             return 0
         try:
+            self.runner.forget_finished()  # outcomes nobody polled for any more
             return self._sweep()
         finally:
             self._sweep_lock.release()

@@ -83,6 +83,7 @@ class Call:
     token: str | None = None  # set when this request opened the session
 
     params: dict[str, str] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
 
     def param(self, name: str) -> str | None:
         return self.params.get(name)
@@ -265,9 +266,13 @@ def upload(call: Call) -> Reply:
             call.service.paths.quarantine_dir,
         )
     except (UnsafeNameError, UploadTooLargeError) as exc:
-        # 1C ends its exchange on a failed upload: so does the session (and its audit entry).
+        # 1C ends its exchange on a failed upload: so does the session (and its audit entry);
+        # a package run it had begun is closed without hiding anything.
         end_session(session, FAILED_SESSION, str(exc))
         audit_trail.record_session(call.db, session, list(session.files))
+        if session.type == "catalog" and session.run_id is not None:
+            call.db.commit()
+            call.service.runner.submit((session.id, FINISH))
         raise
     if call.type == "sale" and session.version is None and row.kind in ("xml", "zip"):
         call.db.commit()  # old sale protocol: apply now, the reply says how it went
@@ -311,7 +316,9 @@ def _poll(call: Call, key: tuple[int, str]) -> Reply:
     call.db.commit()  # hold no transaction (or lock) while waiting for the worker
     runner = call.service.runner
     job = runner.submit(key)
-    outcome = job.wait(call.service.settings.import_wait_seconds)
+    # The budget is for the whole request: what auth and bookkeeping took is not waited again.
+    budget = call.service.settings.import_wait_seconds - (time.monotonic() - call.started)
+    outcome = job.wait(budget)
     if outcome is None or outcome.interrupted:
         return progress(job.progress.text())
     runner.forget(key)
@@ -341,7 +348,7 @@ def query(call: Call) -> Response:
     sale.hand_out(call.db, orders, session.token)
     body = sale.render_orders(
         orders,
-        version=session.version or settings.schema_version,
+        version=sale.query_version(session.version, settings.schema_version),
         encoding=settings.query_encoding,
         tz_name=call.service.timezone,
     )

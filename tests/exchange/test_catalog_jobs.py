@@ -135,3 +135,57 @@ def test_an_abandoned_session_is_finished_when_it_expires(
         assert db.scalars(
             select(AuditEntry.action).where(AuditEntry.action == "exchange.catalog")
         ).all()
+
+
+def visible_products(app: Flask) -> int:
+    with exchange_service(app).sessions() as db:
+        return int(
+            db.scalar(
+                select(func.count()).select_from(Product).where(Product.is_deleted.is_(False))
+            )
+            or 0
+        )
+
+
+def test_a_full_package_hides_the_unmentioned_only_when_its_session_was_clean(
+    one_c: OneC, app: Flask, tmp_path: Path
+) -> None:
+    first = generate_package(tmp_path / "a", PackageSpec(products=10, seed=1))
+    second = generate_package(tmp_path / "b", PackageSpec(products=7, seed=2))
+    one_c.start()
+    one_c.call("file", filename="import.xml", body=first.files[0].read_bytes())
+    assert poll(one_c, "import.xml")[0] == "success"
+    assert visible_products(app) == 10
+
+    # A Bitrix-module session sends a full catalog, then an upload we refuse: nothing is hidden.
+    one_c.start(version="2.10")
+    one_c.call("file", filename="import.xml", body=second.files[0].read_bytes())
+    assert poll(one_c, "import.xml")[0] == "success"
+    assert text(one_c.call("file", filename="../evil.xml", body=b"x"))[0] == "failure"
+    assert text(one_c.call("complete"))[0] == "failure"
+    runs = _wait_runs_finished(app)
+    assert runs[-1] == "failed"
+    assert visible_products(app) == 17
+
+    # The same full catalog in a clean session hides the ten it does not mention.
+    one_c.start(version="2.10")
+    one_c.call("file", filename="import.xml", body=second.files[0].read_bytes())
+    assert poll(one_c, "import.xml")[0] == "success"
+    lines = text(one_c.call("complete"))
+    while lines[0] == "progress":
+        lines = text(one_c.call("complete"))
+    assert lines[0] == "success", lines
+    assert "hidden 10" in lines[1]
+    assert visible_products(app) == 7
+
+
+def _wait_runs_finished(app: Flask) -> list[str]:
+    from syncd.models import SyncRun
+
+    deadline = time.monotonic() + 30
+    while True:
+        with exchange_service(app).sessions() as db:
+            statuses = list(db.scalars(select(SyncRun.status).order_by(SyncRun.id)))
+        if "running" not in statuses or time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.1)

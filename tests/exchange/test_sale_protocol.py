@@ -162,3 +162,13 @@ def test_a_malformed_update_file_fails_with_its_line_changes_no_order_and_is_kep
         assert row.status == "failed"
         assert Path(row.stored_path).read_bytes() == broken
         assert db.scalars(select(ExchangeSession.status)).one() == "failed"
+
+
+@pytest.mark.parametrize(("asked", "written"), [("2.04", "2.05"), ("2.10", "2.10"), ("3.5", "3.1")])
+def test_query_is_written_in_the_version_1c_asked_for_when_the_writer_speaks_it(
+    sale_one_c: OneC, app: Flask, asked: str, written: str
+) -> None:
+    place(app, f"V-{asked}")
+    sale_one_c.start(version=asked)
+    body = sale_one_c.call("query").data
+    assert f'ВерсияСхемы="{written}"'.encode() in body

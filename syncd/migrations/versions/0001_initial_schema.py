@@ -17,6 +17,9 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+# 1C ids compare byte-wise on PostgreSQL (see syncd.models.OnecId).
+ONEC_ID = sa.String(length=255).with_variant(sa.String(length=255, collation="C"), "postgresql")
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -78,8 +81,8 @@ def upgrade() -> None:
     op.create_table(
         "catalog_groups",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("onec_id", sa.String(length=255), nullable=False),
-        sa.Column("parent_onec_id", sa.String(length=255), nullable=True),
+        sa.Column("onec_id", ONEC_ID, nullable=False),
+        sa.Column("parent_onec_id", ONEC_ID, nullable=True),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("sort", sa.Integer(), nullable=True),
@@ -109,14 +112,14 @@ def upgrade() -> None:
         sa.Column("stream", sa.String(length=128), nullable=False),
         sa.Column("ref_key", sa.String(length=36), nullable=False),
         sa.Column("data_version", sa.String(length=64), nullable=True),
-        sa.Column("onec_id", sa.String(length=255), nullable=True),
+        sa.Column("onec_id", ONEC_ID, nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("stream", "ref_key", name=op.f("pk_odata_versions")),
     )
     op.create_table(
         "customers",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("onec_id", sa.String(length=255), nullable=False),
+        sa.Column("onec_id", ONEC_ID, nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("full_name", sa.Text(), nullable=True),
         sa.Column("inn", sa.String(length=32), nullable=True),
@@ -153,8 +156,8 @@ def upgrade() -> None:
     op.create_table(
         "offers",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("onec_id", sa.String(length=255), nullable=False),
-        sa.Column("product_onec_id", sa.String(length=255), nullable=False),
+        sa.Column("onec_id", ONEC_ID, nullable=False),
+        sa.Column("product_onec_id", ONEC_ID, nullable=False),
         sa.Column("name", sa.Text(), nullable=True),
         sa.Column("sku", sa.String(length=255), nullable=True),
         sa.Column("barcode", sa.String(length=255), nullable=True),
@@ -183,7 +186,7 @@ def upgrade() -> None:
         sa.Column("number", sa.String(length=64), nullable=False),
         sa.Column("idempotency_key", sa.String(length=255), nullable=True),
         sa.Column("request_hash", sa.String(length=64), nullable=True),
-        sa.Column("customer_ref", sa.String(length=255), nullable=True),
+        sa.Column("customer_ref", ONEC_ID, nullable=True),
         sa.Column(
             "customer",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -198,7 +201,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=16), nullable=False),
         sa.Column("total", sa.Numeric(precision=18, scale=4), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
-        sa.Column("onec_id", sa.String(length=255), nullable=True),
+        sa.Column("onec_id", ONEC_ID, nullable=True),
         sa.Column("onec_number", sa.String(length=64), nullable=True),
         sa.Column("onec_date", sa.DateTime(timezone=True), nullable=True),
         sa.Column("posted", sa.Boolean(), nullable=False),
@@ -227,7 +230,7 @@ def upgrade() -> None:
     op.create_table(
         "price_types",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("onec_id", sa.String(length=255), nullable=False),
+        sa.Column("onec_id", ONEC_ID, nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("currency", sa.String(length=16), nullable=True),
         sa.Column("tax_name", sa.Text(), nullable=True),
@@ -242,9 +245,9 @@ def upgrade() -> None:
     op.create_table(
         "prices",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("offer_onec_id", sa.String(length=255), nullable=False),
-        sa.Column("product_onec_id", sa.String(length=255), nullable=False),
-        sa.Column("price_type_onec_id", sa.String(length=255), nullable=False),
+        sa.Column("offer_onec_id", ONEC_ID, nullable=False),
+        sa.Column("product_onec_id", ONEC_ID, nullable=False),
+        sa.Column("price_type_onec_id", ONEC_ID, nullable=False),
         sa.Column("value", sa.Numeric(precision=18, scale=4), nullable=False),
         sa.Column("currency", sa.String(length=16), nullable=True),
         sa.Column("unit", sa.String(length=64), nullable=True),
@@ -269,8 +272,8 @@ def upgrade() -> None:
     op.create_index(op.f("ix_prices_product_onec_id"), "prices", ["product_onec_id"], unique=False)
     op.create_table(
         "product_groups",
-        sa.Column("product_onec_id", sa.String(length=255), nullable=False),
-        sa.Column("group_onec_id", sa.String(length=255), nullable=False),
+        sa.Column("product_onec_id", ONEC_ID, nullable=False),
+        sa.Column("group_onec_id", ONEC_ID, nullable=False),
         sa.PrimaryKeyConstraint("product_onec_id", "group_onec_id", name=op.f("pk_product_groups")),
     )
     op.create_index(
@@ -278,7 +281,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "product_images",
-        sa.Column("product_onec_id", sa.String(length=255), nullable=False),
+        sa.Column("product_onec_id", ONEC_ID, nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("path", sa.Text(), nullable=False),
         sa.Column("caption", sa.Text(), nullable=True),
@@ -286,8 +289,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "product_property_values",
-        sa.Column("product_onec_id", sa.String(length=255), nullable=False),
-        sa.Column("property_onec_id", sa.String(length=255), nullable=False),
+        sa.Column("product_onec_id", ONEC_ID, nullable=False),
+        sa.Column("property_onec_id", ONEC_ID, nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint(
@@ -306,12 +309,12 @@ def upgrade() -> None:
     op.create_table(
         "products",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("onec_id", sa.String(length=255), nullable=False),
+        sa.Column("onec_id", ONEC_ID, nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("sku", sa.String(length=255), nullable=True),
         sa.Column("barcode", sa.String(length=255), nullable=True),
         sa.Column("code", sa.String(length=255), nullable=True),
-        sa.Column("group_onec_id", sa.String(length=255), nullable=True),
+        sa.Column("group_onec_id", ONEC_ID, nullable=True),
         sa.Column("unit", sa.String(length=64), nullable=True),
         sa.Column("unit_code", sa.String(length=64), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
@@ -340,7 +343,7 @@ def upgrade() -> None:
     op.create_table(
         "properties",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("onec_id", sa.String(length=255), nullable=False),
+        sa.Column("onec_id", ONEC_ID, nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("value_type", sa.String(length=64), nullable=True),
         sa.Column("is_multiple", sa.Boolean(), nullable=False),
@@ -356,8 +359,8 @@ def upgrade() -> None:
     op.create_table(
         "property_options",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("property_onec_id", sa.String(length=255), nullable=False),
-        sa.Column("onec_id", sa.String(length=255), nullable=False),
+        sa.Column("property_onec_id", ONEC_ID, nullable=False),
+        sa.Column("onec_id", ONEC_ID, nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -379,9 +382,9 @@ def upgrade() -> None:
     op.create_table(
         "stock",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("offer_onec_id", sa.String(length=255), nullable=False),
-        sa.Column("product_onec_id", sa.String(length=255), nullable=False),
-        sa.Column("warehouse_onec_id", sa.String(length=255), nullable=False),
+        sa.Column("offer_onec_id", ONEC_ID, nullable=False),
+        sa.Column("product_onec_id", ONEC_ID, nullable=False),
+        sa.Column("warehouse_onec_id", ONEC_ID, nullable=False),
         sa.Column("quantity", sa.Numeric(precision=18, scale=4), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stock")),
@@ -420,7 +423,7 @@ def upgrade() -> None:
     op.create_table(
         "units",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("onec_id", sa.String(length=255), nullable=False),
+        sa.Column("onec_id", ONEC_ID, nullable=False),
         sa.Column("code", sa.String(length=64), nullable=True),
         sa.Column("name", sa.Text(), nullable=True),
         sa.Column("full_name", sa.Text(), nullable=True),
@@ -447,7 +450,7 @@ def upgrade() -> None:
     op.create_table(
         "warehouses",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("onec_id", sa.String(length=255), nullable=False),
+        sa.Column("onec_id", ONEC_ID, nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("address", sa.Text(), nullable=True),
         sa.Column("content_hash", sa.String(length=64), nullable=True),
@@ -485,8 +488,8 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("line_no", sa.Integer(), nullable=False),
-        sa.Column("offer_onec_id", sa.String(length=255), nullable=False),
-        sa.Column("product_onec_id", sa.String(length=255), nullable=False),
+        sa.Column("offer_onec_id", ONEC_ID, nullable=False),
+        sa.Column("product_onec_id", ONEC_ID, nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("sku", sa.String(length=255), nullable=True),
         sa.Column("unit", sa.String(length=64), nullable=True),
@@ -512,7 +515,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("onec_ref_key", sa.String(length=255), nullable=True),
+        sa.Column("onec_ref_key", ONEC_ID, nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -555,7 +558,7 @@ def upgrade() -> None:
         "package_mentions",
         sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("onec_id", sa.String(length=255), nullable=False),
+        sa.Column("onec_id", ONEC_ID, nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"],
             ["sync_runs.id"],
