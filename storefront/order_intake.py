@@ -196,6 +196,8 @@ def _build(
     principal: Principal,
 ) -> Order:
     customer = order_in.customer.model_dump(mode="json")
+    if order_in.payment_method:  # the sale exchange reads it from the customer (Метод оплаты)
+        customer["payment_method"] = order_in.payment_method
     delivery = order_in.delivery.model_dump(mode="json") if order_in.delivery else {}
     order = Order(
         number=order_in.number or f"pending-{uuid.uuid4().hex}",

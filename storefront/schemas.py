@@ -294,11 +294,18 @@ class ProductDetail(Output):
 
 
 class CustomerIn(Input):
+    """Who ordered. The sale exchange and the OData push build 1C's contractor from these."""
+
     ref: OnecId | None = Field(None, description="the shop's own customer id")
+    onec_id: OnecId | None = Field(None, description="the 1C contractor's Ид, when known")
     name: Annotated[str, Field(min_length=1, max_length=500)]
+    full_name: Annotated[str, Field(max_length=1000)] | None = Field(
+        None, description="full or legal name (ООО «...»)"
+    )
+    first_name: Annotated[str, Field(max_length=255)] | None = None
+    last_name: Annotated[str, Field(max_length=255)] | None = None
     email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
     phone: Annotated[str, Field(max_length=64)] | None = None
-    company: Annotated[str, Field(max_length=500)] | None = None
     inn: Annotated[str, Field(pattern=r"^\d{10}(\d{2})?$")] | None = None
     kpp: Annotated[str, Field(pattern=r"^\d{9}$")] | None = None
     address: Annotated[str, Field(max_length=2000)] | None = None
@@ -326,6 +333,7 @@ class OrderIn(Input):
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=500)]
     delivery: DeliveryIn | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "RUB"
+    payment_method: Annotated[str, Field(max_length=255)] | None = None
     comment: Annotated[str, Field(max_length=4000)] | None = None
     total: MoneyIn | None = Field(
         None, description="if given, must equal the sum of the lines and delivery"
@@ -334,10 +342,13 @@ class OrderIn(Input):
 
 class CustomerOut(Output):
     ref: str | None
+    onec_id: str | None
     name: str | None
+    full_name: str | None
+    first_name: str | None
+    last_name: str | None
     email: str | None
     phone: str | None
-    company: str | None
     inn: str | None
     kpp: str | None
     address: str | None
@@ -369,6 +380,7 @@ class OrderOut(Output):
     total: MoneyText
     customer: CustomerOut
     delivery: DeliveryOut
+    payment_method: str | None
     comment: str | None
     lines: list[OrderLineOut]
     onec_number: str | None

@@ -18,7 +18,19 @@ ORD = Order.__table__
 OL = OrderLine.__table__
 OSH = OrderStatusChange.__table__
 
-CUSTOMER_FIELDS = ("ref", "name", "email", "phone", "company", "inn", "kpp", "address")
+CUSTOMER_FIELDS = (
+    "ref",
+    "onec_id",
+    "name",
+    "full_name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "inn",
+    "kpp",
+    "address",
+)
 DELIVERY_FIELDS = ("method", "address", "price")
 
 
@@ -100,6 +112,7 @@ def _order(row: Any, lines: list[dict[str, Any]]) -> dict[str, Any]:
         "total": money(row.total),
         "customer": {key: _text(customer.get(key)) for key in CUSTOMER_FIELDS},
         "delivery": {key: _text(delivery.get(key)) for key in DELIVERY_FIELDS},
+        "payment_method": _text(customer.get("payment_method")),
         "comment": row.comment,
         "lines": lines,
         "onec_number": row.onec_number,

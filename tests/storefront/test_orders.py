@@ -226,3 +226,33 @@ def test_concurrent_requests_with_one_key_store_one_order(
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Order)) == 1
     engine.dispose()
+
+
+def test_an_api_order_becomes_the_order_the_sale_exchange_sends_to_1c(api: Api) -> None:
+    from sqlalchemy.orm import Session, selectinload
+
+    from syncd.exchange.order_records import order_record
+
+    body = {
+        **ORDER,
+        "customer": {**ORDER["customer"], "full_name": "ООО «Ромашка»", "kpp": "770101001"},
+        "payment_method": "card",
+    }
+    response = submit(api, body)
+    assert response.status_code == 201
+    assert response.get_json()["payment_method"] == "card"
+    engine = create_engine(api.database_url)
+    with Session(engine) as session:
+        order = session.scalars(select(Order).options(selectinload(Order.lines))).one()
+        record = order_record(order)
+    engine.dispose()
+    [contractor] = record.contractors
+    assert (contractor.onec_id, contractor.full_name, contractor.inn, contractor.kpp) == (
+        "c-1",
+        "ООО «Ромашка»",
+        "7701234567",
+        "770101001",
+    )
+    assert [line.onec_id for line in record.lines][:2] == ["p-drill", "p-bit#6"]
+    assert record.lines[-1].name == "courier"  # delivery travels as a service line
+    assert ("Метод оплаты", "card") in [(r.name, r.value) for r in record.requisites]
