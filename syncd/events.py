@@ -13,6 +13,7 @@ between the bump and the commit would store the old data under the new generatio
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 
@@ -57,6 +58,39 @@ def publish_catalog_changed(
     """
     names = [what] if isinstance(what, str) else sorted(what)
     return _bump(redis_url, GENERATION_KEY, CATALOG_CHANNEL, ",".join(names), timeout_seconds)
+
+
+class CatalogNotifier:
+    """Publishes catalog changes after commits: at once, then at most every ``interval`` seconds
+    while a sync keeps committing, and whatever is left on ``flush()``.
+
+    Safe to call from the import's writer thread; without Redis it does nothing.
+    """
+
+    def __init__(self, redis_url: str, *, interval: float = 0.5) -> None:
+        self.redis_url = redis_url
+        self.interval = interval
+        self._pending: set[str] = set()
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def committed(self, tables: Iterable[str]) -> None:
+        """Rows of ``tables`` were committed; tell the API now unless it was told just before."""
+        if not self.redis_url:
+            return
+        with self._lock:
+            self._pending.update(tables)
+            if time.monotonic() - self._last < self.interval:
+                return
+        self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, set()
+            if not pending:
+                return
+            self._last = time.monotonic()
+        publish_catalog_changed(self.redis_url, pending)
 
 
 def publish_credentials_changed(redis_url: str, *, timeout_seconds: float = 1.0) -> int | None:

@@ -117,3 +117,39 @@ def _prices(api: Api, product_id: str, offer_id: str) -> list[Any]:
     detail = api.get(f"/api/v1/products/{product_id}").get_json()
     [variant] = [v for v in detail["variants"] if v["id"] == offer_id]
     return [p["value"] for p in variant["prices"]]
+
+
+def test_a_price_changed_by_a_real_sync_is_served_within_a_second_of_its_commit(
+    imported: tuple[str, dict[str, str], Engine],
+    redis_url: str,
+    app_factory: Callable[..., Flask],
+    tmp_path: Path,
+) -> None:
+    """No hand-made event: the import itself tells the API once its batches commit."""
+    url, keys, engine = imported
+    api = Api(app_factory(make_settings(url, redis_url)), keys, url)
+    text = (PACKAGE / "offers.xml").read_text(encoding="utf-8-sig")
+    start = text.index("<Ид>", text.index("<Предложение>")) + len("<Ид>")
+    offer_id = text[start : text.index("</Ид>", start)]
+    with engine.connect() as connection:
+        product_id = connection.execute(
+            select(Offer.product_onec_id).where(Offer.onec_id == offer_id)
+        ).scalar_one()
+    before = _prices(api, product_id, offer_id)  # now cached
+    generations = api.app.extensions["onec_sync_cache"].generations
+    deadline = time.monotonic() + 5
+    while not generations.listening and time.monotonic() < deadline:
+        time.sleep(0.01)
+    price_at = text.index("<ЦенаЗаЕдиницу>", start) + len("<ЦенаЗаЕдиницу>")
+    old = text[price_at : text.index("</ЦенаЗаЕдиницу>", price_at)]
+    changed = text[:price_at] + str(float(old) + 1) + text[price_at + len(old) :]
+    offers = tmp_path / "changed" / "offers.xml"
+    offers.parent.mkdir()
+    offers.write_text(changed, encoding="utf-8")
+    settings = _with_data_dir(make_settings(url, redis_url), tmp_path / "sync")
+    result = import_files(engine, [offers], settings, actor="test")
+    committed = time.monotonic()
+    assert result.counts.by_table["prices"]["updated"] == 1
+    while _prices(api, product_id, offer_id) == before:
+        assert time.monotonic() - committed < 1.0, "the API still serves the old price"
+        time.sleep(0.01)
