@@ -729,5 +729,125 @@ def _current_engine(ctx: Context) -> Any:
     return engine
 
 
+# --- storefront: serve, users, apikeys --------------------------------------------------------
+
+
+@main.command("serve")
+@click.option("--dev", is_flag=True, help="Flask's development server (no JWT secret needed).")
+@click.option("--listen", help="host:port (default: storefront.listen).")
+@click.option("--workers", type=click.IntRange(1, 64), help="gunicorn workers.")
+@pass_context
+def serve(ctx: Context, dev: bool, listen: str | None, workers: int | None) -> None:
+    """Serve the storefront API (gunicorn; --dev for the development server)."""
+    from storefront.errors import ConfigurationError
+    from storefront.serve import serve as run_server
+
+    try:
+        run_server(ctx.settings, dev=dev, listen=listen, workers=workers)
+    except ConfigurationError as exc:
+        fail(str(exc), code=78)
+
+
+@main.group("users")
+def users_group() -> None:
+    """People who log in to the storefront API (operators, admins)."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["operator", "admin"]), default="operator")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_context
+def users_create(ctx: Context, username: str, role: str, password_stdin: bool) -> None:
+    """Create USERNAME; asks for the password unless --password-stdin."""
+    from storefront import manage
+    from storefront.errors import StorefrontError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = manage.create_user(
+            ctx.settings.database, username=username, password=password, role=role
+        )
+    except StorefrontError as exc:
+        fail(str(exc))
+    click.echo(f"created {user['role']} {user['username']}")
+
+
+@main.group("apikeys")
+def apikeys_group() -> None:
+    """API keys for machines (the shop's backend)."""
+
+
+@apikeys_group.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["shop", "operator", "admin"]), default="shop")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["catalog:read", "orders:read", "orders:write", "admin"]),
+    help="Narrow the role's permissions (repeatable); default: all of the role's.",
+)
+@pass_context
+def apikeys_create(ctx: Context, name: str, role: str, scopes: tuple[str, ...]) -> None:
+    """Create a key named NAME and print it (once: only its hash is stored)."""
+    from storefront import manage
+    from storefront.errors import StorefrontError
+
+    try:
+        described, key = manage.create_api_key(
+            ctx.settings.database, name=name, role=role, scopes=scopes, created_by="cli"
+        )
+    except StorefrontError as exc:
+        fail(str(exc))
+    click.echo(key)
+    click.echo(
+        f"created {described['role']} key {described['prefix']} ({described['name']}); "
+        "store it now, it is not shown again",
+        err=True,
+    )
+
+
+@apikeys_group.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def apikeys_list(ctx: Context, include_revoked: bool, as_json: bool) -> None:
+    """List keys (prefix, name, role, scopes, last use); never the keys themselves."""
+    from storefront import manage
+
+    keys = manage.list_api_keys(ctx.settings.database, include_revoked=include_revoked)
+    if as_json:
+        click.echo(json.dumps(keys, ensure_ascii=False, indent=2))
+        return
+    for key in keys:
+        state = f"revoked {key['revoked_at']}" if key["revoked_at"] else "active"
+        scopes = ",".join(key["scopes"]) or "all"
+        click.echo(
+            f"{key['prefix']}  {key['role']:<8} {scopes:<12} {state:<10} "
+            f"last used {key['last_used_at'] or 'never'}  {key['name']}"
+        )
+
+
+@apikeys_group.command("revoke")
+@click.argument("prefix")
+@pass_context
+def apikeys_revoke(ctx: Context, prefix: str) -> None:
+    """Revoke the key with PREFIX (the 12 characters after osk_); takes effect at once."""
+    from storefront import manage
+    from storefront.errors import StorefrontError
+
+    try:
+        described = manage.revoke_api_key(
+            ctx.settings.database, prefix, redis_url=ctx.settings.redis.url
+        )
+    except StorefrontError as exc:
+        fail(str(exc))
+    click.echo(f"revoked {described['prefix']} ({described['name']})")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

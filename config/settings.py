@@ -449,6 +449,23 @@ class StorefrontSettings:
     cache_ttl_seconds: int = 60
     max_request_bytes: int = 1024 * 1024
     default_price_type: str = ""  # price type Ид (or name) shown as "the" price
+    login_rate_limit: str = "10/minute"  # login attempts per client address
+    workers: int = 4  # gunicorn worker processes (`onec-sync serve`)
+    threads: int = 4  # threads per worker (gunicorn gthread); 1 = one request at a time
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For is trusted
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.workers < 1:
+            found.append("storefront.workers: must be at least 1")
+        if self.threads < 1:
+            found.append("storefront.threads: must be at least 1")
+        if self.proxy_hops < 0:
+            found.append("storefront.proxy_hops: must not be negative")
+        for origin in self.cors_origins:
+            if origin != "*" and urlsplit(origin).scheme not in ("http", "https"):
+                found.append(f"storefront.cors_origins: {origin!r} is not an http(s) origin")
+        return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

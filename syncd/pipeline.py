@@ -36,6 +36,7 @@ from syncd import audit, models
 from syncd.batches import BackgroundWriter, batched
 from syncd.checkpoints import read_checkpoint, write_stream_batch
 from syncd.db import make_session_factory
+from syncd.events import CatalogNotifier
 from syncd.ledger import RunLedger
 from syncd.locks import named_lock
 from syncd.package import InputFile, describe_file, describe_files, package_fingerprint
@@ -122,6 +123,7 @@ class PackageImport:
         self.started = time.monotonic()
         self.tz = ZoneInfo(settings.import_.timezone)
         self.results: list[FileResult] = []
+        self.notifier = CatalogNotifier(settings.redis.url)
         self.ledger = RunLedger(self.sessions, self.run_id, self.run_uuid, self.actor, self.source)
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -310,6 +312,9 @@ class PackageImport:
                 details={"files": [r.name for r in self.results], "resumed": self.resumed},
             )
             uow.commit()
+        if counts.hidden:
+            self.notifier.committed(["products", "offers"])
+        self.notifier.flush()
         return RunResult(
             run_uuid=self.run_uuid,
             outcome=outcome,
@@ -375,6 +380,7 @@ class PackageImport:
         for _ in islice(records, done):  # resume: these were committed before
             pass
         options = WriteOptions(
+            notifier=self.notifier,
             site_owned=frozenset(self.settings.import_.site_owned_fields),
             mention_run_id=None if item.header.only_changes else self.run_id,
             create_missing_products=item.header.kind == DocumentKind.CATALOG,

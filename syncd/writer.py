@@ -16,17 +16,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Table, event
 from sqlalchemy.orm import Session
 
 from exchange_formats import records as r
 from syncd import models
+from syncd.events import CatalogNotifier
 from syncd.hashing import record_hash
 from syncd.repository import CatalogRepository, Row
 
 MAX_ONEC_ID = models.ONEC_ID_LENGTH
 MAX_PROBLEMS = 20
 OUTCOMES = ("inserted", "updated", "unchanged", "deleted", "hidden", "rejected")
+_WRITES = ("inserted", "updated", "deleted", "hidden")
 
 T = TypeVar("T")
 
@@ -89,6 +91,8 @@ class WriteOptions:
     site_owned: frozenset[str] = frozenset()  # see ImportSettings.site_owned_fields
     mention_run_id: int | None = None  # remember products/offers for a full package's hiding
     create_missing_products: bool = False  # variants seen in import.xml make their product
+    # Told which tables changed once the caller's transaction commits (the API's cache).
+    notifier: CatalogNotifier | None = None
 
 
 class CatalogWriter:
@@ -115,7 +119,17 @@ class CatalogWriter:
         self._write_prices(grouped[r.OfferPrices], now, counts)
         self._write_stock(grouped[r.OfferStock], now, counts)
         self._write_simple(models.Customer, grouped[r.Contractor], _customer_row, now, counts)
+        self._notify_after_commit(counts)
         return counts
+
+    def _notify_after_commit(self, counts: Counts) -> None:
+        notifier = self.options.notifier
+        if notifier is None or not counts.written:
+            return
+        changed = [t for t, o in counts.by_table.items() if any(o.get(k) for k in _WRITES)]
+        event.listen(
+            self.repo.session, "after_commit", lambda _s: notifier.committed(changed), once=True
+        )
 
     # --- generic keyed tables --------------------------------------------------------------
 

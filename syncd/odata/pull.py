@@ -204,6 +204,8 @@ def _incremental(ctx: PullContext, stream: CatalogStream, result: StreamResult) 
             save_checkpoint(uow.session, stream.name, cursor)
             uow.commit()
         result.counts.add(stream.table.name, "deleted", hidden)
+        if hidden and ctx.options.notifier is not None:
+            ctx.options.notifier.committed([stream.table.name])
         log.info("%s: %d object(s) no longer in 1C, %d hidden", stream.name, len(gone), hidden)
     return _settle(result)
 

@@ -27,6 +27,7 @@ from exchange_formats.errors import FormatError
 from exchange_formats.odata.metadata import Metadata, parse_metadata
 from syncd import audit, models
 from syncd.db import make_session_factory
+from syncd.events import CatalogNotifier
 from syncd.locks import named_lock
 from syncd.odata.client import ODataClient
 from syncd.odata.errors import BadAnswer, ODataError, RequestRejected, Unavailable
@@ -81,6 +82,7 @@ def run_odata_sync(
     """
     names = _chosen(settings, stream)
     stop = should_stop or (lambda: False)
+    notifier = CatalogNotifier(settings.redis.url)
     with named_lock(engine, LOCK_NAME, wait=False):
         sessions = make_session_factory(engine)
         result = RunResult(run_uuid=str(uuid.uuid4()))
@@ -92,7 +94,10 @@ def run_odata_sync(
                 ctx = PullContext(
                     client=client,
                     sessions=sessions,
-                    options=WriteOptions(site_owned=frozenset(settings.import_.site_owned_fields)),
+                    options=WriteOptions(
+                        site_owned=frozenset(settings.import_.site_owned_fields),
+                        notifier=notifier,
+                    ),
                     batch_size=settings.import_.batch_size,
                     quarantine_dir=settings.paths.quarantine_dir,
                     should_stop=stop,
@@ -104,6 +109,7 @@ def run_odata_sync(
         if result.outcome == "succeeded" and all(s.outcome == "unchanged" for s in result.streams):
             result.outcome = "unchanged"
         _finish(sessions, run_id, result)
+        notifier.flush()
         return result
 
 

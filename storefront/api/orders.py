@@ -1,0 +1,68 @@
+"""Order intake and order status for the shop."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from storefront import database
+from storefront.auth.guard import authenticate, require
+from storefront.auth.roles import ORDERS_READ, ORDERS_WRITE
+from storefront.errors import NotFound
+from storefront.order_intake import submit_order
+from storefront.queries import orders
+from storefront.responses import json_response
+from storefront.schemas import CustomerOrdersQuery, OrderIn
+from storefront.validation import body, query
+
+blueprint = Blueprint("orders", __name__)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+@blueprint.post("/orders")
+@require(ORDERS_WRITE)
+def create_order() -> Response:
+    order_in = body(OrderIn)
+    result = submit_order(
+        database.writer(),
+        order_in,
+        principal=authenticate(),
+        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+    )
+    location = f"{request.root_path}/api/v1/orders/{result.order['number']}"
+    if result.created:
+        return json_response(result.order, 201, {"Location": location})
+    return json_response(result.order, 200, {"Location": location, "Idempotent-Replayed": "true"})
+
+
+@blueprint.get("/orders/<number>")
+@require(ORDERS_READ)
+def get_order(number: str) -> Response:
+    found = orders.order_by_number(database.session(), number)
+    if found is None:
+        raise NotFound(f"there is no order {number!r}")
+    return json_response(found, headers={"Cache-Control": "no-store"})
+
+
+@blueprint.get("/orders/<number>/history")
+@require(ORDERS_READ)
+def order_history(number: str) -> Response:
+    session = database.session()
+    order_id = orders.order_id_by_number(session, number)
+    if order_id is None:
+        raise NotFound(f"there is no order {number!r}")
+    payload = {"number": number, "items": orders.status_history(session, order_id)}
+    return json_response(payload, headers={"Cache-Control": "no-store"})
+
+
+@blueprint.get("/customers/<customer_ref>/orders")
+@require(ORDERS_READ)
+def customer_orders(customer_ref: str) -> Response:
+    params = query(CustomerOrdersQuery)
+    page = orders.customer_orders(
+        database.session(),
+        customer_ref,
+        status=params.status,
+        limit=params.limit,
+        cursor=params.cursor,
+    )
+    return json_response(page, headers={"Cache-Control": "no-store"})

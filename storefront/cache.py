@@ -1,0 +1,264 @@
+"""The catalog response cache: Redis, with a small in-process LRU in front of it.
+
+Entries are keyed by the catalog *generation* (see ``syncd.events``) and the request. A sync that
+commits bumps the generation, so no entry cached before it is ever read again, even by a worker
+that missed the pub/sub message; workers re-read the generation at most ``refresh_seconds``
+apart and at once when the message arrives. A price changed by a sync is therefore served within
+about a second of the commit, usually within milliseconds.
+
+When Redis is down (or not configured) nothing is cached and every request reads the database:
+without invalidation events an in-process cache could serve stale prices.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from storefront.errors import RedisUnavailable
+from storefront.redis_link import RedisLink
+from syncd.events import CATALOG_CHANNEL, GENERATION_KEY, generation_seed, parse_message
+
+log = logging.getLogger(__name__)
+
+GZIP_MIN_BYTES = 500
+_KEY_PREFIX = "onec-sync:resp:"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedBody:
+    """A JSON body ready to send: raw, gzipped (when worth it) and its weak ETag value."""
+
+    body: bytes
+    gzipped: bytes | None
+    etag: str  # the opaque part, without W/"..."
+
+    @classmethod
+    def from_body(cls, body: bytes, *, compress: bool = True) -> CachedBody:
+        worth_it = compress and len(body) >= GZIP_MIN_BYTES
+        gzipped = gzip.compress(body, 6, mtime=0) if worth_it else None
+        return cls(body, gzipped, hashlib.blake2b(body, digest_size=12).hexdigest())
+
+    def to_redis(self) -> bytes:
+        payload = self.gzipped if self.gzipped is not None else self.body
+        flag = b"z" if self.gzipped is not None else b"r"
+        return self.etag.encode() + b"\n" + flag + payload
+
+    @classmethod
+    def from_redis(cls, raw: bytes) -> CachedBody:
+        etag, _, rest = raw.partition(b"\n")
+        flag, payload = rest[:1], rest[1:]
+        if flag == b"z":
+            return cls(gzip.decompress(payload), payload, etag.decode())
+        return cls(payload, None, etag.decode())
+
+
+class LocalCache:
+    """A thread-safe LRU of at most ``max_entries`` bodies."""
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[int, str], CachedBody] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, str]) -> CachedBody | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple[int, str], entry: CachedBody) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def drop_older_than(self, generation: int) -> None:
+        with self._lock:
+            for key in [k for k in self._entries if k[0] < generation]:
+                del self._entries[key]
+
+
+class Generations:
+    """The current generation under ``key`` (default: the catalog's), kept fresh by a thread
+    subscribed to ``channel`` and a periodic re-read."""
+
+    def __init__(
+        self,
+        link: RedisLink,
+        local: LocalCache | None,
+        *,
+        key: str = GENERATION_KEY,
+        channel: str = CATALOG_CHANNEL,
+        refresh_seconds: float = 1.0,
+    ) -> None:
+        self.link = link
+        self.local = local
+        self.key = key
+        self.channel = channel
+        self.refresh_seconds = refresh_seconds
+        self._value: int | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._thread_pid = 0
+        self._listening = False
+
+    @property
+    def listening(self) -> bool:
+        """True while this process is subscribed to catalog-changed events."""
+        return self._listening and self._thread_pid == os.getpid()
+
+    def current(self) -> int:
+        """The generation to read and write entries under; raises ``RedisUnavailable``."""
+        self._ensure_listener()
+        value = self._value
+        # Only a live subscription makes a remembered generation trustworthy; without one, ask
+        # Redis every time (a dead Redis then fails fast through the breaker).
+        fresh = time.monotonic() - self._checked_at < self.refresh_seconds
+        if value is not None and fresh and self.listening:
+            return value
+        value = self.link.run(lambda client: _read_or_seed_generation(client, self.key))
+        self._advance(value)
+        return value
+
+    def close(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout=3)
+
+    def _advance(self, value: int) -> None:
+        with self._lock:
+            self._checked_at = time.monotonic()
+            if self._value is not None and value <= self._value:
+                return
+            self._value = value
+        if self.local is not None:
+            self.local.drop_older_than(value)
+
+    def _ensure_listener(self) -> None:
+        # Threads do not survive fork(): a gunicorn worker starts its own on first use.
+        if self._thread_pid == os.getpid() or self._stop.is_set():
+            return
+        with self._lock:
+            if self._thread_pid == os.getpid():
+                return
+            self._thread_pid = os.getpid()
+            self._thread = threading.Thread(
+                target=self._listen, name=f"onec-sync-events {self.channel}", daemon=True
+            )
+            self._thread.start()
+
+    def _listen(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                self._listen_once()
+                backoff = 0.5
+            except redis.RedisError as exc:
+                log.info("catalog event subscription lost (%s); retrying", exc)
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+    def _listen_once(self) -> None:
+        client = redis.Redis.from_url(
+            self.link.url,
+            socket_connect_timeout=self.link.timeout_seconds,
+            socket_timeout=None,
+            health_check_interval=5,
+            retry=Retry(NoBackoff(), 0),
+        )
+        pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        try:
+            pubsub.subscribe(self.channel)
+            pubsub.get_message(timeout=self.link.timeout_seconds)  # the subscribe confirmation
+            self._listening = True
+            self._checked_at = 0.0  # re-read after (re)subscribing: messages may have been missed
+            while not self._stop.is_set():
+                message = pubsub.get_message(timeout=1.0)
+                if message and message.get("type") == "message":
+                    generation = parse_message(message["data"])
+                    if generation is not None:
+                        self._advance(generation)
+        finally:
+            self._listening = False
+            pubsub.close()
+            client.close()
+
+
+def _read_or_seed_generation(client: redis.Redis, key: str) -> int:
+    raw = client.get(key)
+    if raw is None:
+        client.set(key, generation_seed(), nx=True)
+        raw = client.get(key)
+    return int(raw or 0)
+
+
+class ResponseCache:
+    """``get(key)`` / ``put(key, generation, entry)``; a no-op when Redis is off or down."""
+
+    def __init__(self, link: RedisLink, *, ttl_seconds: int, local_entries: int = 1024) -> None:
+        self.link = link
+        self.ttl_seconds = ttl_seconds
+        self.local = LocalCache(local_entries)
+        self.generations = Generations(link, self.local)
+
+    @property
+    def enabled(self) -> bool:
+        return self.link.configured and self.ttl_seconds > 0
+
+    def get(self, key: str) -> tuple[CachedBody | None, int | None]:
+        """The cached entry (or None) and the generation to store a fresh one under.
+
+        The generation is None when caching is off or Redis is down: do not store then.
+        """
+        if not self.enabled:
+            return None, None
+        try:
+            generation = self.generations.current()
+            entry = self.local.get((generation, key))
+            if entry is not None:
+                return entry, generation
+            raw = self.link.run(lambda client: client.get(_redis_key(generation, key)))
+        except RedisUnavailable:
+            return None, None
+        if raw is None:
+            return None, generation
+        entry = CachedBody.from_redis(raw if isinstance(raw, bytes) else raw.encode())
+        self.local.put((generation, key), entry)
+        return entry, generation
+
+    def put(self, key: str, generation: int | None, entry: CachedBody) -> None:
+        if generation is None:
+            return
+        self.local.put((generation, key), entry)
+        with contextlib.suppress(RedisUnavailable):
+            self.link.run(
+                lambda client: client.set(
+                    _redis_key(generation, key), entry.to_redis(), ex=self.ttl_seconds
+                )
+            )
+
+    def close(self) -> None:
+        self.generations.close()
+        self.link.close()
+
+
+def _redis_key(generation: int, key: str) -> str:
+    digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    return f"{_KEY_PREFIX}{generation}:{digest}"

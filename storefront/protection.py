@@ -1,0 +1,131 @@
+"""Rate limits, CORS, compression, security headers, request size, proxies.
+
+Rate limits (Flask-Limiter, fixed windows): ``storefront.rate_limit`` per API key (by its
+prefix), or per client address for calls without a key; ``storefront.login_rate_limit`` per
+client address on ``POST /auth/login``. Counters live in Redis, shared by every worker. When
+Redis is down or not configured, each worker process counts in its own memory (the same limits,
+so the effective limit is multiplied by the number of workers) and Flask-Limiter goes back to
+Redis once it answers again (it re-checks with exponential back-off).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_compress import Compress
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import RedisSettings, StorefrontSettings
+from storefront.auth.apikeys import split_key
+from storefront.auth.guard import API_KEY_HEADER
+from storefront.errors import BadRequest
+
+MAX_PATH_VALUE = 255
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; frame-ancestors 'none'"
+)
+EXPOSED_HEADERS = [
+    "ETag",
+    "Location",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+]
+
+
+def rate_limit_key() -> str:
+    """``key:<prefix>`` for a well-formed API key, else ``ip:<client address>``."""
+    presented = request.headers.get(API_KEY_HEADER)
+    prefix = split_key(presented) if presented else None
+    return f"key:{prefix}" if prefix else f"ip:{get_remote_address()}"
+
+
+def make_limiter(app: Flask, settings: StorefrontSettings, redis: RedisSettings) -> Limiter:
+    options: dict[str, Any] = {}
+    if redis.url:
+        options = {
+            "socket_timeout": redis.socket_timeout_seconds,
+            "socket_connect_timeout": redis.socket_timeout_seconds,
+        }
+    limiter = Limiter(
+        key_func=rate_limit_key,
+        default_limits=[settings.rate_limit] if settings.rate_limit else [],
+        storage_uri=redis.url or "memory://",
+        storage_options=options,
+        strategy="fixed-window",
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+        headers_enabled=True,
+        key_prefix="onec-sync-limits",
+    )
+    limiter.init_app(app)
+    login_view = app.view_functions["auth.login"]
+    app.view_functions["auth.login"] = limiter.limit(  # type: ignore[assignment]
+        settings.login_rate_limit, key_func=lambda: f"login:{get_remote_address()}"
+    )(login_view)
+    return limiter
+
+
+def init_app(app: Flask, settings: StorefrontSettings) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.config.update(
+        COMPRESS_MIMETYPES=["application/json"],
+        COMPRESS_ALGORITHM=["gzip", "deflate"],
+        COMPRESS_MIN_SIZE=500,
+    )
+    Compress(app)
+    if settings.cors_origins:
+        CORS(
+            app,
+            resources={r"/api/*": {"origins": list(settings.cors_origins)}},
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                API_KEY_HEADER,
+                "Idempotency-Key",
+                "If-None-Match",
+            ],
+            expose_headers=EXPOSED_HEADERS,
+            max_age=600,
+        )
+    if settings.proxy_hops:
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    app.before_request(_check_path_values)
+    app.after_request(_security_headers)
+
+
+def _check_path_values() -> None:
+    """Path parameters are 1C/shop ids: at most 255 characters, never NUL (PostgreSQL refuses it)."""
+    values = [str(v) for v in (request.view_args or {}).values()]
+    if "\x00" in request.path or any("\x00" in v for v in values):
+        raise BadRequest("NUL characters are not allowed in the URL")
+    too_long = [
+        name for name, v in (request.view_args or {}).items() if len(str(v)) > MAX_PATH_VALUE
+    ]
+    if too_long:
+        raise BadRequest(
+            f"path parameters are at most {MAX_PATH_VALUE} characters",
+            details=[{"field": name, "message": "too long"} for name in too_long],
+        )
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Content-Security-Policy", JSON_CSP)
+    headers.setdefault("Cache-Control", "no-store")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response

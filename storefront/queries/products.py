@@ -1,0 +1,454 @@
+"""Product listings (filters, sorting, keyset pagination) and the summaries every listing shows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.orm import Session, aliased
+
+from storefront.errors import BadRequest
+from storefront.formatting import iso, money, quantity
+from storefront.queries.cursor import decode_cursor, encode_cursor
+from syncd.models import (
+    Group,
+    Offer,
+    Price,
+    Product,
+    ProductGroup,
+    ProductImage,
+    ProductPropertyValue,
+    PropertyOption,
+    Stock,
+)
+
+P = Product.__table__
+O = Offer.__table__  # noqa: E741 - the table's initial, like its neighbours
+PR = Price.__table__
+S = Stock.__table__
+G = Group.__table__
+PGR = ProductGroup.__table__
+PI = ProductImage.__table__
+PPV = ProductPropertyValue.__table__
+PO = PropertyOption.__table__
+
+SORTS = ("name", "-name", "price", "-price", "updated", "-updated")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductFilters:
+    group: str | None = None  # a group Ид; its subgroups are included
+    price_type: str | None = None  # the resolved price type Ид the prices/sort/range use
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool = False
+    warehouse: str | None = None  # in stock at this warehouse (implies in_stock)
+    properties: tuple[tuple[str, str], ...] = ()  # (property Ид, option Ид or literal value)
+    sort: str = "name"
+    limit: int = 20
+    cursor: str | None = None
+
+
+def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
+    """One page: ``{"items": [...], "next_cursor": str | None}``."""
+    query, keys, grouped = _sorted_query(filters)
+    groups = subgroups(session, filters.group) if filters.group else None
+    in_range = _products_in_price_range(session, filters)
+    query = query.where(*_conditions(filters, groups, in_range))
+    descending = filters.sort.startswith("-")
+    if filters.cursor:
+        after = _cursor_values(filters, session.get_bind().dialect.name)
+        key_tuple, value_tuple = tuple_(*keys), tuple_(*(literal(v) for v in after))
+        seek = key_tuple < value_tuple if descending else key_tuple > value_tuple
+        query = query.having(seek) if grouped else query.where(seek)
+    order = [k.desc() for k in keys] if descending else list(keys)
+    rows = session.execute(query.order_by(*order).limit(filters.limit + 1)).all()
+    more, rows = len(rows) > filters.limit, rows[: filters.limit]
+    items = summaries(session, [r.onec_id for r in rows], filters.price_type)
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = encode_cursor(filters.sort, [_jsonable(last.sort_key), last.id])
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _sorted_query(
+    filters: ProductFilters,
+) -> tuple[Select[Any], tuple[ColumnElement[Any], ...], bool]:
+    """The page query before filters, its sort keys, and whether they are aggregates."""
+    field = filters.sort.lstrip("-")
+    if field == "price":
+        if filters.price_type is None:
+            raise BadRequest(
+                "sorting by price needs a price type, and there is none",
+                details=[{"field": "sort", "message": "no price type"}],
+            )
+        # Walk the product's prices in price order (ix_prices_price_type_onec_id_value) and keep
+        # each product's cheapest active offer: the page is found after a few dozen rows instead
+        # of aggregating every product of the category first.
+        cheaper = aliased(PR)
+        cheaper_offer = aliased(O)
+        cheapest = ~exists().where(
+            cheaper.c.product_onec_id == PR.c.product_onec_id,
+            cheaper.c.price_type_onec_id == PR.c.price_type_onec_id,
+            cheaper_offer.c.onec_id == cheaper.c.offer_onec_id,
+            not_(cheaper_offer.c.is_deleted),
+            or_(
+                cheaper.c.value < PR.c.value,
+                and_(cheaper.c.value == PR.c.value, cheaper.c.offer_onec_id < PR.c.offer_onec_id),
+            ),
+        )
+        query = (
+            select(P.c.id, P.c.onec_id, PR.c.value.label("sort_key"))
+            .select_from(PR)
+            .join(P, P.c.onec_id == PR.c.product_onec_id)
+            .join(O, and_(O.c.onec_id == PR.c.offer_onec_id, not_(O.c.is_deleted)))
+            .where(PR.c.price_type_onec_id == filters.price_type, cheapest)
+        )
+        return query, (PR.c.value, P.c.id), False
+    column = P.c.name if field == "name" else P.c.updated_at
+    return select(P.c.id, P.c.onec_id, column.label("sort_key")), (column, P.c.id), False
+
+
+def _conditions(
+    filters: ProductFilters, groups: list[str] | None, in_range: list[str] | None = None
+) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = [not_(P.c.is_deleted)]
+    if groups is not None:
+        found.append(in_groups(groups))
+    if in_range is not None:
+        found.append(P.c.onec_id.in_(in_range))
+    if filters.price_min is not None or filters.price_max is not None:
+        found.append(_price_in_range(filters))
+    if filters.in_stock or filters.warehouse:
+        found.append(_in_stock(filters.warehouse))
+    found.extend(_has_property(prop, value) for prop, value in filters.properties)
+    return found
+
+
+def subgroups(session: Session, group: str) -> list[str]:
+    """``group`` and the Ид of every group below it (one statement; the tree is small).
+
+    Fetched before the listing so the planner sees the real list rather than guessing the size
+    of a recursive query (which made it scan every price).
+    """
+    tree = select(G.c.onec_id).where(G.c.onec_id == group).cte("subgroups", recursive=True)
+    tree = tree.union(select(G.c.onec_id).join(tree, G.c.parent_onec_id == tree.c.onec_id))
+    return [str(onec_id) for onec_id in session.scalars(select(tree.c.onec_id))]
+
+
+def in_groups(groups: list[str]) -> ColumnElement[bool]:
+    """Products in any of ``groups`` (``product_groups`` lists every group of a product, its
+    first one included)."""
+    members = select(PGR.c.product_onec_id).where(PGR.c.group_onec_id.in_(groups))
+    return P.c.onec_id.in_(members)
+
+
+def _products_in_price_range(session: Session, filters: ProductFilters) -> list[str] | None:
+    """The products priced in the range, when there are at most ``FEW_IN_RANGE`` of them (one
+    index range scan), else None and the listing filters with a semi-join.
+
+    A narrow range is resolved first because the planner cannot know how few rows a range has:
+    guessing thousands for an empty one, it walked the whole catalog in name order.
+    """
+    if filters.price_min is None and filters.price_max is None:
+        return None
+    # Candidates straight from the price index, offers unchecked: the exact condition is applied
+    # as well, the list only tells the planner how few products there can be.
+    price_type = _price_terms(filters)[0]
+    ids = session.scalars(
+        select(PR.c.product_onec_id)
+        .where(price_type, *_range_terms(filters))
+        .distinct()
+        .limit(FEW_IN_RANGE + 1)
+    ).all()
+    return None if len(ids) > FEW_IN_RANGE else list(ids)
+
+
+FEW_IN_RANGE = 1000
+
+
+def _price_terms(filters: ProductFilters) -> list[ColumnElement[bool]]:
+    """Prices of the filter's type in its range, of active offers."""
+    if filters.price_type is None:
+        raise BadRequest(
+            "a price range needs a price type, and there is none",
+            details=[{"field": "price_type", "message": "no price type"}],
+        )
+    return [
+        PR.c.price_type_onec_id == filters.price_type,
+        O.c.onec_id == PR.c.offer_onec_id,
+        not_(O.c.is_deleted),
+        *_range_terms(filters),
+    ]
+
+
+def _range_terms(filters: ProductFilters) -> list[ColumnElement[bool]]:
+    terms = []
+    if filters.price_min is not None:
+        terms.append(PR.c.value >= filters.price_min)
+    if filters.price_max is not None:
+        terms.append(PR.c.value <= filters.price_max)
+    return terms
+
+
+def _price_in_range(filters: ProductFilters) -> ColumnElement[bool]:
+    return P.c.onec_id.in_(select(PR.c.product_onec_id).where(*_price_terms(filters)))
+
+
+def _in_stock(warehouse: str | None) -> ColumnElement[bool]:
+    terms = [
+        S.c.product_onec_id == P.c.onec_id,
+        S.c.quantity > 0,
+        O.c.onec_id == S.c.offer_onec_id,
+        not_(O.c.is_deleted),
+    ]
+    if warehouse:
+        terms.append(S.c.warehouse_onec_id == warehouse)
+    return exists().where(*terms)
+
+
+def _has_property(prop: str, value: str) -> ColumnElement[bool]:
+    option_ids = select(PO.c.onec_id).where(PO.c.property_onec_id == prop, PO.c.value == value)
+    return exists().where(
+        PPV.c.product_onec_id == P.c.onec_id,
+        PPV.c.property_onec_id == prop,
+        or_(PPV.c.value == value, PPV.c.value.in_(option_ids)),
+    )
+
+
+def _cursor_values(filters: ProductFilters, dialect: str) -> list[Any]:
+    assert filters.cursor is not None
+    key, row_id = decode_cursor(filters.cursor, filters.sort, 2)
+    try:
+        field = filters.sort.lstrip("-")
+        if not isinstance(row_id, int) or not isinstance(key, str):
+            raise ValueError("bad cursor values")
+        if field == "price":
+            return [Decimal(key), row_id]
+        if field == "updated":
+            moment = datetime.fromisoformat(key)
+            if dialect == "sqlite":  # SQLite keeps naive UTC
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
+            return [moment, row_id]
+        return [key, row_id]
+    except (ValueError, ArithmeticError) as exc:
+        raise BadRequest(
+            "the cursor is not valid for this listing",
+            details=[{"field": "cursor", "message": "invalid cursor"}],
+        ) from exc
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat() if value.tzinfo else value.replace(tzinfo=UTC).isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+# --- summaries: what a listing shows of each product ------------------------------------------
+
+
+def summaries(
+    session: Session, onec_ids: Sequence[str], price_type: str | None
+) -> list[dict[str, Any]]:
+    """List items for ``onec_ids`` in that order: one statement on PostgreSQL, four elsewhere,
+    for any number of products."""
+    if not onec_ids:
+        return []
+    ids = list(onec_ids)
+    if session.get_bind().dialect.name == "postgresql":
+        parts = _summary_parts_pg(session, ids, price_type)
+    else:
+        parts = _summary_parts(session, ids, price_type)
+    return [_summary(*parts[onec_id]) for onec_id in ids if onec_id in parts]
+
+
+SummaryParts = tuple[Any, dict[str, Any] | None, Decimal | None, dict[str, Any] | None]
+
+
+def _summary(
+    row: Any, price: dict[str, Any] | None, total: Decimal | None, image: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "id": row["onec_id"],
+        "name": row["name"],
+        "sku": row["sku"],
+        "code": row["code"],
+        "barcode": row["barcode"],
+        "group_id": row["group_onec_id"],
+        "unit": row["unit"],
+        "brand": row["brand"],
+        "manufacturer": row["manufacturer"],
+        "price": price,
+        "quantity": quantity(total),
+        "in_stock": total is not None and total > 0,
+        "image": image,
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+_SUMMARY_COLUMNS = (
+    P.c.onec_id,
+    P.c.name,
+    P.c.sku,
+    P.c.code,
+    P.c.barcode,
+    P.c.group_onec_id,
+    P.c.unit,
+    P.c.brand,
+    P.c.manufacturer,
+    P.c.updated_at,
+)
+
+
+def _summary_parts(
+    session: Session, ids: list[str], price_type: str | None
+) -> dict[str, SummaryParts]:
+    products = session.execute(select(*_SUMMARY_COLUMNS).where(P.c.onec_id.in_(ids)))
+    prices = _lowest_price_rows(session, ids, price_type)
+    stock = stock_totals(session, ids)
+    images = _first_images(session, ids)
+    return {
+        row.onec_id: (
+            row._mapping,
+            prices.get(row.onec_id),
+            stock.get(row.onec_id),
+            images.get(row.onec_id),
+        )
+        for row in products
+    }
+
+
+_SUMMARIES_PG = text(
+    """
+SELECT p.onec_id, p.name, p.sku, p.code, p.barcode, p.group_onec_id, p.unit, p.brand,
+       p.manufacturer, p.updated_at,
+       (SELECT json_build_object('value', min(x.value)::text, 'highest', max(x.value)::text,
+                                 'currency', max(x.currency))
+          FROM prices x JOIN offers o ON o.onec_id = x.offer_onec_id AND NOT o.is_deleted
+         WHERE x.product_onec_id = p.onec_id AND x.price_type_onec_id = :price_type
+        HAVING count(*) > 0) AS price,
+       (SELECT sum(t.total)
+          FROM (SELECT coalesce(max(s.quantity) FILTER (WHERE s.warehouse_onec_id = ''),
+                                sum(s.quantity) FILTER (WHERE s.warehouse_onec_id <> ''))
+                       AS total
+                  FROM stock s JOIN offers o ON o.onec_id = s.offer_onec_id AND NOT o.is_deleted
+                 WHERE s.product_onec_id = p.onec_id
+                 GROUP BY s.offer_onec_id) t) AS total,
+       (SELECT json_build_object('path', i.path, 'caption', i.caption)
+          FROM product_images i WHERE i.product_onec_id = p.onec_id
+         ORDER BY i.position LIMIT 1) AS image
+  FROM products p
+ WHERE p.onec_id = ANY(:ids)
+"""
+)
+
+
+def _summary_parts_pg(
+    session: Session, ids: list[str], price_type: str | None
+) -> dict[str, SummaryParts]:
+    """The same parts as ``_summary_parts``, in one statement."""
+    found: dict[str, SummaryParts] = {}
+    for row in session.execute(_SUMMARIES_PG, {"ids": ids, "price_type": price_type or ""}):
+        price = None
+        if row.price is not None and price_type is not None:
+            price = {
+                "price_type_id": price_type,
+                "value": money(Decimal(row.price["value"])),
+                "currency": row.price["currency"],
+                "varies": row.price["highest"] != row.price["value"],
+            }
+        found[row.onec_id] = (row._mapping, price, row.total, row.image)
+    return found
+
+
+def _lowest_price_rows(
+    session: Session, ids: list[str], price_type: str | None
+) -> dict[str, dict[str, Any]]:
+    if price_type is None:
+        return {}
+    rows = session.execute(
+        select(
+            PR.c.product_onec_id,
+            func.min(PR.c.value).label("value"),
+            func.max(PR.c.value).label("highest"),
+            func.max(PR.c.currency).label("currency"),
+        )
+        .join(O, O.c.onec_id == PR.c.offer_onec_id)
+        .where(
+            PR.c.product_onec_id.in_(ids),
+            PR.c.price_type_onec_id == price_type,
+            not_(O.c.is_deleted),
+        )
+        .group_by(PR.c.product_onec_id)
+    )
+    return {
+        row.product_onec_id: {
+            "price_type_id": price_type,
+            "value": money(row.value),
+            "currency": row.currency,
+            "varies": row.highest != row.value,
+        }
+        for row in rows
+    }
+
+
+def stock_totals(session: Session, ids: list[str]) -> dict[str, Decimal]:
+    """Per product: the sum over its active offers of each offer's total (see ``offer_total``)."""
+    rows = session.execute(
+        select(S.c.product_onec_id, S.c.offer_onec_id, S.c.warehouse_onec_id, S.c.quantity)
+        .join(O, O.c.onec_id == S.c.offer_onec_id)
+        .where(S.c.product_onec_id.in_(ids), not_(O.c.is_deleted))
+    )
+    per_offer: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
+    for row in rows:
+        per_offer[(row.product_onec_id, row.offer_onec_id)][row.warehouse_onec_id] = row.quantity
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for (product, _offer), by_warehouse in per_offer.items():
+        totals[product] += offer_total(by_warehouse)
+    return dict(totals)
+
+
+def offer_total(by_warehouse: dict[str, Decimal]) -> Decimal:
+    """The total 1C sent (warehouse ``""``) when it sent one, else the sum over warehouses."""
+    if "" in by_warehouse:
+        return by_warehouse[""]
+    return sum(by_warehouse.values(), Decimal(0))
+
+
+def _first_images(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    first = (
+        select(PI.c.product_onec_id, func.min(PI.c.position).label("position"))
+        .where(PI.c.product_onec_id.in_(ids))
+        .group_by(PI.c.product_onec_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(PI.c.product_onec_id, PI.c.path, PI.c.caption).join(
+            first,
+            and_(
+                first.c.product_onec_id == PI.c.product_onec_id,
+                first.c.position == PI.c.position,
+            ),
+        )
+    )
+    return {row.product_onec_id: {"path": row.path, "caption": row.caption} for row in rows}

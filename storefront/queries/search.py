@@ -1,0 +1,115 @@
+"""Full-text search: PostgreSQL ``websearch_to_tsquery`` over ``ix_products_fts`` (name and
+description), ranked by the name's match; on SQLite a simpler case-insensitive substring match of
+every word, name matches first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal_column, not_, or_, select
+from sqlalchemy.orm import Session
+
+from storefront.queries.cursor import decode_cursor, encode_cursor
+from storefront.queries.products import in_groups, subgroups, summaries
+from syncd.models import Product
+
+P = Product.__table__
+
+# Must stay exactly the expression of ix_products_fts (syncd/migrations/versions/0001), or
+# PostgreSQL cannot use the index; tests/storefront checks both and the query plan.
+PRODUCT_SEARCH_DOCUMENT = (
+    "to_tsvector('russian', coalesce(name, '') || ' ' || coalesce(description, ''))"
+)
+# Matches are ranked by how well their *name* matches: what a shopper typed is usually what the
+# product is called, and ranking on the name costs a fraction of re-parsing every matching
+# description (the index holds lexemes, not positions, so ts_rank must rebuild the document).
+# A query matching a large part of the catalog ("boots" in a shoe shop) ranks only the first
+# MAX_RANKED_MATCHES matches the index yields: ranking must re-parse each match, and beyond a few
+# thousand near-equal matches a better ranking is not worth a slower answer. Narrower queries
+# (the usual case) are ranked in full.
+MAX_RANKED_MATCHES = 500
+MAX_OFFSET = MAX_RANKED_MATCHES  # deeper pages of a broad search are noise; refine the query
+SQLITE_FOLD = "onec_sync_fold"  # a casefold() SQL function the storefront adds to SQLite
+_MAX_WORDS = 8
+
+
+def search_products(
+    session: Session,
+    q: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    group: str | None,
+    price_type: str | None,
+) -> dict[str, Any]:
+    """``{"items": [... with "rank"], "next_cursor"}``; an empty query matches nothing."""
+    offset = int(decode_cursor(cursor, "search", 1)[0]) if cursor else 0
+    if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        offset = 0
+    filters: list[ColumnElement[bool]] = [not_(P.c.is_deleted)]
+    if group:
+        filters.append(in_groups(subgroups(session, group)))
+    if session.get_bind().dialect.name == "postgresql":
+        rows = _postgres(session, q, filters, limit + 1, offset)
+    else:
+        rows = _fallback(session, q, filters, limit + 1, offset)
+    more, rows = len(rows) > limit, rows[:limit]
+    ranks = {row.onec_id: float(row.rank) for row in rows}
+    items = summaries(session, [row.onec_id for row in rows], price_type)
+    for item in items:
+        item["rank"] = round(ranks[item["id"]], 6)
+    next_offset = offset + limit
+    next_cursor = (
+        encode_cursor("search", [next_offset]) if more and next_offset <= MAX_OFFSET else None
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _postgres(
+    session: Session, q: str, filters: list[ColumnElement[bool]], limit: int, offset: int
+) -> list[Any]:
+    document: ColumnElement[Any] = literal_column(PRODUCT_SEARCH_DOCUMENT)
+    query = func.websearch_to_tsquery("russian", q)
+    hits = (
+        select(P.c.id, P.c.onec_id, P.c.name)
+        .where(document.op("@@")(query), *filters)
+        .limit(MAX_RANKED_MATCHES)
+        .subquery("hits")
+    )
+    rank = func.ts_rank(func.to_tsvector("russian", func.coalesce(hits.c.name, "")), query)
+    statement = (
+        select(hits.c.onec_id, rank.label("rank"))
+        .order_by(rank.desc(), hits.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.execute(statement).all())
+
+
+def _fallback(
+    session: Session, q: str, filters: list[ColumnElement[bool]], limit: int, offset: int
+) -> list[Any]:
+    words = [w.casefold() for w in q.split() if w.strip('"-')][:_MAX_WORDS]
+    if not words:
+        return []
+    name = func.onec_sync_fold(P.c.name)
+    description = func.onec_sync_fold(func.coalesce(P.c.description, ""))
+    matches = [
+        or_(name.like(_contains(w), escape="\\"), description.like(_contains(w), escape="\\"))
+        for w in (w.strip('"') for w in words)
+    ]
+    in_name = and_(*(name.like(_contains(w.strip('"')), escape="\\") for w in words))
+    rank = case((in_name, 1.0), else_=0.5).label("rank")
+    statement = (
+        select(P.c.onec_id, rank)
+        .where(*matches, *filters)
+        .order_by(rank.desc(), P.c.name, P.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.execute(statement).all())
+
+
+def _contains(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
