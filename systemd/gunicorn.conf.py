@@ -22,7 +22,7 @@ _settings = load_settings()
 _storefront = _settings.storefront
 
 bind = [_storefront.listen]
-workers = getattr(_storefront, "workers", 4)
+workers = _storefront.workers
 worker_class = "gthread"
 threads = 4
 keepalive = 5

@@ -76,17 +76,24 @@ def test_the_daemon_unit_gives_the_daemon_time_to_stop_and_does_not_loop_on_conf
     assert "exchange:/etc/onec-sync/credentials/exchange" in credentials
 
 
-def test_gunicorn_with_our_configuration_says_ready_and_pings_the_watchdog(tmp_path: Path) -> None:
+def test_gunicorn_runs_the_storefront_as_the_unit_does_says_ready_and_pings_the_watchdog(
+    fresh_sqlite_url: str, tmp_path: Path
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    gunicorn = [
+    service = {k: v[-1] for k, v in read_unit("onec-storefront.service")["Service"].items()}
+    exec_start = service["ExecStart"].split()
+    assert exec_start[1:3] == ["--config", "/etc/onec-sync/gunicorn.conf.py"]
+    gunicorn = [  # the unit's command, with this checkout's paths
         str(VENV_BIN / "gunicorn"), "--config", str(REPO / "systemd" / "gunicorn.conf.py"),
-        "--chdir", str(REPO), "tests.daemon.wsgi_stub:app",
+        "--chdir", str(REPO), *exec_start[3:],
     ]  # fmt: skip
     env = {
         "ONEC_SYNC_STOREFRONT_LISTEN": f"127.0.0.1:{port}",
-        "ONEC_SYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "ONEC_SYNC_STOREFRONT_WORKERS": "2",
+        "ONEC_SYNC_STOREFRONT_JWT_SECRET": "x" * 48,
+        "ONEC_SYNC_DATABASE_URL": fresh_sqlite_url,
         "PYTHONPATH": str(REPO),
     }
     config = tmp_path / "empty.toml"
