@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +69,7 @@ def run_daemon_demo(
     *,
     say: Callable[[str], None] = print,
     timeout: float = 60.0,
+    env: Mapping[str, str] | None = None,
 ) -> DaemonDemoSummary:
     """Run the daemon on ``settings``' (migrated) database and import ``package`` (a folder)
     through its inbox; never raises for the daemon's failures, the summary says them."""
@@ -76,7 +77,7 @@ def run_daemon_demo(
     log = demo_dir / "onec-syncd.log"
     failures: list[str] = []
     try:
-        daemon = start_daemon(config, log=log, watchdog_seconds=2, ready_timeout=timeout)
+        daemon = start_daemon(config, log=log, env=env, watchdog_seconds=2, ready_timeout=timeout)
     except DaemonFailed as exc:
         return _failed(config, log, f"the daemon did not start: {exc}")
     say(f"daemon pid {daemon.pid} ready, serving {daemon.url} (log: {log})")
