@@ -47,6 +47,26 @@ def _key_in(column: Any, keys: Sequence[str], dialect: str) -> Any:
     return column.in_(keys)
 
 
+def _rows_for_keys(
+    table: Table, key: str, keys: Sequence[str], columns: Sequence[str], dialect: str
+) -> Any:
+    """``SELECT columns FROM table WHERE key IN keys``, planned as one index probe per key.
+
+    On PostgreSQL the keys are joined as ``unnest(array)``: the planner then probes the key's
+    index per key even while an import grows a table faster than its statistics follow (with
+    ``= ANY(array)`` it fell back to scanning the growing table for every batch).
+    """
+    selected = [table.c[c] for c in columns]
+    if dialect != "postgresql":
+        return select(*selected).where(table.c[key].in_(keys))
+    wanted = (
+        func.unnest(bindparam("keys", list(keys), type_=ARRAY(String)))
+        .table_valued("id")
+        .render_derived(name="wanted")
+    )
+    return select(*selected).select_from(wanted.join(table, table.c[key] == wanted.c.id))
+
+
 def _chunks(items: Sequence[Any], size: int = _ID_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -64,9 +84,10 @@ class CatalogRepository:
     def existing_hashes(self, table: Table, onec_ids: Collection[str]) -> dict[str, str | None]:
         """``onec_id -> content_hash`` of the rows among ``onec_ids`` that exist."""
         found: dict[str, str | None] = {}
-        column = table.c.onec_id
         for chunk in _chunks(list(onec_ids)):
-            stmt = select(column, table.c.content_hash).where(_key_in(column, chunk, self.dialect))
+            stmt = _rows_for_keys(
+                table, "onec_id", chunk, ("onec_id", "content_hash"), self.dialect
+            )
             found.update((key, digest) for key, digest in self.session.execute(stmt))
         return found
 
@@ -75,10 +96,9 @@ class CatalogRepository:
     ) -> dict[tuple[str, str], str | None]:
         prices = models.table(models.Price)
         found: dict[tuple[str, str], str | None] = {}
+        columns = ("offer_onec_id", "price_type_onec_id", "content_hash")
         for chunk in _chunks(list(offer_ids)):
-            stmt = select(
-                prices.c.offer_onec_id, prices.c.price_type_onec_id, prices.c.content_hash
-            ).where(_key_in(prices.c.offer_onec_id, chunk, self.dialect))
+            stmt = _rows_for_keys(prices, "offer_onec_id", chunk, columns, self.dialect)
             for offer, price_type, digest in self.session.execute(stmt).all():
                 found[(offer, price_type)] = digest
         return found
@@ -86,10 +106,9 @@ class CatalogRepository:
     def existing_stock(self, offer_ids: Collection[str]) -> dict[tuple[str, str], Decimal]:
         stock = models.table(models.Stock)
         found: dict[tuple[str, str], Decimal] = {}
+        columns = ("offer_onec_id", "warehouse_onec_id", "quantity")
         for chunk in _chunks(list(offer_ids)):
-            stmt = select(stock.c.offer_onec_id, stock.c.warehouse_onec_id, stock.c.quantity).where(
-                stock.c.offer_onec_id.in_(chunk)
-            )
+            stmt = _rows_for_keys(stock, "offer_onec_id", chunk, columns, self.dialect)
             for offer, warehouse, quantity in self.session.execute(stmt).all():
                 found[(offer, warehouse)] = Decimal(quantity)
         return found
@@ -97,7 +116,7 @@ class CatalogRepository:
     def existing_ids(self, table: Table, onec_ids: Collection[str]) -> set[str]:
         found: set[str] = set()
         for chunk in _chunks(list(onec_ids)):
-            stmt = select(table.c.onec_id).where(_key_in(table.c.onec_id, chunk, self.dialect))
+            stmt = _rows_for_keys(table, "onec_id", chunk, ("onec_id",), self.dialect)
             found.update(self.session.execute(stmt).scalars())
         return found
 
