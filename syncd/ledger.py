@@ -184,12 +184,13 @@ class RunLedger:
     def record_skipped(self, item: InputFile, run_file_id: int, reason: str) -> FileResult:
         with UnitOfWork(self.sessions) as uow:
             run_file = uow.session.get_one(models.RunFile, run_file_id)
-            run_file.status = "done"
+            run_file.status = "skipped"
             run_file.error = reason
+            run_file.finished_at = datetime.now(UTC)
             self._audit_file(uow.session, item, "skipped", Counts(), 0.0, reason)
             uow.commit()
         return FileResult(
-            item.name, item.sha256, item.header.kind.value, "skipped", Counts(), error=None
+            item.name, item.sha256, item.header.kind.value, "skipped", Counts(), error=reason
         )
 
     def _audit_file(

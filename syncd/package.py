@@ -60,7 +60,10 @@ def describe_file(path: Path, name: str | None = None) -> InputFile:
             ),
             exc,
         )
-    if error is None and header.kind == DocumentKind.UNKNOWN:
+    # A CommerceML root (it names its version or date) holding no block is an empty document, not
+    # a bad one: Bitrix sends exactly that for "no orders".
+    is_commerceml = header.schema_version is not None or header.generated_at is not None
+    if error is None and header.kind == DocumentKind.UNKNOWN and not is_commerceml:
         error = FormatError("not a CommerceML document this importer reads", source=name, line=1)
     return InputFile(path, name, file_sha256(path), path.stat().st_size, header, error)
 

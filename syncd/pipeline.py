@@ -73,6 +73,13 @@ _HIDES = {
     DocumentKind.OFFERS: ("offer", models.Offer),
 }
 
+# Documents the catalog import does not write, and why (they are audited as skipped).
+_SKIPPED = {
+    DocumentKind.ORDERS: "order documents are read by the sale exchange",
+    DocumentKind.UNKNOWN: "an empty CommerceML document: nothing to import",
+}
+_FINAL_STATUSES = ("done", "identical", "skipped", "failed")
+
 ProgressCallback = Callable[["Progress"], None]
 StopCheck = Callable[[], bool]
 
@@ -159,7 +166,7 @@ class PackageImport:
                 select(models.SyncRun).where(models.SyncRun.run_uuid == run_uuid)
             ).scalar_one()
             package = cls(engine, settings, run, resumed=True)
-            package.results = [file_result(f) for f in run.files if f.status in ("done", "failed")]
+            package.results = [file_result(f) for f in run.files if f.status in _FINAL_STATUSES]
         return package
 
     @classmethod
@@ -239,15 +246,15 @@ class PackageImport:
     ) -> FileResult:
         started = time.monotonic()
         run_file = self.ledger.claim(item)
-        if run_file.status in ("done", "identical"):
+        if run_file.status in ("done", "identical", "skipped"):
             return file_result(run_file)
         if item.error is not None:
             return self._reject(item, run_file.id, item.error, started, move=move_rejected)
         if (previous := self._identical_earlier(item)) is not None:
             duration = time.monotonic() - started
             return self._add(self.ledger.record_identical(item, run_file.id, previous, duration))
-        if item.header.kind == DocumentKind.ORDERS:
-            reason = "order documents are read by the sale exchange"
+        if item.header.kind in _SKIPPED:
+            reason = _SKIPPED[item.header.kind]
             return self._add(self.ledger.record_skipped(item, run_file.id, reason))
         try:
             counts, only_changes = self._write_file(item, run_file, on_progress, should_stop)

@@ -52,8 +52,8 @@ class RunResult:
 
 def file_result(run_file: models.RunFile) -> FileResult:
     counts = Counts.from_dict(run_file.counts or {})
-    if run_file.status == "failed":
-        outcome = "failed"
+    if run_file.status in ("failed", "skipped"):
+        outcome = run_file.status
     else:
         outcome = "unchanged" if counts.written == 0 and counts.rejected == 0 else "succeeded"
     return FileResult(

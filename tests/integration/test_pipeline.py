@@ -295,3 +295,23 @@ def test_offers_only_package_keeps_prices_for_products_that_come_later(
     offers = sum(len(p.variants) or 1 for p in products)
     assert len(dump(engine)["prices"]) == offers * 2
     assert visible(engine, models.Product) == set()
+
+
+def test_an_empty_commerceml_document_is_skipped_and_other_xml_is_rejected(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    empty = tmp_path / "query.xml"  # what Bitrix answers when there are no orders
+    empty.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<КоммерческаяИнформация ВерсияСхемы="2.05" ДатаФормирования="2021-02-12T17:04:36"/>\n',
+        encoding="utf-8",
+    )
+    result = import_files(engine, [empty], settings)
+    assert result.ok
+    assert [f.outcome for f in result.files] == ["skipped"]
+    page = tmp_path / "page.xml"
+    page.write_text("<html><body>Service Unavailable</body></html>", encoding="utf-8")
+    result = import_files(engine, [page], settings)
+    assert result.outcome == "failed"
+    assert "not a CommerceML document" in (result.error or "")
+    assert len(list(settings.paths.quarantine_dir.glob("*page.xml"))) == 1
