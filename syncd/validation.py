@@ -50,6 +50,10 @@ def first_error(
             if (error := read_through(path, name, timezone)) is not None:
                 return index, error
         return None
+    # fork, not forkserver/spawn: those re-import the caller's __main__ in every worker, which
+    # breaks any script that calls the pipeline without a __main__ guard. The workers only parse
+    # (no logging, no database, modules already imported), and signal handlers act only in the
+    # process that installed them (syncd.stopsignals).
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         pending = [pool.apply_async(read_through, (p, n, timezone)) for p, n in files]
         while not all(job.ready() for job in pending):
