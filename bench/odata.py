@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from bench import own_peak_rss_mb
 
 RSS_BAR_MB = 250.0
 BASE = "https://1c.bench/base/odata/standard.odata/"
@@ -110,7 +111,7 @@ def _child(products: int, page_size: int, changed: int, database_url: str, name:
     seconds = time.perf_counter() - started
     counts = result.streams[0].counts
     assert result.outcome in ("succeeded", "unchanged"), result
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = own_peak_rss_mb()
     return Pass(name, seconds, fake.requests, counts.written, counts.unchanged, rss)
 
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench import own_peak_rss_mb
 from bench.gen_package import PackageSpec, generate_package
 
 ROOT = Path(__file__).resolve().parent
@@ -60,7 +60,7 @@ def _child(mode: str, path: str) -> Pass:
             if isinstance(record, Product | Offer):
                 products += 1
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = own_peak_rss_mb()
     return Pass(mode, seconds, records, products, peak)
 
 
