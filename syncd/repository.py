@@ -6,7 +6,8 @@ round trip per row. Nothing here commits; the caller's unit of work does.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -38,6 +39,9 @@ Row = dict[str, Any]
 
 # Bound parameters per statement stay well below SQLite's and psycopg's limits.
 _ID_CHUNK = 5000
+
+# Planner settings turned off while probing keys (PostgreSQL); see ``CatalogRepository.probing``.
+_PROBE_OFF = ("enable_hashjoin", "enable_mergejoin", "enable_seqscan")
 
 
 def _key_in(column: Any, keys: Sequence[str], dialect: str) -> Any:
@@ -81,14 +85,36 @@ class CatalogRepository:
 
     # --- reads ---------------------------------------------------------------------------
 
+    @contextmanager
+    def probing(self) -> Iterator[None]:
+        """Key lookups as index probes, whatever the statistics say (PostgreSQL).
+
+        An import grows a table far faster than autovacuum refreshes its statistics, so the
+        planner believes a table of 300,000 rows holds 2,000 and joins the keys against a
+        sequential scan of it, slower with every batch. A lookup of at most ``_ID_CHUNK`` keys
+        is always best done one index probe per key, so for the lookups the other join and
+        scan methods are turned off (for this transaction, then back to their settings).
+        """
+        if self.dialect != "postgresql":
+            yield
+            return
+        for name in _PROBE_OFF:
+            self.session.execute(text(f"SET LOCAL {name} = off"))
+        try:
+            yield
+        finally:
+            for name in _PROBE_OFF:  # DEFAULT: the server's, database's or role's setting
+                self.session.execute(text(f"SET LOCAL {name} TO DEFAULT"))
+
     def existing_hashes(self, table: Table, onec_ids: Collection[str]) -> dict[str, str | None]:
         """``onec_id -> content_hash`` of the rows among ``onec_ids`` that exist."""
         found: dict[str, str | None] = {}
-        for chunk in _chunks(list(onec_ids)):
-            stmt = _rows_for_keys(
-                table, "onec_id", chunk, ("onec_id", "content_hash"), self.dialect
-            )
-            found.update((key, digest) for key, digest in self.session.execute(stmt))
+        with self.probing():
+            for chunk in _chunks(list(onec_ids)):
+                stmt = _rows_for_keys(
+                    table, "onec_id", chunk, ("onec_id", "content_hash"), self.dialect
+                )
+                found.update((key, digest) for key, digest in self.session.execute(stmt))
         return found
 
     def existing_price_hashes(
@@ -97,27 +123,30 @@ class CatalogRepository:
         prices = models.table(models.Price)
         found: dict[tuple[str, str], str | None] = {}
         columns = ("offer_onec_id", "price_type_onec_id", "content_hash")
-        for chunk in _chunks(list(offer_ids)):
-            stmt = _rows_for_keys(prices, "offer_onec_id", chunk, columns, self.dialect)
-            for offer, price_type, digest in self.session.execute(stmt).all():
-                found[(offer, price_type)] = digest
+        with self.probing():
+            for chunk in _chunks(list(offer_ids)):
+                stmt = _rows_for_keys(prices, "offer_onec_id", chunk, columns, self.dialect)
+                for offer, price_type, digest in self.session.execute(stmt).all():
+                    found[(offer, price_type)] = digest
         return found
 
     def existing_stock(self, offer_ids: Collection[str]) -> dict[tuple[str, str], Decimal]:
         stock = models.table(models.Stock)
         found: dict[tuple[str, str], Decimal] = {}
         columns = ("offer_onec_id", "warehouse_onec_id", "quantity")
-        for chunk in _chunks(list(offer_ids)):
-            stmt = _rows_for_keys(stock, "offer_onec_id", chunk, columns, self.dialect)
-            for offer, warehouse, quantity in self.session.execute(stmt).all():
-                found[(offer, warehouse)] = Decimal(quantity)
+        with self.probing():
+            for chunk in _chunks(list(offer_ids)):
+                stmt = _rows_for_keys(stock, "offer_onec_id", chunk, columns, self.dialect)
+                for offer, warehouse, quantity in self.session.execute(stmt).all():
+                    found[(offer, warehouse)] = Decimal(quantity)
         return found
 
     def existing_ids(self, table: Table, onec_ids: Collection[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in _chunks(list(onec_ids)):
-            stmt = _rows_for_keys(table, "onec_id", chunk, ("onec_id",), self.dialect)
-            found.update(self.session.execute(stmt).scalars())
+        with self.probing():
+            for chunk in _chunks(list(onec_ids)):
+                stmt = _rows_for_keys(table, "onec_id", chunk, ("onec_id",), self.dialect)
+                found.update(self.session.execute(stmt).scalars())
         return found
 
     # --- writes --------------------------------------------------------------------------
