@@ -5,7 +5,8 @@ prefix), or per client address for calls without a key; ``storefront.login_rate_
 client address on ``POST /auth/login``. Counters live in Redis, shared by every worker. When
 Redis is down or not configured, each worker process counts in its own memory (the same limits,
 so the effective limit is multiplied by the number of workers) and Flask-Limiter goes back to
-Redis once it answers again (it re-checks with exponential back-off).
+Redis once it answers again (it re-checks with exponential back-off). The counters cost one
+Redis round trip per request, headers included (``storefront.ratelimit``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from config import RedisSettings, StorefrontSettings
 from storefront.auth.apikeys import split_key
 from storefront.auth.guard import API_KEY_HEADER
 from storefront.errors import BadRequest
+from storefront.ratelimit import storage_uri
 
 MAX_PATH_VALUE = 255
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -58,7 +60,7 @@ def make_limiter(app: Flask, settings: StorefrontSettings, redis: RedisSettings)
     limiter = Limiter(
         key_func=rate_limit_key,
         default_limits=[settings.rate_limit] if settings.rate_limit else [],
-        storage_uri=redis.url or "memory://",
+        storage_uri=storage_uri(redis.url) if redis.url else "memory://",
         storage_options=options,
         strategy="fixed-window",
         in_memory_fallback_enabled=True,
