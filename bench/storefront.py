@@ -6,8 +6,8 @@
 Imports a ``bench/gen_package.py`` package of ``--products`` products into a fresh PostgreSQL
 database with ``onec-sync import`` (``--seed sql``: a bulk COPY of a catalog with a wider
 vocabulary), starts ``onec-sync serve`` (gunicorn) on loopback and drives it from another process
-with ``wrk`` (``apt-get install wrk``; Python clients without it): 8 connections, each request a
-random URL of its kind, built from what is in the database. Each kind runs twice: against a
+with ``wrk`` when it is installed, else with ``bench/loadgen.py`` (one lean asyncio process):
+8 connections, each request a random URL of its kind, built from what is in the database. Each kind runs twice: against a
 server with the response cache off (``cold``: every request reads PostgreSQL) and with Redis
 caching on and the URLs warmed (``cached``), beside ``/api/v1/ping`` on the same server, the
 ceiling. Bars (issue 8): cached reads >= half the ceiling; uncached product-detail p99 < 25 ms;
@@ -20,6 +20,7 @@ test server), ``ONEC_SYNC_BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/14; 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -453,45 +454,38 @@ end
 
 
 def load(base: str, paths: list[str], key: str, seconds: int, workdir: Path) -> Result:
-    """Drive the server with wrk, or (without wrk) with Python processes."""
+    """Drive the server with wrk, or (without wrk) with ``bench/loadgen.py``."""
     if shutil.which("wrk") is None:
-        return load_with_python(base, paths, key, seconds)
+        return load_with_loadgen(base, paths, key, seconds, workdir)
     return load_with_wrk(base, paths, key, seconds, workdir)
 
 
-def load_with_python(base: str, paths: list[str], key: str, seconds: int) -> Result:
-    """``CONNECTIONS`` processes, each one keep-alive connection sending random URLs. Slower
-    than wrk (the clients' own CPU competes with the server), so install wrk for real figures."""
-    import multiprocessing
-
-    with multiprocessing.get_context("spawn").Pool(CONNECTIONS) as pool:
-        runs = pool.starmap(_client, [(base, paths, key, seconds, n) for n in range(CONNECTIONS)])
-    latencies = sorted(ms for run_latencies, _errors in runs for ms in run_latencies)
-    errors = sum(run_errors for _latencies, run_errors in runs)
-    if not latencies:
-        return Result(0.0, 0.0, 0.0, errors)
-
-    def pick(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
-
-    return Result(len(latencies) / seconds, pick(0.50), pick(0.99), errors)
-
-
-def _client(
-    base: str, paths: list[str], key: str, seconds: int, seed: int
-) -> tuple[list[float], int]:
-    rng = random.Random(seed)
-    latencies: list[float] = []
-    errors = 0
-    headers = {"X-API-Key": key, "Accept-Encoding": "gzip"}
-    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            response = client.get(rng.choice(paths))
-            latencies.append((time.perf_counter() - started) * 1000)
-            errors += response.status_code >= 400
-    return latencies, errors
+def load_with_loadgen(base: str, paths: list[str], key: str, seconds: int, workdir: Path) -> Result:
+    """``bench/loadgen.py`` in a process of its own: one event loop, ``CONNECTIONS`` keep-alive
+    connections, the same random URLs and headers as the wrk script."""
+    paths_file = workdir / "paths.txt"
+    paths_file.write_text("\n".join(paths) + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.loadgen",
+            base,
+            str(paths_file),
+            f"--connections={CONNECTIONS}",
+            f"--seconds={seconds}",
+            f"--header=X-API-Key: {key}",
+            "--header=Accept-Encoding: gzip",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.loadgen failed: {done.stderr or done.stdout}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return Result(figures["rps"], figures["p50_ms"], figures["p99_ms"], int(figures["errors"]))
 
 
 def load_with_wrk(base: str, paths: list[str], key: str, seconds: int, workdir: Path) -> Result:
@@ -594,7 +588,7 @@ def run(argv: list[str]) -> None:
         help="import a generated package (default) or bulk-load with COPY",
     )
     args, _ = parser.parse_known_args(argv)
-    generator = "wrk" if shutil.which("wrk") else "Python clients (install wrk for real figures)"
+    generator = "wrk" if shutil.which("wrk") else "bench/loadgen.py (asyncio, one process)"
     rng = random.Random(8)
     started = time.perf_counter()
     if args.reuse:

@@ -1,0 +1,133 @@
+"""A lean HTTP/1.1 load generator for machines without ``wrk``: one process, one event loop.
+
+    python -m bench.loadgen URL PATHS_FILE --connections 8 --seconds 10 [--header "K: V"]...
+
+Keeps ``--connections`` keep-alive connections busy, each sending a random path of
+``PATHS_FILE`` (one per line) as soon as its previous response has been read, like ``wrk``
+does. Responses are read by their framing only (Content-Length or chunked; the body is never
+decoded), so a request costs this process a few tens of microseconds and the generator stays
+out of the way of the server it measures. Prints one JSON line: requests/s, p50 and p99
+latency in ms, and the number of non-2xx/3xx responses plus failed connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Read one response; (status, whether the connection stays open)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, _, header_block = head.partition(b"\r\n")
+    status = int(status_line.split(b" ", 2)[1])
+    length = None
+    chunked = False
+    keep_alive = True
+    for line in header_block.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+        elif name == b"connection":
+            keep_alive = b"close" not in value.lower()
+    if chunked:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers, then the end
+                    pass
+                break
+            await reader.readexactly(size + 2)
+    elif length is not None:
+        await reader.readexactly(length)
+    else:  # no framing: the body runs to the end of the connection
+        await reader.read()
+        keep_alive = False
+    return status, keep_alive
+
+
+class Run:
+    def __init__(self, requests: list[bytes], seconds: float, seed: int) -> None:
+        self.requests = requests
+        self.deadline = time.monotonic() + seconds
+        self.rng = random.Random(seed)
+        self.latencies: list[float] = []
+        self.errors = 0
+
+    async def connection(self, host: str, port: int) -> None:
+        writer: asyncio.StreamWriter | None = None
+        while time.monotonic() < self.deadline:
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection(host, port)
+                started = time.perf_counter()
+                writer.write(self.rng.choice(self.requests))
+                status, keep_alive = await read_response(reader)
+                self.latencies.append((time.perf_counter() - started) * 1000.0)
+                self.errors += status >= 400
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+                self.errors += 1
+                keep_alive = False
+                await asyncio.sleep(0.01)
+            if not keep_alive and writer is not None:
+                writer.close()
+                writer = None
+        if writer is not None:
+            writer.close()
+
+
+def build_requests(host: str, port: int, paths: list[str], headers: list[str]) -> list[bytes]:
+    extra = "".join(f"{h.strip()}\r\n" for h in headers)
+    return [
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}\r\n".encode("latin-1")
+        for path in paths
+    ]
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+async def drive(
+    url: str, paths: list[str], connections: int, seconds: float, headers: list[str]
+) -> dict[str, float]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    run = Run(build_requests(host, port, paths, headers), seconds, seed=8)
+    started = time.monotonic()
+    await asyncio.gather(*(run.connection(host, port) for _ in range(connections)))
+    elapsed = time.monotonic() - started
+    latencies = sorted(run.latencies)
+    if not latencies:
+        return {"rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "errors": run.errors}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 0.50),
+        "p99_ms": percentile(latencies, 0.99),
+        "errors": run.errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.loadgen")
+    parser.add_argument("url")
+    parser.add_argument("paths_file", type=Path)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--header", action="append", default=[])
+    args = parser.parse_args()
+    paths = [p for p in args.paths_file.read_text(encoding="utf-8").splitlines() if p]
+    result = asyncio.run(drive(args.url, paths, args.connections, args.seconds, args.header))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
