@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_compress import Compress
 from flask_cors import CORS
 from flask_limiter import Limiter
@@ -68,7 +68,11 @@ def make_limiter(app: Flask, settings: StorefrontSettings, redis: RedisSettings)
         headers_enabled=True,
         key_prefix="onec-sync-limits",
     )
+    # Flask runs after-request hooks in reverse order of registration: these two run just
+    # before and just after the limiter's, which writes Retry-After on every response.
+    app.after_request(_keep_own_retry_after)
     limiter.init_app(app)
+    app.after_request(_remember_retry_after)
     login_view = app.view_functions["auth.login"]
     app.view_functions["auth.login"] = limiter.limit(  # type: ignore[assignment]
         settings.login_rate_limit, key_func=lambda: f"login:{get_remote_address()}"
@@ -103,6 +107,26 @@ def init_app(app: Flask, settings: StorefrontSettings) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.before_request(_check_path_values)
     app.after_request(_security_headers)
+
+
+def _remember_retry_after(response: Response) -> Response:
+    g.onec_retry_after = response.headers.get("Retry-After")
+    return response
+
+
+def _keep_own_retry_after(response: Response) -> Response:
+    """Retry-After only where it means something: a 429 keeps the limiter's (the end of its
+    window); any other response keeps the value its handler gave (a 503's "1") or has none.
+    Flask-Limiter otherwise adds the window's end to every response, and raises a 503's 1 s to
+    up to a minute."""
+    if response.status_code == 429:
+        return response
+    own = g.pop("onec_retry_after", None)
+    if own is None:
+        response.headers.pop("Retry-After", None)
+    else:
+        response.headers["Retry-After"] = own
+    return response
 
 
 def _check_path_values() -> None:

@@ -57,6 +57,7 @@ def test_the_headers_count_down_and_the_sixth_call_is_refused(limited_api: Api) 
     for _ in range(5):
         response = limited_api.get("/api/v1/groups")
         assert response.status_code == 200
+        assert "Retry-After" not in response.headers  # only a refusal says when to retry
         assert response.headers["X-RateLimit-Limit"] == "5"
         reset = float(response.headers["X-RateLimit-Reset"])
         assert time.time() < reset <= time.time() + 61
