@@ -285,13 +285,16 @@ def import_file(call: Call) -> Reply:
     session = call.current()
     name = sanitize_filename(call.param("filename") or "")
     row = find_file(call.db, session, name)
+    key = (session.id, name)
+    if call.service.runner.get(key) is not None:
+        # The job's outcome is the answer while it is known: the file is marked imported before
+        # the job, for the standard client's last document, finishes the package too.
+        return _poll(call, key)
     if row is not None and row.status == IMPORTED:
         return success(f"{name}: {summarize(row.counts or {})}")
     if row is not None and row.status == FAILED:
         return failure(row.error or f"{name}: import failed")
-    key = (session.id, name)
-    if call.service.runner.get(key) is None:
-        _queue(call, session, name, row)
+    _queue(call, session, name, row)
     return _poll(call, key)
 
 

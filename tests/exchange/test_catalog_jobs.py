@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from bench.gen_package import Package, PackageSpec, generate_package
 from config import Settings
 from syncd.exchange.app import exchange_service
+from syncd.exchange.pipeline_backend import PipelineBackend
 from syncd.models import AuditEntry, ExchangeFile, ExchangeSession, MediaFile, Product
 from tests.exchange.conftest import OneC, text
 
@@ -57,6 +58,27 @@ def test_a_zip_split_in_chunks_is_unpacked_at_the_first_import_and_imported(
         session = db.scalars(select(ExchangeSession)).one()
         assert session.status == "succeeded"  # the standard client's last document: finished
     assert text(one_c.call("import", filename="import.xml"))[0] == "success"  # asked again
+
+
+def test_the_last_document_is_success_only_once_the_package_is_finished(
+    one_c: OneC, app: Flask, package: Package, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For the standard client the last document's import also finishes the package (hiding,
+    closing the session). The file is marked imported first: a poll arriving in between must
+    still wait for the finish, not answer success for a package that is not done."""
+    finish = PipelineBackend.finish
+
+    def slow_finish(self: PipelineBackend, run_uuid: str, *, hide: bool) -> object:
+        time.sleep(1.5)  # three of the tests' 0.5 s polling budgets
+        return finish(self, run_uuid, hide=hide)
+
+    monkeypatch.setattr(PipelineBackend, "finish", slow_finish)
+    one_c.start()
+    assert text(one_c.call("file", filename="import.xml", body=package.files[0].read_bytes()))
+    lines = poll(one_c, "import.xml")
+    assert lines[0] == "success", lines
+    with exchange_service(app).sessions() as db:
+        assert db.scalars(select(ExchangeSession.status)).one() == "succeeded"
 
 
 def test_the_same_documents_again_are_audited_unchanged(
