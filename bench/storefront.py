@@ -10,7 +10,8 @@ with ``wrk`` when it is installed, else with ``bench/loadgen.py`` (one lean asyn
 8 connections, each request a random URL of its kind, built from what is in the database. Each kind runs twice: against a
 server with the response cache off (``cold``: every request reads PostgreSQL) and with Redis
 caching on and the URLs warmed (``cached``), beside ``/api/v1/ping`` on the same server, the
-ceiling. Bars (issue 8): cached reads >= half the ceiling; uncached product-detail p99 < 25 ms;
+ceiling, measured right before each kind; the cached-versus-ceiling bar is judged on alternating
+2-second runs of the two, since a small machine's speed drifts under sustained load. Bars (issue 8): cached reads >= half the ceiling; uncached product-detail p99 < 25 ms;
 search p99 < 100 ms.
 
 Environment: ``ONEC_SYNC_BENCH_PG_URL`` (server to create the bench database on; default the
@@ -51,6 +52,9 @@ from syncd.db import make_engine
 PG_URL = os.environ.get("ONEC_SYNC_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ONEC_SYNC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 DATABASE = "onec_sync_bench_storefront"
+CEILING = "ceiling (ping)"
+PAIRED_ROUNDS = 5
+PAIRED_SECONDS = 2
 CONNECTIONS = 8
 NOUNS = [
     "Дрель",
@@ -563,7 +567,7 @@ def url_sets_from(engine: Engine, rng: random.Random) -> dict[str, list[str]]:
         "product-list": lists,
         "product-detail": details,
         "search": searches,
-        "ceiling (ping)": ["/api/v1/ping"],
+        CEILING: ["/api/v1/ping"],
     }
 
 
@@ -622,24 +626,33 @@ def run(argv: list[str]) -> None:
     print("catalog: " + ", ".join(f"{n:,} {t}" for t, n in counts.items()))
     sets = url_sets_from(engine, rng)
     if args.only:
-        sets = {
-            name: paths for name, paths in sets.items() if name in (args.only, "ceiling (ping)")
-        }
+        sets = {name: paths for name, paths in sets.items() if name in (args.only, CEILING)}
     results: dict[tuple[str, str], Result] = {}
+    ceilings: dict[tuple[str, str], Result] = {}
+    shares: dict[str, tuple[float, float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for mode in ("cold", "cached"):
             server = Server(
                 url, cached=mode == "cached", workers=args.workers, threads=args.threads
             )
             try:
+                ping = sets[CEILING]
                 for name, paths in sets.items():
+                    if name == CEILING:
+                        continue
                     if mode == "cached":
                         warm(server.base, paths, key)
+                    # The ceiling right before each kind: a 2-core machine's speed drifts
+                    # under sustained load, and a ceiling measured minutes apart misleads.
+                    ceiling = load(server.base, ping, key, args.seconds, Path(tmp))
+                    ceilings[(name, mode)] = ceiling
                     results[(name, mode)] = load(server.base, paths, key, args.seconds, Path(tmp))
+                    if mode == "cached":
+                        shares[name] = paired_share(server.base, paths, ping, key, Path(tmp))
             finally:
                 server.stop()
     engine.dispose()
-    report(results)
+    report(results, ceilings, shares)
     print(f"load generator: {generator}")
     print(
         f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
@@ -647,16 +660,41 @@ def run(argv: list[str]) -> None:
     )
 
 
-def report(results: dict[tuple[str, str], Result]) -> None:
+def paired_share(
+    base: str, paths: list[str], ping: list[str], key: str, workdir: Path
+) -> tuple[float, float, float]:
+    """(kind / ceiling, kind req/s, ceiling req/s) from alternating short runs of each, so that
+    both see the same phases of a machine whose speed drifts; the bar is judged on this."""
+    kind = ceiling = 0.0
+    for _ in range(PAIRED_ROUNDS):
+        ceiling += load(base, ping, key, PAIRED_SECONDS, workdir).rps
+        kind += load(base, paths, key, PAIRED_SECONDS, workdir).rps
+    return kind / ceiling, kind / PAIRED_ROUNDS, ceiling / PAIRED_ROUNDS
+
+
+def report(
+    results: dict[tuple[str, str], Result],
+    ceilings: dict[tuple[str, str], Result],
+    shares: dict[str, tuple[float, float, float]],
+) -> None:
     print(f"{'endpoint':<16} {'mode':<7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for (name, mode), r in results.items():
+        if name == CEILING:
+            continue
+        c = ceilings[(name, mode)]
         print(f"{name:<16} {mode:<7} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.errors:>7}")
-    ceiling = results[("ceiling (ping)", "cached")].rps
-    kinds = [name for name in dict.fromkeys(n for n, _m in results) if name != "ceiling (ping)"]
+        print(
+            f"  {CEILING:<14} {mode:<7} {c.rps:>9.0f} {c.p50_ms:>8.2f} {c.p99_ms:>8.2f} {c.errors:>7}"
+        )
+    kinds = [name for name in dict.fromkeys(n for n, _m in results) if name != CEILING]
     for name in kinds:
-        share = results[(name, "cached")].rps / ceiling
+        share, kind_rps, ceiling_rps = shares[name]
         verdict = "ok" if share >= 0.5 else "MISSED"
-        print(f"bar: cached {name} at {share:.0%} of the ceiling (>= 50%): {verdict}")
+        print(
+            f"bar: cached {name} at {share:.0%} of the ceiling (>= 50%): {verdict} "
+            f"({kind_rps:,.0f} vs {ceiling_rps:,.0f} req/s, {PAIRED_ROUNDS} alternating "
+            f"{PAIRED_SECONDS} s runs of each)"
+        )
     for name, bar in (("product-detail", 25.0), ("search", 100.0)):
         if (name, "cold") in results:
             p99 = results[(name, "cold")].p99_ms
