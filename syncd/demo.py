@@ -29,8 +29,8 @@ from syncd import audit, migrate, models
 from syncd.daemon_demo import run_daemon_demo, write_daemon_config
 from syncd.db import make_engine
 from syncd.exchange.auth import hash_password
-from syncd.exchange.demo import place_demo_order
-from syncd.exchange.emulator import ExchangeClient, Options, collect_uploads, run_catalog, run_sale
+from syncd.exchange.demo import play_1c
+from syncd.exchange.emulator import ExchangeClient, Options, collect_uploads
 from syncd.pipeline import RunResult, import_files
 from syncd.supervise import DaemonFailed, start_daemon
 
@@ -107,11 +107,9 @@ def step_daemon(settings: Settings, engine: Engine, password: str) -> tuple[bool
     client = ExchangeClient(Options(url=url, user=EXCHANGE_USER, password=password, zip=True))
     number = None
     try:
-        run_catalog(client, collect_uploads(sorted(EXAMPLE_PACKAGE.glob("*.xml"))), say)
-        number = place_demo_order(engine) if client.report.ok else None
-        if number:
-            say(f"shop order {number} placed for two offers")
-            run_sale(client, say)
+        number = play_1c(
+            client, collect_uploads(sorted(EXAMPLE_PACKAGE.glob("*.xml"))), engine, say
+        )
     finally:
         client.close()
         code = daemon.stop(timeout=60)

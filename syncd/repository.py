@@ -106,48 +106,36 @@ class CatalogRepository:
             for name in _PROBE_OFF:  # DEFAULT: the server's, database's or role's setting
                 self.session.execute(text(f"SET LOCAL {name} TO DEFAULT"))
 
+    def _lookup(
+        self, table: Table, key: str, keys: Collection[str], columns: Sequence[str]
+    ) -> list[Any]:
+        """``columns`` of the rows whose ``key`` is among ``keys``: chunked, as index probes."""
+        found: list[Any] = []
+        with self.probing():
+            for chunk in _chunks(list(keys)):
+                stmt = _rows_for_keys(table, key, chunk, columns, self.dialect)
+                found.extend(self.session.execute(stmt).all())
+        return found
+
     def existing_hashes(self, table: Table, onec_ids: Collection[str]) -> dict[str, str | None]:
         """``onec_id -> content_hash`` of the rows among ``onec_ids`` that exist."""
-        found: dict[str, str | None] = {}
-        with self.probing():
-            for chunk in _chunks(list(onec_ids)):
-                stmt = _rows_for_keys(
-                    table, "onec_id", chunk, ("onec_id", "content_hash"), self.dialect
-                )
-                found.update((key, digest) for key, digest in self.session.execute(stmt))
-        return found
+        rows = self._lookup(table, "onec_id", onec_ids, ("onec_id", "content_hash"))
+        return dict(rows)
 
     def existing_price_hashes(
         self, offer_ids: Collection[str]
     ) -> dict[tuple[str, str], str | None]:
-        prices = models.table(models.Price)
-        found: dict[tuple[str, str], str | None] = {}
         columns = ("offer_onec_id", "price_type_onec_id", "content_hash")
-        with self.probing():
-            for chunk in _chunks(list(offer_ids)):
-                stmt = _rows_for_keys(prices, "offer_onec_id", chunk, columns, self.dialect)
-                for offer, price_type, digest in self.session.execute(stmt).all():
-                    found[(offer, price_type)] = digest
-        return found
+        rows = self._lookup(models.table(models.Price), "offer_onec_id", offer_ids, columns)
+        return {(offer, price_type): digest for offer, price_type, digest in rows}
 
     def existing_stock(self, offer_ids: Collection[str]) -> dict[tuple[str, str], Decimal]:
-        stock = models.table(models.Stock)
-        found: dict[tuple[str, str], Decimal] = {}
         columns = ("offer_onec_id", "warehouse_onec_id", "quantity")
-        with self.probing():
-            for chunk in _chunks(list(offer_ids)):
-                stmt = _rows_for_keys(stock, "offer_onec_id", chunk, columns, self.dialect)
-                for offer, warehouse, quantity in self.session.execute(stmt).all():
-                    found[(offer, warehouse)] = Decimal(quantity)
-        return found
+        rows = self._lookup(models.table(models.Stock), "offer_onec_id", offer_ids, columns)
+        return {(offer, warehouse): Decimal(quantity) for offer, warehouse, quantity in rows}
 
     def existing_ids(self, table: Table, onec_ids: Collection[str]) -> set[str]:
-        found: set[str] = set()
-        with self.probing():
-            for chunk in _chunks(list(onec_ids)):
-                stmt = _rows_for_keys(table, "onec_id", chunk, ("onec_id",), self.dialect)
-                found.update(self.session.execute(stmt).scalars())
-        return found
+        return {key for (key,) in self._lookup(table, "onec_id", onec_ids, ("onec_id",))}
 
     # --- writes --------------------------------------------------------------------------
 

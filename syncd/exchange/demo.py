@@ -22,6 +22,7 @@ from syncd.exchange.emulator import (
     ExchangeClient,
     Options,
     Report,
+    Upload,
     collect_uploads,
     run_catalog,
     run_sale,
@@ -68,15 +69,24 @@ def run_exchange_demo(
     options = Options(url=url, user="1c-demo", password=password, zip=True)
     client = ExchangeClient(options)
     try:
-        run_catalog(client, collect_uploads(package), say)
-        number = place_demo_order(engine) if client.report.ok else None
-        if number:
-            say(f"shop order {number} placed for two offers")
-            run_sale(client, say)
+        number = play_1c(client, collect_uploads(package), engine, say)
     finally:
         client.close()
         running.stop()
     return _summary(engine, url, client.report, number)
+
+
+def play_1c(
+    client: ExchangeClient, uploads: list[Upload], engine: Engine, say: Callable[[str], None]
+) -> str | None:
+    """1C's side of the demo: upload the package, then (once a shop order for two of its offers
+    is placed) the sale exchange. Returns that order's number, or ``None`` if none was placed."""
+    run_catalog(client, uploads, say)
+    number = place_demo_order(engine) if client.report.ok else None
+    if number:
+        say(f"shop order {number} placed for two offers")
+        run_sale(client, say)
+    return number
 
 
 def place_demo_order(engine: Engine) -> str | None:
