@@ -249,8 +249,8 @@ def sync_odata(ctx: Context, stream: str | None, full: bool) -> None:
             result = run_odata_sync(
                 settings, engine, stream=stream, full=full, should_stop=should_stop
             )
-    except LockBusy:
-        fail("another OData pull is running", code=75)
+    except LockBusy as exc:
+        fail(f"another OData pull or a catalog import is running (lock {exc} is held)", code=75)
     for item in result.streams:
         c = item.counts
         click.echo(

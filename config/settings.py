@@ -96,11 +96,17 @@ class ImportSettings:
     ] = ()  # e.g. ["description", "images"]: 1C never overwrites them
     timezone: str = "Europe/Moscow"  # 1C writes local time without a zone
     skip_identical_files: bool = True  # a file imported before, with no writes since, is not read
+    # PostgreSQL: import a package's catalog and offers files side by side when they write
+    # different tables (syncd/lanes.py); packages under parallel_min_bytes go one file at a time.
+    parallel_files: bool = True
+    parallel_min_bytes: int = 4 * 1024 * 1024
 
     def problems(self) -> list[str]:
         found = []
         if not 1 <= self.batch_size <= 100_000:
             found.append("import.batch_size: must be between 1 and 100000")
+        if self.parallel_min_bytes < 0:
+            found.append("import.parallel_min_bytes: must be 0 or more")
         unknown = set(self.site_owned_fields) - SITE_OWNABLE_FIELDS
         if unknown:
             found.append(

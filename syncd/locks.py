@@ -17,6 +17,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+# Held by whatever writes the catalog (package imports, the exchange's files, OData pulls): a
+# failed full package undoes what it inserted by id (syncd.undo), so it must be the only writer.
+CATALOG_LOCK = "import:catalog"
+
 
 class LockBusy(Exception):
     """Another process holds the lock and the caller asked not to wait."""

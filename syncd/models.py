@@ -440,6 +440,9 @@ class SyncRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+    # A package import's undo marks (syncd.undo.RunMarks): the highest id of each catalog table
+    # when the run began, and whether the run keeps an undo journal.
+    marks: Mapped[dict[str, Any]] = mapped_column(default=dict)
     files: Mapped[list[RunFile]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="RunFile.id"
     )
@@ -475,6 +478,18 @@ class PackageMention(Base):
     )
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # product | offer
     onec_id: Mapped[str] = mapped_column(OnecId, primary_key=True)
+
+
+class RunUndo(Base):
+    """A catalog row as it was before a journaled run first changed it (``syncd.undo``)."""
+
+    __tablename__ = "run_undo"
+    __table_args__ = (UniqueConstraint("run_id", "table_name", "row_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_key: Mapped[str] = mapped_column(Text)  # the row's id; a child row's primary key
+    image: Mapped[dict[str, Any]] = mapped_column()
 
 
 class Checkpoint(Base):

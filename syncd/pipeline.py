@@ -7,21 +7,25 @@ checkpoint, so a crash replays at most the batch that was in flight, and upserts
 harmless. Re-running an interrupted package resumes it; re-running a finished one is a new run
 that writes nothing (every row's content hash matches) and is audited as ``unchanged``.
 
-Full packages (``СодержитТолькоИзменения="false"``): every file is read once before anything is
-written, so a bad file leaves the database exactly as it was; once every file imported cleanly,
-what the package did not mention is hidden (``import.full_package_policy``). Changes-only packages
-are written file by file and never hide anything; a bad file stops the run, keeping earlier files.
+Full packages (``СодержитТолькоИзменения="false"``) keep an undo journal (``syncd.undo``): a bad
+file stops the run and the run puts back every row it changed, so the database is exactly as it
+was; once every file imported cleanly, what the package did not mention is hidden
+(``import.full_package_policy``). Changes-only packages never hide anything; a bad file stops the
+run, keeping earlier files.
 
 Rejected files are copied to quarantine with their reason and an audit entry.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import islice
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,17 +36,19 @@ from config import Settings
 from exchange_formats.commerceml import open_document
 from exchange_formats.errors import FormatError
 from exchange_formats.records import DocumentKind, Record
-from syncd import audit, models
+from syncd import audit, lanes, models, undo
 from syncd.batches import BackgroundWriter, batched
 from syncd.checkpoints import read_checkpoint, write_stream_batch
 from syncd.db import make_session_factory
 from syncd.events import CatalogNotifier
+from syncd.gctuning import fewer_collections
 from syncd.ledger import RunLedger
-from syncd.locks import named_lock
+from syncd.locks import CATALOG_LOCK, named_lock
 from syncd.package import InputFile, describe_file, describe_files, package_fingerprint
 from syncd.quarantine import quarantine
 from syncd.repository import CatalogRepository
 from syncd.results import FileResult, Progress, RunResult, file_result
+from syncd.undo import RunMarks
 from syncd.unit_of_work import UnitOfWork
 from syncd.validation import ValidationStopped, first_error
 from syncd.writer import CatalogWriter, Counts, WriteOptions
@@ -66,7 +72,7 @@ __all__ = [
 ]
 
 STREAM = "commerceml"
-IMPORT_LOCK = "import:catalog"
+IMPORT_LOCK = CATALOG_LOCK
 # Which kind of rows a full document of each kind is authoritative for.
 _HIDES = {
     DocumentKind.CATALOG: ("product", models.Product),
@@ -106,7 +112,7 @@ def import_files(
     same files. Only one import runs at a time per database (a named lock)."""
     files = describe_files(paths)
     fingerprint = package_fingerprint(files)
-    with named_lock(engine, IMPORT_LOCK):
+    with named_lock(engine, IMPORT_LOCK), fewer_collections():
         package = PackageImport.resume_or_begin(
             engine, settings, fingerprint=fingerprint, actor=actor, source=source
         )
@@ -132,6 +138,10 @@ class PackageImport:
         self.results: list[FileResult] = []
         self.notifier = CatalogNotifier(settings.redis.url)
         self.ledger = RunLedger(self.sessions, self.run_id, self.run_uuid, self.actor, self.source)
+        self.marks = RunMarks.from_dict(run.marks)
+        # Tables this run may fill without key lookups (WriteOptions.fresh_tables): set by
+        # ``run``, which holds the catalog lock for the whole package.
+        self.fresh_tables: set[str] = set()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -155,6 +165,7 @@ class PackageImport:
             status="running",
         )
         with UnitOfWork(make_session_factory(engine)) as uow:
+            run.marks = RunMarks.take(uow.session).as_dict()
             uow.session.add(run)
             uow.commit()
         return cls(engine, settings, run)
@@ -201,17 +212,145 @@ class PackageImport:
         on_progress: ProgressCallback | None = None,
         should_stop: StopCheck | None = None,
     ) -> RunResult:
-        """Import ``files`` in order and finish; a full package is read through first."""
+        """Import ``files`` in order and finish; a full package keeps an undo journal.
+
+        On PostgreSQL, a big package whose catalog and offers files write disjoint tables is
+        imported in two lanes at once (``syncd.lanes``); the end state is the same.
+        """
         try:
-            if self._maybe_full(files) and not self._prevalidate(files, should_stop):
-                return self.finish()
-            for item in files:
-                result = self._import_item(item, on_progress=on_progress, should_stop=should_stop)
-                if result.outcome == "failed":
-                    break
+            if self._maybe_full(files):
+                if unidentified := next((f for f in files if f.error is not None), None):
+                    self._import_item(unidentified)  # rejected before anything is written
+                    return self.finish()
+                self._keep_journal()
+            if self.marks is not None and self.engine.dialect.name == "postgresql":
+                self.fresh_tables = {t for t, mark in self.marks.ids.items() if mark == 0}
+            if (two := self._lanes(files)) is not None:
+                self._run_lanes(files, *two, on_progress=on_progress, should_stop=should_stop)
+            else:
+                self._run_lane(files, on_progress=on_progress, should_stop=should_stop)
         except Interrupted:
             return self._interrupted()
         return self.finish()
+
+    def _run_lane(
+        self,
+        files: Sequence[InputFile],
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_stop: StopCheck | None = None,
+    ) -> bool:
+        """Import ``files`` one after another; False once one of them failed."""
+        for item in files:
+            result = self._import_item(item, on_progress=on_progress, should_stop=should_stop)
+            if result.outcome == "failed":
+                return False
+        return True
+
+    def _lanes(self, files: Sequence[InputFile]) -> tuple[list[InputFile], list[InputFile]] | None:
+        options = self.settings.import_
+        if not options.parallel_files or self.engine.dialect.name != "postgresql":
+            return None
+        if sum(f.size for f in files) < options.parallel_min_bytes:
+            return None
+        if all(self._identical_earlier(f) is not None for f in files):
+            return None  # a replay: every file is skipped unread
+        return lanes.split(files)
+
+    def _run_lanes(
+        self,
+        files: Sequence[InputFile],
+        catalog: list[InputFile],
+        offers: list[InputFile],
+        *,
+        on_progress: ProgressCallback | None,
+        should_stop: StopCheck | None,
+    ) -> None:
+        """The catalog lane in a child process, the offers lane here; a lane that fails or is
+        stopped stops the other at its next batch. Raises ``Interrupted`` when stopped."""
+        context = multiprocessing.get_context("fork")  # see syncd.validation on fork
+        stop, failed = context.Event(), context.Event()
+        progress: multiprocessing.SimpleQueue[Progress] = context.SimpleQueue()
+        parent = os.getpid()
+        child = context.Process(
+            target=self._child_lane,
+            args=(parent, catalog, stop, failed, progress),
+            name="onec-sync catalog lane",
+            daemon=True,
+        )
+
+        def relay(update: Progress | None = None) -> None:
+            while not progress.empty():
+                if on_progress:
+                    on_progress(progress.get())
+                else:
+                    progress.get()
+            if update is not None and on_progress:
+                on_progress(update)
+
+        def halt() -> bool:
+            if should_stop and should_stop():
+                stop.set()
+            return stop.is_set() or failed.is_set()
+
+        child.start()
+        try:
+            try:
+                if not self._run_lane(offers, on_progress=relay, should_stop=halt):
+                    failed.set()
+            except Interrupted:
+                pass  # the other lane failed, or a stop was asked for: told apart below
+            while child.is_alive():
+                child.join(0.1)
+                relay()
+                halt()
+            relay()
+        finally:
+            if child.is_alive():  # this process is failing: take the lane down with it
+                stop.set()
+                child.join(30)
+                child.kill()
+        if child.exitcode != 0:
+            raise PipelineError(f"the catalog lane process ended with exit code {child.exitcode}")
+        self._reload_results(files)
+        if stop.is_set() and not failed.is_set():
+            raise Interrupted(self.run_uuid)
+
+    def _child_lane(
+        self,
+        parent: int,
+        files: list[InputFile],
+        stop: EventType,
+        failed: EventType,
+        progress: multiprocessing.SimpleQueue[Progress],
+    ) -> None:
+        """The catalog lane, in its own process (forked: it shares nothing it writes through)."""
+        lanes.die_with_parent(parent)
+        self.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+        self.notifier = CatalogNotifier(self.settings.redis.url)
+        try:
+            ok = self._run_lane(
+                files,
+                on_progress=progress.put,
+                should_stop=lambda: stop.is_set() or failed.is_set(),
+            )
+            if not ok:
+                failed.set()
+        except Interrupted:
+            pass
+        finally:
+            self.notifier.flush()
+
+    def _reload_results(self, files: Sequence[InputFile]) -> None:
+        """The results of both lanes, in ``files`` order (each lane wrote its own rows)."""
+        with UnitOfWork(self.sessions) as uow:
+            rows = uow.session.execute(
+                select(models.RunFile).where(models.RunFile.run_id == self.run_id)
+            ).scalars()
+            by_hash = {
+                row.sha256: file_result(row) for row in rows if row.status in _FINAL_STATUSES
+            }
+        self.results = [by_hash[f.sha256] for f in files if f.sha256 in by_hash]
 
     def import_file(
         self,
@@ -284,7 +423,8 @@ class PackageImport:
         return result
 
     def finish(self, *, failed_outside: str | None = None) -> RunResult:
-        """Close the run: hide what a clean full package did not mention; audit the run.
+        """Close the run: hide what a clean full package did not mention, or undo a failed
+        journaled one; audit the run.
 
         ``failed_outside``: part of the package was refused before it reached the pipeline (an
         upload, an archive); the run ends failed with that reason and hides nothing.
@@ -293,10 +433,16 @@ class PackageImport:
         for result in self.results:
             counts.merge(result.counts)
         failed = bool(failed_outside) or any(r.outcome == "failed" for r in self.results)
+        journaled = self.marks is not None and self.marks.journal
+        undone = None
         with UnitOfWork(self.sessions) as uow:
             repo = CatalogRepository(uow.session)
             if not failed and self.settings.import_.full_package_policy == "hide":
                 self._hide_unmentioned(repo, counts)
+            if failed and journaled and self.marks is not None:
+                undone = undo.restore(uow.session, self.run_id, self.marks)
+            else:
+                undo.forget(uow.session, self.run_id)
             repo.forget_mentions(self.run_id)
             outcome = "failed" if failed else ("unchanged" if counts.written == 0 else "succeeded")
             error = failed_outside or next((r.error for r in self.results if r.error), None)
@@ -316,11 +462,11 @@ class PackageImport:
                 counts=counts.as_dict(),
                 duration_ms=int((time.monotonic() - self.started) * 1000),
                 error=error,
-                details={"files": [r.name for r in self.results], "resumed": self.resumed},
+                details=self._run_details(undone),
             )
             uow.commit()
-        if counts.hidden:
-            self.notifier.committed(["products", "offers"])
+        if counts.hidden or undone:
+            self.notifier.committed(["products", "offers", "prices", "stock"])
         self.notifier.flush()
         return RunResult(
             run_uuid=self.run_uuid,
@@ -333,6 +479,24 @@ class PackageImport:
         )
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _run_details(self, undone: int | None) -> dict[str, object]:
+        details: dict[str, object] = {
+            "files": [r.name for r in self.results],
+            "resumed": self.resumed,
+        }
+        if undone is not None:
+            details["undone_rows"] = undone  # a failed full package put back what it changed
+        return details
+
+    def _keep_journal(self) -> None:
+        """From now on, rows that existed before the run are journaled before they change."""
+        if self.marks is None or self.marks.journal:
+            return
+        self.marks = RunMarks(self.marks.ids, journal=True)
+        with UnitOfWork(self.sessions) as uow:
+            uow.session.get_one(models.SyncRun, self.run_id).marks = self.marks.as_dict()
+            uow.commit()
 
     def _maybe_full(self, files: Sequence[InputFile]) -> bool:
         """Whether the package may be full. Files that cannot be identified do not count: a
@@ -391,6 +555,8 @@ class PackageImport:
             site_owned=frozenset(self.settings.import_.site_owned_fields),
             mention_run_id=None if item.header.only_changes else self.run_id,
             create_missing_products=item.header.kind == DocumentKind.CATALOG,
+            journal=(self.run_id, self.marks) if self.marks and self.marks.journal else None,
+            fresh_tables=self.fresh_tables,
         )
         state = {"done": done, "batches": 0}
 
@@ -425,12 +591,15 @@ class PackageImport:
         now = datetime.now(UTC)
         for kind in flags:
             mention_kind, model = _HIDES[kind]
+            table = models.table(model)
             # An empty "full" catalog is far more likely a broken export than a shop with
             # nothing to sell: hide nothing rather than everything.
-            if repo.mention_count(self.run_id, mention_kind) == 0:
+            seen = counts.by_table.get(table.name, {})
+            if not sum(seen.get(k, 0) for k in ("inserted", "updated", "unchanged", "deleted")):
                 continue
-            table = models.table(model)
-            hidden = repo.hide_unmentioned(table, self.run_id, mention_kind, now)
+            # Rows the run inserted are mentioned by being there: only older ones can be hidden.
+            before = self.marks.mark(table) if self.marks is not None else None
+            hidden = repo.hide_unmentioned(table, self.run_id, mention_kind, now, up_to_id=before)
             counts.add(table.name, "hidden", hidden)
 
     def _full_kinds(self) -> set[DocumentKind]:

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from syncd import models
 
@@ -74,6 +75,10 @@ def _rows_for_keys(
 def _chunks(items: Sequence[Any], size: int = _ID_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+class KeyConflict(Exception):
+    """``insert_fresh`` met a key that exists; the argument names the table."""
 
 
 class CatalogRepository:
@@ -177,6 +182,17 @@ class CatalogRepository:
         except (IntegrityError, psycopg.errors.UniqueViolation):
             self._pg_staged_upsert(table, rows, keys=keys, update=update)
 
+    def insert_fresh(self, table: Table, rows: Sequence[Row]) -> None:
+        """COPY rows into a table believed to hold none of their keys (PostgreSQL); raises
+        ``KeyConflict`` when one exists, leaving the transaction for the caller to roll back
+        to its savepoint."""
+        if not rows:
+            return
+        try:
+            self._pg_copy(table.name, rows)
+        except psycopg.errors.UniqueViolation as exc:
+            raise KeyConflict(table.name) from exc
+
     def insert_rows(self, table: Table, rows: Sequence[Row]) -> None:
         """Plain bulk insert (COPY on PostgreSQL); for child rows just deleted."""
         if not rows:
@@ -255,13 +271,11 @@ class CatalogRepository:
         table = models.table(models.PackageMention)
         self.insert_new(table, rows, keys=("run_id", "kind", "onec_id"), update=())
 
-    def mention_count(self, run_id: int, kind: str) -> int:
-        mentions = models.table(models.PackageMention)
-        stmt = select(func.count()).where(mentions.c.run_id == run_id, mentions.c.kind == kind)
-        return int(self.session.execute(stmt).scalar_one())
-
-    def hide_unmentioned(self, table: Table, run_id: int, kind: str, now: datetime) -> int:
-        """Soft-delete the visible rows run ``run_id`` did not mention; returns how many.
+    def hide_unmentioned(
+        self, table: Table, run_id: int, kind: str, now: datetime, *, up_to_id: int | None = None
+    ) -> int:
+        """Soft-delete the visible rows run ``run_id`` did not mention, of those with an id up
+        to ``up_to_id`` (the rows that existed when the run began); returns how many.
 
         The hidden rows lose their content hash, so that the next package mentioning them writes
         them again (and un-hides them) even when their content did not change.
@@ -270,10 +284,14 @@ class CatalogRepository:
         mentioned = select(mentions.c.onec_id).where(
             and_(mentions.c.run_id == run_id, mentions.c.kind == kind)
         )
+        where: list[ColumnElement[bool]] = [
+            table.c.is_deleted.is_(False),
+            table.c.onec_id.not_in(mentioned),
+        ]
+        if up_to_id is not None:
+            where.append(table.c.id <= up_to_id)
         stmt = (
-            update(table)
-            .where(table.c.is_deleted.is_(False), table.c.onec_id.not_in(mentioned))
-            .values(is_deleted=True, content_hash=None, updated_at=now)
+            update(table).where(*where).values(is_deleted=True, content_hash=None, updated_at=now)
         )
         result = cast(CursorResult[Any], self.session.execute(stmt))
         return int(result.rowcount)

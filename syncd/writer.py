@@ -10,7 +10,7 @@ checkpoint.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -23,7 +23,8 @@ from exchange_formats import records as r
 from syncd import models
 from syncd.events import CatalogNotifier
 from syncd.hashing import record_hash
-from syncd.repository import CatalogRepository, Row
+from syncd.repository import CatalogRepository, KeyConflict, Row
+from syncd.undo import RunMarks, UndoJournal
 
 MAX_ONEC_ID = models.ONEC_ID_LENGTH
 MAX_PROBLEMS = 20
@@ -89,7 +90,16 @@ class Counts:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WriteOptions:
     site_owned: frozenset[str] = frozenset()  # see ImportSettings.site_owned_fields
-    mention_run_id: int | None = None  # remember products/offers for a full package's hiding
+    # Remember the products/offers that existed before and were mentioned, for a full
+    # package's hiding (rows the run inserted are mentioned by being there).
+    mention_run_id: int | None = None
+    # Journal rows that existed before the run, before changing them (syncd.undo).
+    journal: tuple[int, RunMarks] | None = None
+    # Tables that were empty when the run began and that only this run writes (PostgreSQL):
+    # their new rows are copied in without looking their keys up first. A key that exists after
+    # all (a record repeated in the package, a batch replayed after a crash) takes the table out
+    # of the set and the batch is written again the usual way.
+    fresh_tables: set[str] = field(default_factory=set)
     create_missing_products: bool = False  # variants seen in import.xml make their product
     # Told which tables changed once the caller's transaction commits (the API's cache).
     notifier: CatalogNotifier | None = None
@@ -101,12 +111,28 @@ class CatalogWriter:
     def __init__(self, session: Session, options: WriteOptions | None = None) -> None:
         self.repo = CatalogRepository(session)
         self.options = options or WriteOptions()
+        journal = self.options.journal
+        self.journal = UndoJournal(session, *journal) if journal else None
 
     def write(self, batch: Iterable[r.Record]) -> Counts:
+        records = list(batch)
+        while self.options.fresh_tables:
+            try:
+                with self.repo.session.begin_nested():
+                    counts = self._write_all(records)
+                break
+            except KeyConflict as exc:
+                self.options.fresh_tables.discard(str(exc))
+        else:
+            counts = self._write_all(records)
+        self._notify_after_commit(counts)
+        return counts
+
+    def _write_all(self, records: list[r.Record]) -> Counts:
         counts = Counts()
         now = datetime.now(UTC)
         grouped: dict[type, list[Any]] = defaultdict(list)
-        for record in batch:
+        for record in records:
             if _valid_ids(record, counts):
                 grouped[type(record)].append(record)
         self._write_units(grouped[r.Unit], now, counts)
@@ -119,8 +145,18 @@ class CatalogWriter:
         self._write_prices(grouped[r.OfferPrices], now, counts)
         self._write_stock(grouped[r.OfferStock], now, counts)
         self._write_simple(models.Customer, grouped[r.Contractor], _customer_row, now, counts)
-        self._notify_after_commit(counts)
         return counts
+
+    def _fresh(self, table: Table) -> bool:
+        return table.name in self.options.fresh_tables
+
+    def _insert_new(
+        self, table: Table, rows: Sequence[Row], *, keys: Sequence[str], update: Sequence[str]
+    ) -> None:
+        if self._fresh(table):
+            self.repo.insert_fresh(table, rows)
+        else:
+            self.repo.insert_new(table, rows, keys=keys, update=update)
 
     def _notify_after_commit(self, counts: Counts) -> None:
         notifier = self.options.notifier
@@ -143,7 +179,7 @@ class CatalogWriter:
         built afterwards, for new and changed records only.
         """
         latest = {item.onec_id: (item, record_hash(item)) for item in items}
-        stored = self.repo.existing_hashes(table, latest.keys())
+        stored = {} if self._fresh(table) else self.repo.existing_hashes(table, latest.keys())
         new = {key for key in latest if key not in stored}
         changed = {
             key for key, (_, digest) in latest.items() if key in stored and stored[key] != digest
@@ -157,24 +193,30 @@ class CatalogWriter:
 
     def _write_simple(
         self, model: type[models.Base], items: list[Any], to_row: Any, now: datetime, counts: Counts
-    ) -> set[str]:
-        """Upsert new and changed records of a table keyed by onec_id; returns their ids."""
+    ) -> tuple[set[str], set[str]]:
+        """Upsert new and changed records of a table keyed by onec_id; returns the ids written
+        and the ids that were already there."""
         if not items:
-            return set()
+            return set(), set()
         table: Table = models.table(model)
         latest, new, changed = self._split(table, items, counts)
         rows = {key: _stamp(to_row(latest[key][0]), latest[key][1], now) for key in new | changed}
         if rows:
             update = _updatable(next(iter(rows.values())))
-            self.repo.insert_new(table, [rows[k] for k in new], keys=("onec_id",), update=update)
+            self._insert_new(table, [rows[k] for k in new], keys=("onec_id",), update=update)
+            self._save(table, "onec_id", changed)
             self.repo.upsert(table, [rows[k] for k in changed], keys=("onec_id",), update=update)
-        return new | changed
+        return new | changed, latest.keys() - new
+
+    def _save(self, table: Table, key: str, keys: Collection[str]) -> None:
+        if self.journal is not None:
+            self.journal.save(table, key, keys)
 
     def _write_units(self, units: list[r.Unit], now: datetime, counts: Counts) -> None:
         self._write_simple(models.Unit, units, _unit_row, now, counts)
 
     def _write_properties(self, props: list[r.Property], now: datetime, counts: Counts) -> None:
-        touched = self._write_simple(models.Property, props, _property_row, now, counts)
+        touched, _ = self._write_simple(models.Property, props, _property_row, now, counts)
         if not touched:
             return
         options = {
@@ -192,8 +234,10 @@ class CatalogWriter:
         }
         # Options are only ever added or renamed: a stub re-definition (no options) must not
         # wipe a dictionary that an earlier file sent.
+        option_table = models.table(models.PropertyOption)
+        self._save(option_table, "property_onec_id", touched)
         self.repo.upsert(
-            models.table(models.PropertyOption),
+            option_table,
             list(options.values()),
             keys=("property_onec_id", "onec_id"),
             update=("value", "updated_at"),
@@ -211,10 +255,12 @@ class CatalogWriter:
             owned = self.options.site_owned
             columns = _updatable(next(iter(rows.values())))
             update = [c for c in columns if _PRODUCT_COLUMN_FIELD.get(c) not in owned]
-            self.repo.insert_new(table, [rows[k] for k in new], keys=("onec_id",), update=update)
+            self._insert_new(table, [rows[k] for k in new], keys=("onec_id",), update=update)
+            if self.journal is not None:
+                self.journal.save_products(changed)
             self.repo.upsert(table, [rows[k] for k in changed], keys=("onec_id",), update=update)
             self._write_product_children({k: v[0] for k, v in latest.items()}, new, changed)
-        self._mention("product", latest.keys())
+        self._mention("product", latest.keys() - new)
 
     def _write_product_children(
         self, latest: dict[str, r.Product], new_ids: set[str], changed_ids: set[str]
@@ -234,8 +280,8 @@ class CatalogWriter:
     def _write_offers(self, offers: list[r.Offer], now: datetime, counts: Counts) -> None:
         if not offers:
             return
-        self._write_simple(models.Offer, offers, _offer_row, now, counts)
-        self._mention("offer", {o.onec_id for o in offers})
+        _, existing = self._write_simple(models.Offer, offers, _offer_row, now, counts)
+        self._mention("offer", existing)
         if self.options.create_missing_products:
             self._create_missing_products(offers, now, counts)
 
@@ -245,7 +291,8 @@ class CatalogWriter:
         """Variants sent as ``Товар prod#char`` in import.xml imply their product."""
         table = models.table(models.Product)
         wanted = {o.product_onec_id: o for o in offers if o.product_onec_id}
-        missing = set(wanted) - self.repo.existing_ids(table, wanted.keys())
+        existing = self.repo.existing_ids(table, wanted.keys())
+        missing = set(wanted) - existing
         rows: list[Row] = [
             {
                 "onec_id": pid,
@@ -262,7 +309,7 @@ class CatalogWriter:
         ]
         self.repo.insert_missing(table, rows, keys=("onec_id",))
         counts.add("products", "inserted", len(rows))
-        self._mention("product", wanted.keys())
+        self._mention("product", existing)
 
     def _write_prices(self, items: list[r.OfferPrices], now: datetime, counts: Counts) -> None:
         if not items:
@@ -277,13 +324,16 @@ class CatalogWriter:
                 latest[(item.offer_onec_id, price.price_type_onec_id)] = _price_row(
                     item, price, now
                 )
-        stored = self.repo.existing_price_hashes({key[0] for key in latest})
+        table = models.table(models.Price)
+        stored = (
+            {} if self._fresh(table) else self.repo.existing_price_hashes({k[0] for k in latest})
+        )
         new, changed = _split_changed(
             latest, stored, "prices", counts, lambda row: row["content_hash"]
         )
         keys = ("offer_onec_id", "price_type_onec_id")
-        table = models.table(models.Price)
-        self.repo.insert_new(table, new, keys=keys, update=_PRICE_UPDATE)
+        self._insert_new(table, new, keys=keys, update=_PRICE_UPDATE)
+        self._save(table, "offer_onec_id", {row["offer_onec_id"] for row in changed})
         self.repo.upsert(table, changed, keys=keys, update=_PRICE_UPDATE)
 
     def _write_stock(self, items: list[r.OfferStock], now: datetime, counts: Counts) -> None:
@@ -301,14 +351,17 @@ class CatalogWriter:
                     "quantity": quantity,
                     "updated_at": now,
                 }
-        stored: dict[tuple[str, str], Any] = self.repo.existing_stock({k[0] for k in latest})
+        table = models.table(models.Stock)
+        stored: dict[tuple[str, str], Any] = (
+            {} if self._fresh(table) else self.repo.existing_stock({k[0] for k in latest})
+        )
         new, changed = _split_changed(
             latest, stored, "stock", counts, lambda row: Decimal(row["quantity"])
         )
         keys = ("offer_onec_id", "warehouse_onec_id")
         update = ("product_onec_id", "quantity", "updated_at")
-        table = models.table(models.Stock)
-        self.repo.insert_new(table, new, keys=keys, update=update)
+        self._insert_new(table, new, keys=keys, update=update)
+        self._save(table, "offer_onec_id", {row["offer_onec_id"] for row in changed})
         self.repo.upsert(table, changed, keys=keys, update=update)
 
     def _mention(self, kind: str, onec_ids: Iterable[str]) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from config import Settings
 from syncd.exchange.package import FileReport, ProgressCallback, RunReport
+from syncd.locks import CATALOG_LOCK, named_lock
 from syncd.pipeline import Interrupted, PackageImport, Progress
 
 
@@ -50,9 +51,10 @@ class PipelineBackend:
             on_progress(p.bytes_read, p.bytes_total)
 
         try:
-            result = package.import_file(
-                path, name=name, on_progress=progress, should_stop=should_stop, read_first=True
-            )
+            with named_lock(self._engine, CATALOG_LOCK):  # one catalog writer at a time
+                result = package.import_file(
+                    path, name=name, on_progress=progress, should_stop=should_stop, read_first=True
+                )
         except Interrupted:
             return FileReport(ok=False, interrupted=True, error=f"{name}: interrupted")
         return FileReport(

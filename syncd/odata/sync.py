@@ -1,7 +1,8 @@
 """``run_odata_sync``: one pull run over the configured streams, with its run row and audit.
 
 The CLI (``onec-sync sync odata``) and the daemon's scheduled job call the same function. A run
-holds the ``odata-pull`` lock (a second concurrent run gets ``LockBusy``), records a
+holds the ``odata-pull`` lock (a second concurrent run gets ``LockBusy``) and the catalog lock
+(``LockBusy`` while a package import writes the catalog: the job tries again later), records a
 ``sync_runs`` row and one audit entry per stream with its counts.
 
 A stream that fails stops with 1C's message and leaves its cursor where it was; the next
@@ -28,7 +29,7 @@ from exchange_formats.odata.metadata import Metadata, parse_metadata
 from syncd import audit, models
 from syncd.db import make_session_factory
 from syncd.events import CatalogNotifier
-from syncd.locks import named_lock
+from syncd.locks import CATALOG_LOCK, named_lock
 from syncd.odata.client import ODataClient
 from syncd.odata.errors import BadAnswer, ODataError, RequestRejected, Unavailable
 from syncd.odata.pull import PullContext, StreamResult, pull_catalog, pull_snapshot
@@ -83,7 +84,7 @@ def run_odata_sync(
     names = _chosen(settings, stream)
     stop = should_stop or (lambda: False)
     notifier = CatalogNotifier(settings.redis.url)
-    with named_lock(engine, LOCK_NAME, wait=False):
+    with named_lock(engine, LOCK_NAME, wait=False), named_lock(engine, CATALOG_LOCK, wait=False):
         sessions = make_session_factory(engine)
         result = RunResult(run_uuid=str(uuid.uuid4()))
         run_id = _begin(
