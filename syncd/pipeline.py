@@ -266,7 +266,7 @@ class PackageImport:
         on_progress: ProgressCallback | None,
         should_stop: StopCheck | None,
     ) -> None:
-        """The catalog lane in a child process, the offers lane here; a lane that fails or is
+        """The catalog lane here, the offers lane in a child process; a lane that fails or is
         stopped stops the other at its next batch. Raises ``Interrupted`` when stopped."""
         context = multiprocessing.get_context("fork")  # see syncd.validation on fork
         stop, failed = context.Event(), context.Event()
@@ -274,8 +274,8 @@ class PackageImport:
         parent = os.getpid()
         child = context.Process(
             target=self._child_lane,
-            args=(parent, catalog, stop, failed, progress),
-            name="onec-sync catalog lane",
+            args=(parent, offers, stop, failed, progress),
+            name="onec-sync offers lane",
             daemon=True,
         )
 
@@ -296,7 +296,7 @@ class PackageImport:
         child.start()
         try:
             try:
-                if not self._run_lane(offers, on_progress=relay, should_stop=halt):
+                if not self._run_lane(catalog, on_progress=relay, should_stop=halt):
                     failed.set()
             except Interrupted:
                 pass  # the other lane failed, or a stop was asked for: told apart below
@@ -311,7 +311,7 @@ class PackageImport:
                 child.join(30)
                 child.kill()
         if child.exitcode != 0:
-            raise PipelineError(f"the catalog lane process ended with exit code {child.exitcode}")
+            raise PipelineError(f"the offers lane process ended with exit code {child.exitcode}")
         self._reload_results(files)
         if stop.is_set() and not failed.is_set():
             raise Interrupted(self.run_uuid)
@@ -324,8 +324,13 @@ class PackageImport:
         failed: EventType,
         progress: multiprocessing.SimpleQueue[Progress],
     ) -> None:
-        """The catalog lane, in its own process (forked: it shares nothing it writes through)."""
+        """The offers lane, in its own process (forked: it shares nothing it writes through).
+
+        It yields the CPU to the catalog lane, the longer of the two (a 100,000-product package:
+        about 50 s against 43 s when they run side by side), so that both end together.
+        """
         lanes.die_with_parent(parent)
+        os.nice(lanes.SECOND_LANE_NICENESS)
         self.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
         self.notifier = CatalogNotifier(self.settings.redis.url)
         try:
