@@ -30,6 +30,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -75,18 +76,68 @@ class Step:
 
 
 def measure(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``argv``; (wall seconds, peak RSS in MB of it and the children it waited for, output)."""
+    """Run ``argv``; (wall seconds, peak RSS in MB, output).
+
+    The peak RSS is that of all of the command's processes together (an import may run a second
+    process for a second lane): their RSS summed, sampled every 50 ms, and never below the
+    kernel's own high-water mark of the largest one. Summing counts the pages a forked child
+    shares with its parent twice, so the figure errs high.
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(
         argv, env=env, cwd=ROOT.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    sampler = TreeRss(proc.pid)
+    sampler.start()
     assert proc.stdout is not None
     output = proc.stdout.read()
+    sampler.stop()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(argv)} failed:\n{output}")
-    return seconds, usage.ru_maxrss / 1024, output
+    return seconds, max(usage.ru_maxrss / 1024, sampler.peak_mb), output
+
+
+class TreeRss(threading.Thread):
+    """The peak of the summed RSS of a process and its descendants (Linux /proc)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_mb = 0.0
+        self._done = threading.Event()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def run(self) -> None:
+        while not self._done.wait(0.05):
+            self.peak_mb = max(self.peak_mb, sum(map(_rss_mb, _tree(self.pid))))
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return pids
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 class Database:

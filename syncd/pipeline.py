@@ -592,6 +592,11 @@ class PackageImport:
         return counts, document.only_changes
 
     def _hide_unmentioned(self, repo: CatalogRepository, counts: Counts) -> None:
+        if self.marks is None:
+            # A run begun before the marks existed (resumed after an upgrade): rows it inserted
+            # since were not recorded as mentioned, so hiding could hide them. The next full
+            # package hides what this one would have.
+            return
         flags = self._full_kinds()
         now = datetime.now(UTC)
         for kind in flags:
@@ -603,7 +608,7 @@ class PackageImport:
             if not sum(seen.get(k, 0) for k in ("inserted", "updated", "unchanged", "deleted")):
                 continue
             # Rows the run inserted are mentioned by being there: only older ones can be hidden.
-            before = self.marks.mark(table) if self.marks is not None else None
+            before = self.marks.mark(table)
             hidden = repo.hide_unmentioned(table, self.run_id, mention_kind, now, up_to_id=before)
             counts.add(table.name, "hidden", hidden)
 
