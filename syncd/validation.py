@@ -1,8 +1,10 @@
 """Reading files through before anything is written, on every core.
 
-A full package must change nothing when any of its files is bad, so its files are read once,
-writing nothing, before the first batch is written. The files are independent, so they are read
-in parallel worker processes; ``should_stop`` is honoured while waiting.
+The HTTP exchange hands the pipeline one file at a time and keeps no undo journal, so each file
+is read once, writing nothing, before its first batch is written (``PackageImport.import_file``
+with ``read_first``); a package imported whole uses the undo journal instead (``syncd.undo``).
+Files are independent, so several are read in parallel worker processes; ``should_stop`` is
+honoured while waiting.
 """
 
 from __future__ import annotations

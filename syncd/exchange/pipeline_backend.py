@@ -1,10 +1,10 @@
 """``PackageBackend`` on the import pipeline: ``syncd.pipeline.PackageImport``.
 
-The pipeline reads a whole *full* package before writing anything, but the exchange hands it one
-file at a time as 1C uploads them, and ``import_file`` writes batch by batch. So each file is read
-through once first (``read_first``: the pipeline's own check, which quarantines and audits a bad
-file): a malformed file is refused before its first batch is written, and the catalog stays
-exactly as it was.
+A package imported whole keeps an undo journal, but the exchange hands the pipeline one file at a
+time as 1C uploads them, and ``import_file`` writes batch by batch. So each file is read through
+once first (``read_first``: the pipeline's own check, which quarantines and audits a bad file): a
+malformed file is refused before its first batch is written, and the catalog stays as it was
+(files of the package imported before it stay). Each file is imported holding the catalog lock.
 """
 
 from __future__ import annotations
