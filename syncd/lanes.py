@@ -46,9 +46,9 @@ _OFFER_KINDS = {DocumentKind.OFFERS, DocumentKind.OFFER_CHANGES}
 # are then assumed, and the files go one after another.
 _MAX_HASH_SIGNS = 20_000
 _CHUNK = 8 * 1024 * 1024
+_OVERLAP = 4096  # longer than any tag name and an Ид with its opening tag
 # How much the offers lane (a child process) defers to the catalog lane when both want a core.
 SECOND_LANE_NICENESS = 5
-_OVERLAP = 4096  # longer than any tag name and an Ид with its opening tag
 
 
 def split(files: Sequence[InputFile]) -> tuple[list[InputFile], list[InputFile]] | None:

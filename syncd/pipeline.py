@@ -72,7 +72,6 @@ __all__ = [
 ]
 
 STREAM = "commerceml"
-IMPORT_LOCK = CATALOG_LOCK
 # Which kind of rows a full document of each kind is authoritative for.
 _HIDES = {
     DocumentKind.CATALOG: ("product", models.Product),
@@ -112,7 +111,7 @@ def import_files(
     same files. Only one import runs at a time per database (a named lock)."""
     files = describe_files(paths)
     fingerprint = package_fingerprint(files)
-    with named_lock(engine, IMPORT_LOCK), fewer_collections():
+    with named_lock(engine, CATALOG_LOCK), fewer_collections():
         package = PackageImport.resume_or_begin(
             engine, settings, fingerprint=fingerprint, actor=actor, source=source
         )
@@ -281,10 +280,9 @@ class PackageImport:
 
         def relay(update: Progress | None = None) -> None:
             while not progress.empty():
+                item = progress.get()
                 if on_progress:
-                    on_progress(progress.get())
-                else:
-                    progress.get()
+                    on_progress(item)
             if update is not None and on_progress:
                 on_progress(update)
 
@@ -438,14 +436,13 @@ class PackageImport:
         for result in self.results:
             counts.merge(result.counts)
         failed = bool(failed_outside) or any(r.outcome == "failed" for r in self.results)
-        journaled = self.marks is not None and self.marks.journal
         undone = None
         with UnitOfWork(self.sessions) as uow:
             repo = CatalogRepository(uow.session)
             if not failed and self.settings.import_.full_package_policy == "hide":
                 self._hide_unmentioned(repo, counts)
-            if failed and journaled and self.marks is not None:
-                undone = undo.restore(uow.session, self.run_id, self.marks)
+            if failed and (marks := self._journal_marks()) is not None:
+                undone = undo.restore(uow.session, self.run_id, marks)
             else:
                 undo.forget(uow.session, self.run_id)
             repo.forget_mentions(self.run_id)
@@ -493,6 +490,10 @@ class PackageImport:
         if undone is not None:
             details["undone_rows"] = undone  # a failed full package put back what it changed
         return details
+
+    def _journal_marks(self) -> RunMarks | None:
+        """The marks of a journaled run (a full package), else None."""
+        return self.marks if self.marks is not None and self.marks.journal else None
 
     def _keep_journal(self) -> None:
         """From now on, rows that existed before the run are journaled before they change."""
@@ -560,7 +561,7 @@ class PackageImport:
             site_owned=frozenset(self.settings.import_.site_owned_fields),
             mention_run_id=None if item.header.only_changes else self.run_id,
             create_missing_products=item.header.kind == DocumentKind.CATALOG,
-            journal=(self.run_id, self.marks) if self.marks and self.marks.journal else None,
+            journal=(self.run_id, marks) if (marks := self._journal_marks()) else None,
             fresh_tables=self.fresh_tables,
         )
         state = {"done": done, "batches": 0}

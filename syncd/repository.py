@@ -75,7 +75,8 @@ def _rows_for_keys(
     return select(*selected).select_from(wanted.join(table, table.c[key] == wanted.c.id))
 
 
-def _chunks(items: Sequence[Any], size: int = _ID_CHUNK) -> Iterable[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int = _ID_CHUNK) -> Iterable[Sequence[Any]]:
+    """``items`` in slices of at most ``size`` (bounded IN lists and ANY arrays)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -120,7 +121,7 @@ class CatalogRepository:
         """``columns`` of the rows whose ``key`` is among ``keys``: chunked, as index probes."""
         found: list[Any] = []
         with self.probing():
-            for chunk in _chunks(list(keys)):
+            for chunk in chunks(list(keys)):
                 stmt = _rows_for_keys(table, key, chunk, columns, self.dialect)
                 found.extend(self.session.execute(stmt).all())
         return found
@@ -215,7 +216,7 @@ class CatalogRepository:
         """Delete the child rows of ``parent_ids``, then insert ``rows`` (children of those and
         of new parents, which have none to delete)."""
         column = table.c[parent_column]
-        for chunk in _chunks(list(parent_ids)):
+        for chunk in chunks(list(parent_ids)):
             self.session.execute(delete(table).where(_key_in(column, chunk, self.dialect)))
         self.insert_rows(table, rows)
 
@@ -323,7 +324,7 @@ class CatalogRepository:
         if not pairs:
             return
         key = tuple_(table.c[columns[0]], table.c[columns[1]])
-        for chunk in _chunks(list(pairs)):
+        for chunk in chunks(list(pairs)):
             self.session.execute(delete(table).where(key.in_(chunk)))
 
 
@@ -346,10 +347,9 @@ _PG_DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
 @functools.cache
 def _binary_copy_types(table: Table, columns: tuple[str, ...]) -> list[str] | None:
     """psycopg type names for a binary COPY of ``columns``; None if one has no known name."""
-    dialect = _PG_DIALECT
     names = []
     for column in columns:
-        compiled = table.c[column].type.compile(dialect=dialect).upper()
+        compiled = table.c[column].type.compile(dialect=_PG_DIALECT).upper()
         name = next((n for prefix, n in _COPY_TYPES if compiled.startswith(prefix)), None)
         if name is None:
             return None

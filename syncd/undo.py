@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import bindparam
 
 from syncd import models
+from syncd.repository import chunks
 
 # Tables with a surrogate id that catalog writes touch; product children have none and are
 # journaled with their product.
@@ -53,7 +54,6 @@ PRODUCT_CHILDREN: tuple[type[models.Base], ...] = (
     models.ProductImage,
     models.ProductPropertyValue,
 )
-_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class UndoJournal:
         mark = self.marks.mark(table)
         if mark == 0:
             return  # the table was empty: whatever is in it now, the run inserted
-        for chunk in _chunks(keys):
+        for chunk in chunks(list(keys)):
             stmt = select(table).where(table.c[key].in_(chunk), table.c.id <= mark)
             rows = self.session.execute(stmt).mappings().all()
             self._store(table.name, ((str(row["id"]), dict(row)) for row in rows))
@@ -115,7 +115,7 @@ class UndoJournal:
         if not onec_ids or mark == 0:
             return
         undo = models.table(models.RunUndo)
-        for chunk in _chunks(onec_ids):
+        for chunk in chunks(list(onec_ids)):
             rows = (
                 self.session.execute(
                     select(products).where(products.c.onec_id.in_(chunk), products.c.id <= mark)
@@ -185,7 +185,7 @@ def restore(session: Session, run_id: int, marks: RunMarks) -> int:
         child = models.table(model)
         owner = child.c.product_onec_id
         changed += _rowcount(session.execute(delete(child).where(owner.in_(inserted_products))))
-        for chunk in _chunks(journaled_products):
+        for chunk in chunks(journaled_products):
             session.execute(delete(child).where(owner.in_(chunk)))
     for model in ID_TABLES:
         table = models.table(model)
@@ -216,12 +216,6 @@ def forget(session: Session, run_id: int) -> None:
     session.execute(delete(undo).where(undo.c.run_id == run_id))
 
 
-def journaled_rows(session: Session, run_id: int) -> int:
-    undo = models.table(models.RunUndo)
-    stmt = select(func.count()).where(undo.c.run_id == run_id)
-    return int(session.execute(stmt).scalar_one())
-
-
 def _encode(value: Any) -> Any:
     """A column value as JSON: datetimes and decimals as strings (decoded by column type)."""
     if isinstance(value, datetime):
@@ -249,9 +243,3 @@ def _pk_key(table: Table, row: Any) -> str:
 
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _chunks(items: Collection[str]) -> Iterable[list[str]]:
-    seq = list(items)
-    for start in range(0, len(seq), _CHUNK):
-        yield seq[start : start + _CHUNK]

@@ -69,6 +69,16 @@ def earlier_package(tmp_path: Path) -> list[Path]:
     return write_package(tmp_path / "old", catalog(30, price=50))
 
 
+def kill_and_restart(
+    url: str, data: Path, files: list[Path], fault: str, *, exit_code: int
+) -> None:
+    """Run the importer with ``fault`` (it dies there, or finishes), then again without one; both
+    must end with ``exit_code`` unless killed."""
+    code = run_driver(url, data, files, fault=fault)
+    assert code in (-signal.SIGKILL, exit_code), f"{fault}: exit {code}"
+    assert run_driver(url, data, files) == exit_code, f"{fault}: the restart ended otherwise"
+
+
 def commits_of_a_clean_run(url: str, tmp_path: Path, files: list[Path], *, ok: bool = True) -> int:
     code = run_driver(url, tmp_path / "count", files, fault="count")
     assert code == (0 if ok else 1)
@@ -105,10 +115,7 @@ def test_killed_anywhere_the_import_resumes_to_the_uninterrupted_result(
 
     for fault in faults:
         url = new_database(copy_of=starting_point)
-        data = tmp_path / fault.replace(":", "-")
-        code = run_driver(url, data, package, fault=fault)
-        assert code in (-signal.SIGKILL, 0), f"{fault}: exit {code}"
-        assert run_driver(url, data, package) == 0, f"{fault}: the restart failed"
+        kill_and_restart(url, tmp_path / fault.replace(":", "-"), package, fault, exit_code=0)
         engine = make_db_engine(url)
         assert dump(engine) == expected, f"state differs after a kill at {fault}"
         with Session(engine) as session:
@@ -154,9 +161,7 @@ def test_killed_anywhere_a_failing_full_package_still_leaves_the_catalog_as_it_w
     for fault in faults:
         url = new_database(copy_of=starting_point)
         data = tmp_path / f"failing-{fault.replace(':', '-')}"
-        code = run_driver(url, data, failing, fault=fault)
-        assert code in (-signal.SIGKILL, 1), f"{fault}: exit {code}"
-        assert run_driver(url, data, failing) == 1, f"{fault}: the restart did not fail"
+        kill_and_restart(url, data, failing, fault, exit_code=1)  # the package fails each time
         engine = make_db_engine(url)
         assert dump(engine) == expected, f"the catalog changed after a kill at {fault}"
         with Session(engine) as session:

@@ -21,11 +21,6 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def engine(fresh_database_url: str, make_db_engine: Callable[..., Engine]) -> Engine:
-    return make_db_engine(fresh_database_url)
-
-
-@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         paths=PathSettings(data_dir=tmp_path / "data"),

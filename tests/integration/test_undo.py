@@ -8,7 +8,6 @@ and stock. The run must put all of it back: same rows, same ids, same ``updated_
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,6 @@ from tests.catalog_dump import CATALOG_MODELS
 from tests.cml_builder import P, catalog, import_xml, offers_xml, write_package
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def engine(fresh_database_url: str, make_db_engine: Callable[..., Engine]) -> Engine:
-    return make_db_engine(fresh_database_url)
 
 
 @pytest.fixture
