@@ -18,7 +18,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	@$(BIN)/python -m syncd.demo
+	@$(BIN)/python -m demo
 
 test: $(STAMP)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -30,6 +30,7 @@ lint: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
+	@$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -121,8 +121,8 @@ def db_group() -> None:
 @pass_context
 def db_upgrade(ctx: Context, revision: str) -> None:
     """Migrate the database to REVISION (default: the newest). Safe to run again."""
-    from syncd import migrate
-    from syncd.db import make_engine
+    from syncd.store import migrate
+    from syncd.store.engine import make_engine
 
     engine = make_engine(ctx.settings.database)
     before = migrate.current_revision(engine)
@@ -141,8 +141,8 @@ def db_upgrade(ctx: Context, revision: str) -> None:
 @pass_context
 def db_downgrade(ctx: Context, revision: str, yes: bool) -> None:
     """Migrate the database down to REVISION ("base" drops everything)."""
-    from syncd import migrate
-    from syncd.db import make_engine
+    from syncd.store import migrate
+    from syncd.store.engine import make_engine
 
     if not yes:
         click.confirm(f"Downgrade {mask_url(ctx.settings.database.url)} to {revision}?", abort=True)
@@ -155,8 +155,8 @@ def db_downgrade(ctx: Context, revision: str, yes: bool) -> None:
 @pass_context
 def db_current(ctx: Context) -> None:
     """Print the database's schema revision and whether it is the newest."""
-    from syncd import migrate
-    from syncd.db import make_engine
+    from syncd.store import migrate
+    from syncd.store.engine import make_engine
 
     engine = make_engine(ctx.settings.database)
     current, head = migrate.current_revision(engine), migrate.head_revision()
@@ -239,8 +239,8 @@ def sync_group() -> None:
 @pass_context
 def sync_odata(ctx: Context, stream: str | None, full: bool) -> None:
     """Pull catalog, prices, stock and customers from 1C over OData."""
-    from syncd.locks import LockBusy
     from syncd.odata.sync import run_odata_sync
+    from syncd.store.locks import LockBusy
 
     settings = _odata_on(ctx)
     engine = _current_engine(ctx)
@@ -276,8 +276,8 @@ def orders_group() -> None:
 @pass_context
 def orders_push(ctx: Context, retry_failed: bool) -> None:
     """Create (and post) a 1C document for every order not sent yet, exactly once."""
-    from syncd.locks import LockBusy
     from syncd.odata.orders import push_orders
+    from syncd.store.locks import LockBusy
 
     settings = _odata_on(ctx)
     engine = _current_engine(ctx)
@@ -313,9 +313,9 @@ def import_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: 
     """
     import getpass
 
-    from syncd.db import make_engine
-    from syncd.inputs import InputError, package_files
-    from syncd.pipeline import import_files
+    from syncd.importer.inputs import InputError, package_files
+    from syncd.importer.pipeline import import_files
+    from syncd.store.engine import make_engine
 
     settings = ctx.settings
     engine = make_engine(settings.database)
@@ -419,8 +419,8 @@ def runs_command(ctx: Context, limit: int, stream: str | None, as_json: bool) ->
     """The latest sync runs, newest first."""
     from sqlalchemy.orm import Session
 
-    from syncd.db import make_engine
-    from syncd.history import recent_runs
+    from syncd.store.engine import make_engine
+    from syncd.store.history import recent_runs
 
     with Session(make_engine(ctx.settings.database)) as session:
         runs = recent_runs(session, limit=limit, stream=stream)
@@ -446,8 +446,8 @@ def audit_group(ctx: click.Context, limit: int, action: str | None, as_json: boo
         return
     from sqlalchemy.orm import Session
 
-    from syncd.db import make_engine
-    from syncd.history import recent_audit
+    from syncd.store.engine import make_engine
+    from syncd.store.history import recent_audit
 
     settings = ctx.ensure_object(Context).settings
     with Session(make_engine(settings.database)) as session:
@@ -470,8 +470,8 @@ def audit_verify(ctx: Context) -> None:
     """Check the audit log's hash chain; exit 1 at the first entry that does not fit."""
     from sqlalchemy.orm import Session
 
-    from syncd import audit
-    from syncd.db import make_engine
+    from syncd.store import audit
+    from syncd.store.engine import make_engine
 
     with Session(make_engine(ctx.settings.database)) as session:
         result = audit.verify(session)
@@ -493,7 +493,7 @@ def run_command(ctx: Context) -> None:
     """Run the daemon: the scheduled jobs of [daemon.schedules], the 1C exchange endpoint and
     /health, /ready, /metrics on daemon.http_listen. SIGTERM stops it after the running batch;
     SIGHUP reloads the configuration. Exit status 78: the schedule or the schema is unusable."""
-    from syncd.daemon import run_daemon
+    from syncd.daemon.process import run_daemon
 
     sys.exit(run_daemon(ctx.settings, reload=lambda: load_settings(ctx.config_path)))
 
@@ -506,8 +506,8 @@ def status_command(ctx: Context, as_json: bool) -> None:
     exchange session; which daemon leads which job (PostgreSQL)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from syncd.db import make_engine
-    from syncd.status import collect_status, format_status
+    from syncd.daemon.status import collect_status, format_status
+    from syncd.store.engine import make_engine
 
     try:
         status = collect_status(make_engine(ctx.settings.database))
@@ -527,7 +527,7 @@ def sync_folder(ctx: Context, as_json: bool) -> None:
 
     Exit status 0 when every package imported (or there was none), 1 when one failed, 75 when
     another process is scanning the inbox right now."""
-    from syncd import jobs
+    from syncd.daemon import jobs
 
     report = _run_job(ctx, jobs.folder_scan, progress=not as_json)
     _print_report(report, as_json)
@@ -538,22 +538,22 @@ def sync_folder(ctx: Context, as_json: bool) -> None:
 @pass_context
 def sync_housekeeping(ctx: Context, as_json: bool) -> None:
     """Remove what [housekeeping] says is old enough, now (as the housekeeping job does)."""
-    from syncd import jobs
+    from syncd.daemon import jobs
 
     _print_report(_run_job(ctx, jobs.housekeeping, progress=False), as_json)
 
 
 def _run_job(ctx: Context, job: Any, *, progress: bool) -> Any:
-    """Run one job function of ``syncd.jobs`` here: SIGINT/SIGTERM stop it after its batch."""
+    """Run one job function of ``syncd.daemon.jobs`` here: SIGINT/SIGTERM stop it after its batch."""
     import getpass
     import signal
     import threading
 
-    from syncd import stopsignals
-    from syncd.folder import FolderError
-    from syncd.jobs import JobContext
-    from syncd.locks import LockBusy
-    from syncd.logs import configure_logging
+    from syncd.daemon import stopsignals
+    from syncd.daemon.inbox import FolderError
+    from syncd.daemon.jobs import JobContext
+    from syncd.daemon.logs import configure_logging
+    from syncd.store.locks import LockBusy
 
     settings = ctx.settings
     configure_logging(settings.logging)
@@ -717,8 +717,8 @@ def emulate_1c(
 
 def _current_engine(ctx: Context) -> Any:
     """An engine on a database at the newest schema revision (else a clear error)."""
-    from syncd import migrate
-    from syncd.db import make_engine
+    from syncd.store import migrate
+    from syncd.store.engine import make_engine
 
     engine = make_engine(ctx.settings.database)
     if not migrate.is_current(engine):

@@ -29,11 +29,11 @@ from sqlalchemy.engine import make_url
 
 from bench.gen_package import Package, PackageSpec, generate_package
 from config import DatabaseSettings
-from syncd import migrate
-from syncd.db import make_engine
 from syncd.exchange.auth import hash_password
 from syncd.exchange.emulator import Options, Report, emulate
-from syncd.models import Offer, Price, Product, Stock
+from syncd.store import migrate
+from syncd.store.engine import make_engine
+from syncd.store.models import Offer, Price, Product, Stock
 
 BAR_SECONDS = 2.0
 READY = "serving the 1C exchange at "

@@ -90,9 +90,9 @@ def _child(products: int, page_size: int, changed: int, database_url: str, name:
     import httpx
 
     from config import DatabaseSettings, ODataSettings, Settings
-    from syncd import migrate
-    from syncd.db import make_engine
     from syncd.odata.sync import run_odata_sync
+    from syncd.store import migrate
+    from syncd.store.engine import make_engine
 
     spread = range(0, products, max(products // max(changed, 1), 1))
     edited = set() if name == "first" else set(list(spread)[:changed])  # 1C after the edit

@@ -46,8 +46,8 @@ from sqlalchemy.orm import Session
 
 from config import DatabaseSettings
 from storefront.auth.apikeys import create_api_key
-from syncd import migrate
-from syncd.db import make_engine
+from syncd.store import migrate
+from syncd.store.engine import make_engine
 
 PG_URL = os.environ.get("ONEC_SYNC_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ONEC_SYNC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")

@@ -97,7 +97,8 @@ class ImportSettings:
     timezone: str = "Europe/Moscow"  # 1C writes local time without a zone
     skip_identical_files: bool = True  # a file imported before, with no writes since, is not read
     # PostgreSQL: import a package's catalog and offers files side by side when they write
-    # different tables (syncd/lanes.py); packages under parallel_min_bytes go one file at a time.
+    # different tables (syncd/importer/lanes.py); packages under parallel_min_bytes go one file at
+    # a time.
     parallel_files: bool = True
     parallel_min_bytes: int = 4 * 1024 * 1024
 

@@ -1,6 +1,6 @@
 """The catalog response cache: Redis, with a small in-process LRU in front of it.
 
-Entries are keyed by the catalog *generation* (see ``syncd.events``) and the request. A sync that
+Entries are keyed by the catalog *generation* (see ``syncd.store.events``) and the request. A sync that
 commits bumps the generation, so no entry cached before it is ever read again, even by a worker
 that missed the pub/sub message; workers re-read the generation at most ``refresh_seconds``
 apart and at once when the message arrives. A price changed by a sync is therefore served within
@@ -28,7 +28,7 @@ from redis.retry import Retry
 
 from storefront.errors import RedisUnavailable
 from storefront.redis_link import RedisLink
-from syncd.events import CATALOG_CHANNEL, GENERATION_KEY, generation_seed, parse_message
+from syncd.store.events import CATALOG_CHANNEL, GENERATION_KEY, generation_seed, parse_message
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ class Generations:
             health_check_interval=5,
             retry=Retry(NoBackoff(), 0),
         )
-        pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]
         try:
             pubsub.subscribe(self.channel)
             pubsub.get_message(timeout=self.link.timeout_seconds)  # the subscribe confirmation

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import DatabaseSettings
-from syncd.db import make_engine, make_session_factory
+from syncd.store.engine import make_engine, make_session_factory
 
 _EXTENSION = "onec_sync_db"
 

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from config import DatabaseSettings
 from storefront.auth import apikeys, users
-from syncd.db import make_engine
-from syncd.events import publish_credentials_changed
+from syncd.store.engine import make_engine
+from syncd.store.events import publish_credentials_changed
 
 T = TypeVar("T")
 

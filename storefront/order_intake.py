@@ -26,7 +26,7 @@ from storefront.errors import BadRequest, Conflict, Unprocessable
 from storefront.formatting import money
 from storefront.queries.orders import order_by_number
 from storefront.schemas import OrderIn, OrderLineIn
-from syncd.models import Offer, Order, OrderLine, OrderOutbox, OrderStatusChange, Product
+from syncd.store.models import Offer, Order, OrderLine, OrderOutbox, OrderStatusChange, Product
 
 FOUR_PLACES = Decimal("0.0001")
 MAX_KEY_LENGTH = 200

@@ -16,7 +16,7 @@ import threading
 from typing import Any
 
 from config import load_settings
-from syncd.sdnotify import Notifier
+from syncd.daemon.sdnotify import Notifier
 
 _settings = load_settings()
 _storefront = _settings.storefront

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from syncd import models
+from syncd.store import models
 
 CATALOG_MODELS = (
     models.Group,

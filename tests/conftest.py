@@ -27,8 +27,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from config import DatabaseSettings
-from syncd import migrate
-from syncd.db import make_engine
+from syncd.store import migrate
+from syncd.store.engine import make_engine
 
 PG_URL = os.environ.get("ONEC_SYNC_TEST_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ONEC_SYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -222,6 +222,12 @@ def make_db_engine() -> Iterator[Callable[[str], Engine]]:
     yield make
     for engine in engines:
         engine.dispose()
+
+
+@pytest.fixture
+def engine(fresh_database_url: str, make_db_engine: Callable[..., Engine]) -> Engine:
+    """A migrated database of the test's own, on SQLite and on PostgreSQL."""
+    return make_db_engine(fresh_database_url)
 
 
 # --- Redis -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from storefront.context import settings
 from storefront.responses import json_response
 from storefront.schemas import ApiKeyIn
 from storefront.validation import body
-from syncd.events import publish_credentials_changed
+from syncd.store.events import publish_credentials_changed
 
 blueprint = Blueprint("admin", __name__)
 NO_STORE = {"Cache-Control": "no-store"}

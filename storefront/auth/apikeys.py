@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from storefront.auth.roles import KEY_ROLES, PERMISSIONS, Principal, permissions_for
 from storefront.errors import BadRequest, NotFound
 from storefront.formatting import iso
-from syncd.models import ApiKey
+from syncd.store.models import ApiKey
 
 KEY_MARK = "osk"
 _TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is refreshed at most this often

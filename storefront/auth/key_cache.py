@@ -1,7 +1,7 @@
 """Verified API keys remembered in-process, so a cached catalog read costs no database query.
 
 An entry is trusted only under the credentials generation it was verified in (see
-``syncd.events.publish_credentials_changed``, called after every revocation) and for at most
+``syncd.store.events.publish_credentials_changed``, called after every revocation) and for at most
 ``max_age_seconds``; without Redis nothing is remembered and every request checks the database,
 which is the truth either way.
 """
@@ -17,7 +17,7 @@ from storefront.auth.roles import Principal
 from storefront.cache import Generations
 from storefront.errors import RedisUnavailable
 from storefront.redis_link import RedisLink
-from syncd.events import CREDENTIALS_CHANNEL, CREDENTIALS_GENERATION_KEY
+from syncd.store.events import CREDENTIALS_CHANNEL, CREDENTIALS_GENERATION_KEY
 
 
 @dataclass(frozen=True, slots=True)

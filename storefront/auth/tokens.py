@@ -32,7 +32,7 @@ from storefront import database
 from storefront.auth.roles import Principal, permissions_for
 from storefront.auth.users import active_user
 from storefront.errors import ConfigurationError, Unauthorized
-from syncd.models import RevokedToken, User
+from syncd.store.models import RevokedToken, User
 
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"

@@ -12,7 +12,7 @@ from storefront.auth.passwords import hash_password, verify_password
 from storefront.auth.roles import USER_ROLES
 from storefront.errors import BadRequest, Conflict
 from storefront.formatting import iso
-from syncd.models import User
+from syncd.store.models import User
 
 MIN_PASSWORD_LENGTH = 10
 

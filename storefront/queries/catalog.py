@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import not_, or_, select
 from sqlalchemy.orm import Session
 
-from syncd.models import Group, PriceType, Warehouse
+from syncd.store.models import Group, PriceType, Warehouse
 
 G = Group.__table__
 PT = PriceType.__table__

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from storefront.errors import BadRequest
 from storefront.formatting import iso, money, quantity
 from storefront.queries.cursor import decode_cursor, encode_cursor
-from syncd.models import Order, OrderLine, OrderStatusChange
+from syncd.store.models import Order, OrderLine, OrderStatusChange
 
 ORD = Order.__table__
 OL = OrderLine.__table__

@@ -9,8 +9,6 @@ statements does not depend on how many variants, price types or warehouses the p
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +16,10 @@ from sqlalchemy import and_, not_, select, tuple_
 from sqlalchemy.orm import Session
 
 from storefront.formatting import iso, money, quantity
+from storefront.queries.detail_rows import DetailRows, Row
+from storefront.queries.product_detail_pg import fetch_detail_rows
 from storefront.queries.products import offer_total
-from syncd.models import (
+from syncd.store.models import (
     Group,
     MediaFile,
     Offer,
@@ -49,30 +49,11 @@ PPV = ProductPropertyValue.__table__
 PROP = Property.__table__
 PO = PropertyOption.__table__
 
-Row = Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class DetailRows:
-    """Everything a product page is made of, each list already in display order."""
-
-    product: Row
-    groups: list[Row]  # onec_id, name (the product's first group first)
-    properties: list[Row]  # property_onec_id, value, name, option
-    images: list[Row]  # path, caption, sha256, size, content_type
-    offers: list[Row]  # onec_id, name, sku, barcode, unit, characteristics, property_values
-    prices: list[Row]  # offer_onec_id, price_type_onec_id, value, currency, unit, ...
-    stock: list[Row]  # offer_onec_id, warehouse_onec_id, quantity, name
-    options: dict[tuple[str, str], str] = field(default_factory=dict)
-
 
 def product_detail(session: Session, onec_id: str) -> dict[str, Any] | None:
     """The product page, or None when there is no such active product."""
-    if session.get_bind().dialect.name == "postgresql":
-        from storefront.queries.product_detail_pg import fetch_detail_rows
-    else:
-        fetch_detail_rows = _fetch_portable
-    rows = fetch_detail_rows(session, onec_id)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    rows = (fetch_detail_rows if postgres else _fetch_portable)(session, onec_id)
     return None if rows is None else _assemble(rows)
 
 

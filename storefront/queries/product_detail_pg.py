@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from storefront.queries.product_detail import DetailRows
+from storefront.queries.detail_rows import DetailRows
 
 _DETAIL = text(
     """

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from storefront.errors import BadRequest
 from storefront.formatting import iso, money, quantity
 from storefront.queries.cursor import decode_cursor, encode_cursor
-from syncd.models import (
+from syncd.store.models import (
     Group,
     Offer,
     Price,

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from storefront.queries.cursor import decode_cursor, encode_cursor
 from storefront.queries.products import in_groups, subgroups, summaries
-from syncd.models import Product
+from syncd.store.models import Product
 
 P = Product.__table__
 
-# Must stay exactly the expression of ix_products_fts (syncd/migrations/versions/0001), or
+# Must stay exactly the expression of ix_products_fts (syncd/store/migrations/versions/0001), or
 # PostgreSQL cannot use the index; tests/storefront checks both and the query plan.
 PRODUCT_SEARCH_DOCUMENT = (
     "to_tsvector('russian', coalesce(name, '') || ' ' || coalesce(description, ''))"

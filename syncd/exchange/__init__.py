@@ -1,10 +1,14 @@
 """The 1C site-exchange endpoint (``?type=catalog|sale&mode=...``): a thin protocol adapter.
 
-Sessions and credentials (``sessions``, ``auth``, ``throttle``), uploads and their safety
-(``names``, ``uploads``, ``archive``, ``media``, ``staging``), the import workers (``runner``,
-``catalog``, ``sale_jobs``), the sale exchange (``sale``, ``order_records``, ``order_updates``),
-the HTTP surface (``views``, ``app``, ``server``), the audit entries, and the 1C emulator
-(``emulator``) that plays 1C's side for operators and tests. See ``/work/shared/PROTOCOL.md`` §1.
+Sessions and credentials (``sessions``, ``auth``, ``throttle``), uploads (``uploads``,
+``staging``), the import workers (``runner``, ``catalog``, ``sale_jobs``) over the importer
+(``package``, ``pipeline_backend``), the sale exchange (``sale``, ``order_records``,
+``order_updates``), the HTTP surface (``views``, ``app``, ``server``), the audit entries, and the
+1C emulator (``emulator``) that plays 1C's side for operators and tests. See
+``/work/shared/PROTOCOL.md`` §1.
+
+May import: ``syncd.importer``, ``syncd.store``, ``config``, ``exchange_formats``; never
+``syncd.odata`` or ``syncd.daemon``.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def create_exchange_app(
     health: bool = True,
 ) -> Flask:
     """A WSGI app serving the exchange at ``exchange.path`` (plus ``/health`` unless ``health``
-    is false: the daemon serves its own, see ``syncd.health``).
+    is false: the daemon serves its own, see ``syncd.daemon.health``).
 
     Call ``exchange_service(app).resume()`` once the process serves, and ``.close()`` on stop.
     """

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from syncd import audit
 from syncd.exchange.package import CHANGE_KEYS
-from syncd.models import ExchangeFile, ExchangeSession
+from syncd.store import audit
+from syncd.store.models import ExchangeFile, ExchangeSession
 
 
 def record_session(

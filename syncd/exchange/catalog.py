@@ -24,14 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.exchange import audit_trail
-from syncd.exchange.errors import ArchiveError
 from syncd.exchange.package import FileReport, PackageBackend, RunReport, summarize
 from syncd.exchange.runner import JobKey, JobOutcome, JobProgress
 from syncd.exchange.sessions import FAILED, OPEN, SUCCEEDED, end_session
 from syncd.exchange.staging import Staging, pending_documents, prepare_session
 from syncd.exchange.uploads import FAILED as FILE_FAILED
 from syncd.exchange.uploads import IMPORTED, IMPORTING, QUEUED, REJECTED, find_file
-from syncd.models import ExchangeFile, ExchangeSession, SyncRun
+from syncd.importer.errors import ArchiveError
+from syncd.store.models import ExchangeFile, ExchangeSession, SyncRun
 
 log = logging.getLogger(__name__)
 FINISH = "<finish>"  # the job key's file name for finishing a package

@@ -6,9 +6,10 @@ none of them means "retry the same bytes": the request itself was refused.
     ExchangeError                 a protocol request refused; ``str(exc)`` is the reason for 1C
      +- AuthenticationError       no valid credentials, unknown or expired session, rate limited
      +- UnknownCommandError       unknown ``type`` or ``mode``
-     +- UnsafeNameError           a ``filename`` (or archive member) we refuse to write
      +- UploadTooLargeError       a file over ``exchange.max_upload_bytes``
-     +- ArchiveError              a zip we refuse: truncated, zip-slip, bomb, too many members
+
+Unsafe names and refused archives are the importer's (``syncd.importer.errors``), raised for the
+folder and the CLI too; the endpoint answers them the same way.
 """
 
 from __future__ import annotations
@@ -26,18 +27,5 @@ class UnknownCommandError(ExchangeError):
     """``type``/``mode`` names nothing this endpoint implements."""
 
 
-class UnsafeNameError(ExchangeError):
-    """A file name that could escape the staging folder or be executed by a web server."""
-
-
 class UploadTooLargeError(ExchangeError):
     """A file grew past ``exchange.max_upload_bytes``."""
-
-
-class ArchiveError(ExchangeError):
-    """A zip archive that is broken or dangerous; nothing of it was kept but the archive.
-
-    ``kept_at`` is where the archive stays for inspection, once known.
-    """
-
-    kept_at: str | None = None

@@ -1,4 +1,4 @@
-"""Shop orders (``syncd.models.Order``) as the records the CommerceML orders writer takes.
+"""Shop orders (``syncd.store.models.Order``) as the records the CommerceML orders writer takes.
 
 The document's ``Ид`` and ``Номер`` are the shop's order number: 1C sends it back as ``Ид`` in its
 order updates, which is how ``order_updates`` finds the order again.
@@ -19,7 +19,7 @@ from exchange_formats.records import (
     UnitRef,
 )
 from exchange_formats.records import Order as OrderRecord
-from syncd import models
+from syncd.store import models
 
 DELIVERY_LINE_ID = "ORDER_DELIVERY"
 

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from exchange_formats.records import Order as OrderRecord
-from syncd.models import Order, OrderStatusChange
+from syncd.store.models import Order, OrderStatusChange
 
 SOURCE = "1c-exchange"
 _TRUE = {"true", "да", "1", "yes", "истина"}

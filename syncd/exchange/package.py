@@ -2,7 +2,7 @@
 
 The exchange imports a package file by file as 1C uploads it, then finishes it (a full package
 hides what it did not mention, only when every file imported cleanly). ``PackageBackend`` is that
-contract; ``syncd.exchange.pipeline_backend`` implements it with ``syncd.pipeline.PackageImport``.
+contract; ``syncd.exchange.pipeline_backend`` implements it with ``syncd.importer.pipeline.PackageImport``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``PackageBackend`` on the import pipeline: ``syncd.pipeline.PackageImport``.
+"""``PackageBackend`` on the import pipeline: ``syncd.importer.pipeline.PackageImport``.
 
 A package imported whole keeps an undo journal, but the exchange hands the pipeline one file at a
 time as 1C uploads them, and ``import_file`` writes batch by batch. So each file is read through
@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 
 from config import Settings
 from syncd.exchange.package import FileReport, ProgressCallback, RunReport
-from syncd.locks import CATALOG_LOCK, named_lock
-from syncd.pipeline import Interrupted, PackageImport, Progress
+from syncd.importer.pipeline import Interrupted, PackageImport, Progress
+from syncd.store.locks import CATALOG_LOCK, named_lock
 
 
 class PipelineBackend:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
 from syncd.exchange.package import summarize
-from syncd.models import ExchangeFile, ExchangeSession
+from syncd.store.models import ExchangeFile, ExchangeSession
 
 
 @dataclass(frozen=True, slots=True)

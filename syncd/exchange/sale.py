@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from exchange_formats.commerceml import write_orders
 from exchange_formats.commerceml.orders_writer import VERSIONS as WRITER_VERSIONS
 from syncd.exchange.order_records import order_record
-from syncd.models import Order
+from syncd.store.models import Order
 
 PENDING, EXPORTED, NEW = "pending", "exported", "new"
 BOM = b"\xef\xbb\xbf"

@@ -15,12 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from config import Settings
-from syncd.db import make_session_factory
 from syncd.exchange import audit_trail
-from syncd.exchange.archive import ArchiveLimits
 from syncd.exchange.auth import CredentialChecker
 from syncd.exchange.catalog import FINISH, CatalogContext, CatalogJobs
-from syncd.exchange.media import MediaStore
 from syncd.exchange.package import PackageBackend
 from syncd.exchange.runner import JobKey, JobOutcome, JobProgress, JobRunner
 from syncd.exchange.sale_jobs import SaleContext, SaleJobs
@@ -28,7 +25,10 @@ from syncd.exchange.sessions import EXPIRED, OPEN, end_session
 from syncd.exchange.staging import Staging
 from syncd.exchange.throttle import LoginThrottle
 from syncd.exchange.uploads import IMPORTING, QUEUED, UploadLimits
-from syncd.models import ExchangeFile, ExchangeSession
+from syncd.importer.archive import ArchiveLimits
+from syncd.importer.media import MediaStore
+from syncd.store.engine import make_session_factory
+from syncd.store.models import ExchangeFile, ExchangeSession
 
 log = logging.getLogger(__name__)
 

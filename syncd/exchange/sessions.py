@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syncd.models import ExchangeSession
+from syncd.store.models import ExchangeSession
 
 COOKIE_NAME = "onec_sync_exchange"
 OPEN = "open"

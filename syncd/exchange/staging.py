@@ -14,12 +14,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syncd.exchange.archive import ArchiveLimits, Extracted, extract_archive
-from syncd.exchange.errors import ArchiveError
-from syncd.exchange.media import MediaEntry, MediaStore, record_media
 from syncd.exchange.sessions import staging_dir
 from syncd.exchange.uploads import EXTRACTED, FAILED, IMPORTING, QUEUED, STORED, UPLOADING
-from syncd.models import ExchangeFile, ExchangeSession
+from syncd.importer.archive import ArchiveLimits, Extracted, extract_archive
+from syncd.importer.errors import ArchiveError
+from syncd.importer.media import MediaEntry, MediaStore, record_media
+from syncd.store.models import ExchangeFile, ExchangeSession
 
 RECEIVED = "received"  # a document complete in the staging folder (unpacked from a zip)
 PENDING_DOCUMENT_STATES = frozenset({UPLOADING, RECEIVED, QUEUED, IMPORTING})

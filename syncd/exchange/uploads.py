@@ -17,15 +17,13 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syncd.exchange.errors import ExchangeError, UnsafeNameError, UploadTooLargeError
-from syncd.exchange.names import sanitize_filename
+from syncd.exchange.errors import ExchangeError, UploadTooLargeError
 from syncd.exchange.sessions import staging_dir
-from syncd.models import ExchangeFile, ExchangeSession
+from syncd.importer.errors import UnsafeNameError
+from syncd.importer.names import kind_of, sanitize_filename
+from syncd.store.models import ExchangeFile, ExchangeSession
 
 _PIECE = 1024 * 1024
-IMAGE_EXTENSIONS = frozenset(
-    {"jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff", "svg", "avif", "heic"}
-)
 # exchange_files.status values
 UPLOADING = "uploading"
 STORED = "stored"  # an image moved into the media store
@@ -36,17 +34,6 @@ IMPORTED = "imported"
 FAILED = "failed"
 REJECTED = "rejected"  # refused on arrival (name, size); the body is kept in quarantine
 FINISHED_STATES = frozenset({IMPORTED, FAILED, STORED, EXTRACTED})
-
-
-def kind_of(name: str) -> str:
-    """``zip``, ``image`` or ``xml`` (anything else is treated as a document to import)."""
-    lowered = name.lower()
-    extension = lowered.rsplit(".", 1)[-1] if "." in lowered.rsplit("/", 1)[-1] else ""
-    if extension == "zip":
-        return "zip"
-    if lowered.startswith("import_files/") or extension in IMAGE_EXTENSIONS:
-        return "image"
-    return "xml"
 
 
 @dataclass(frozen=True, slots=True)

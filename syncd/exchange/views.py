@@ -23,10 +23,8 @@ from syncd.exchange.errors import (
     AuthenticationError,
     ExchangeError,
     UnknownCommandError,
-    UnsafeNameError,
     UploadTooLargeError,
 )
-from syncd.exchange.names import sanitize_filename
 from syncd.exchange.package import summarize
 from syncd.exchange.replies import (
     Reply,
@@ -55,10 +53,11 @@ from syncd.exchange.uploads import (
     QUEUED,
     UPLOADING,
     find_file,
-    kind_of,
     receive_chunk,
 )
-from syncd.models import ExchangeFile, ExchangeSession
+from syncd.importer.errors import InputRefusedError, UnsafeNameError
+from syncd.importer.names import kind_of, sanitize_filename
+from syncd.store.models import ExchangeFile, ExchangeSession
 
 log = logging.getLogger(__name__)
 TYPES = ("catalog", "sale")
@@ -118,7 +117,7 @@ def handle(service: ExchangeService, req: Request) -> Response:
         except NoCredentials:
             db.rollback()
             return challenge(encoding)
-        except ExchangeError as exc:
+        except (ExchangeError, InputRefusedError) as exc:
             db.commit()  # what the refusal recorded (rejected uploads, expired sessions) stays
             log.info("exchange %s/%s refused: %s", type_, mode, exc)
             return to_response(failure(str(exc)), encoding)

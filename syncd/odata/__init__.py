@@ -10,4 +10,7 @@
 
 The CLI and the daemon call the same functions; each takes ``should_stop`` (polled between
 committed batches) and never commits half a batch.
+
+May import: ``syncd.importer``, ``syncd.store``, ``config``, ``exchange_formats``; never
+``syncd.exchange`` or ``syncd.daemon``.
 """

@@ -35,14 +35,14 @@ from config import ODataSettings, Settings
 from exchange_formats.errors import FormatError
 from exchange_formats.odata import orders as format_orders
 from exchange_formats.odata.orders import CreatedDocument
-from syncd import models
-from syncd.db import make_session_factory
-from syncd.locks import named_lock
 from syncd.odata import outbox, query
 from syncd.odata.client import ODataClient
 from syncd.odata.errors import BusinessError, ODataError, Unavailable
 from syncd.odata.retry import Stopped
-from syncd.unit_of_work import UnitOfWork
+from syncd.store import models
+from syncd.store.engine import make_session_factory
+from syncd.store.locks import named_lock
+from syncd.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("syncd.odata")
 LOCK_NAME = "odata-orders"

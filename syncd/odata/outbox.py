@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from config import ODataSettings
 from exchange_formats.odata.orders import CreatedDocument
 from exchange_formats.records import Contractor, Order, OrderLine
-from syncd import audit, models
-from syncd.unit_of_work import UnitOfWork
+from syncd.store import audit, models
+from syncd.store.unit_of_work import UnitOfWork
 
 RUN_STREAM = "odata-orders"
 SOURCE = "1c-odata"

@@ -36,12 +36,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from exchange_formats.errors import FormatError
 from exchange_formats.odata import catalog, registers, values
 from exchange_formats.records import OfferStock, Record
-from syncd.checkpoints import read_checkpoint, save_checkpoint, write_stream_batch
+from syncd.importer.checkpoints import read_checkpoint, save_checkpoint, write_stream_batch
+from syncd.importer.writer import Counts, WriteOptions
 from syncd.odata import state
 from syncd.odata.client import ODataClient, Row
 from syncd.odata.streams import CatalogStream, SnapshotStream
-from syncd.unit_of_work import UnitOfWork
-from syncd.writer import Counts, WriteOptions
+from syncd.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("syncd.odata")
 ShouldStop = Callable[[], bool]

@@ -13,8 +13,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, delete, select, update
 from sqlalchemy.orm import Session
 
-from syncd import models
-from syncd.repository import CatalogRepository
+from syncd.importer.repository import CatalogRepository
+from syncd.store import models
 
 _CHUNK = 5000
 _VERSIONS = models.table(models.ODataVersion)

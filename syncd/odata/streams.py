@@ -25,8 +25,8 @@ from config import ODataSettings
 from exchange_formats.odata import catalog, parties, registers
 from exchange_formats.odata.metadata import Metadata
 from exchange_formats.records import Record
-from syncd import models
 from syncd.odata import query
+from syncd.store import models
 
 Row = dict[str, Any]
 _BASE_SELECT = ("Ref_Key", "DataVersion", "DeletionMark")

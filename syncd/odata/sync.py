@@ -26,17 +26,17 @@ from config import Settings
 from config.settings import ODATA_STREAMS
 from exchange_formats.errors import FormatError
 from exchange_formats.odata.metadata import Metadata, parse_metadata
-from syncd import audit, models
-from syncd.db import make_session_factory
-from syncd.events import CatalogNotifier
-from syncd.locks import CATALOG_LOCK, named_lock
+from syncd.importer.writer import Counts, WriteOptions
 from syncd.odata.client import ODataClient
 from syncd.odata.errors import BadAnswer, ODataError, RequestRejected, Unavailable
 from syncd.odata.pull import PullContext, StreamResult, pull_catalog, pull_snapshot
 from syncd.odata.retry import Stopped
 from syncd.odata.streams import CatalogStream, Stream, make_streams, missing
-from syncd.unit_of_work import UnitOfWork
-from syncd.writer import Counts, WriteOptions
+from syncd.store import audit, models
+from syncd.store.engine import make_session_factory
+from syncd.store.events import CatalogNotifier
+from syncd.store.locks import CATALOG_LOCK, named_lock
+from syncd.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("syncd.odata")
 LOCK_NAME = "odata-pull"

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from config import DatabaseSettings, FolderSettings, PathSettings, Settings
-from syncd import models
+from syncd.store import models
 from tests.cml_builder import catalog, write_package
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from syncd.supervise import DaemonProcess, start_daemon
+from syncd.daemon.supervise import DaemonProcess, start_daemon
 
 
 def write_config(

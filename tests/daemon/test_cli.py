@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from cli import main
-from syncd import models
-from syncd.leadership import Leadership
-from syncd.locks import named_lock
+from syncd.daemon.leadership import Leadership
+from syncd.store import models
+from syncd.store.locks import named_lock
 from tests.daemon.conftest import backdate, count, drop_package
 from tests.daemon.daemonrun import write_config
 

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
-from syncd import audit, models
-from syncd.supervise import DaemonFailed, wait_until
+from syncd.daemon.supervise import DaemonFailed, wait_until
+from syncd.store import audit, models
 from tests.cml_builder import catalog, write_package
 from tests.daemon.conftest import count
 from tests.daemon.daemonrun import get, health, launch, log_entries, metric, scrape, write_config
@@ -127,7 +127,7 @@ def test_imports_on_schedule_stops_mid_import_on_sigterm_and_finishes_after_rest
         assert audit.verify(session).ok
 
     # Every line a job logged carries the job and the id of that job's run.
-    job_lines = [e for e in log_entries(daemon) if e["logger"] == "syncd.folder"]
+    job_lines = [e for e in log_entries(daemon) if e["logger"] == "syncd.daemon.inbox"]
     assert job_lines
     assert all(e.get("job") == "folder_scan" and e.get("run_id") for e in job_lines)
 

@@ -13,10 +13,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from config import DatabaseSettings, Settings
-from syncd import models
-from syncd.db import make_engine
-from syncd.folder import WORK_DIR, scan_inbox
-from syncd.locks import LockBusy, named_lock
+from syncd.daemon.inbox import WORK_DIR, scan_inbox
+from syncd.store import models
+from syncd.store.engine import make_engine
+from syncd.store.locks import LockBusy, named_lock
 from tests.cml_builder import catalog, write_package
 from tests.daemon.conftest import backdate, count, drop_package, folder_settings, never, no_wait
 

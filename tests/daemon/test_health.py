@@ -10,11 +10,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from config import DaemonSettings, DatabaseSettings, ExchangeSettings, Settings
-from syncd.db import make_engine
-from syncd.endpoint import start_endpoint
-from syncd.health import ReadinessProbe, make_ops_blueprint
-from syncd.jobs import JobReport, StreamReport
-from syncd.metrics import DaemonMetrics
+from syncd.daemon.endpoint import start_endpoint
+from syncd.daemon.health import ReadinessProbe, make_ops_blueprint
+from syncd.daemon.jobs import JobReport, StreamReport
+from syncd.daemon.metrics import DaemonMetrics
+from syncd.store.engine import make_engine
 
 
 def client(engine: Engine, *, stopping: bool = False) -> tuple[object, DaemonMetrics]:

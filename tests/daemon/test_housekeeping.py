@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from config import HousekeepingSettings, Settings
-from syncd import models
-from syncd.housekeeping import sweep_old_files
-from syncd.jobs import JobContext, housekeeping
+from syncd.daemon.housekeeping import sweep_old_files
+from syncd.daemon.jobs import JobContext, housekeeping
+from syncd.store import models
 from tests.daemon.conftest import backdate, folder_settings
 
 DAY = 86400

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from syncd.leadership import Leadership
-from syncd.locks import LockBusy, lock_key, named_lock
-from syncd.supervise import DaemonProcess, wait_until
+from syncd.daemon.leadership import Leadership
+from syncd.daemon.supervise import DaemonProcess, wait_until
+from syncd.store.locks import LockBusy, lock_key, named_lock
 from tests.cml_builder import catalog, write_package
 from tests.daemon.daemonrun import health, launch, metric, scrape, write_config
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from syncd.supervise import wait_until
+from syncd.daemon.supervise import wait_until
 from tests.cml_builder import catalog, write_package
 from tests.daemon.daemonrun import get, launch, log_entries, metric, scrape, write_config
 from tests.daemon.tcpproxy import TcpProxy

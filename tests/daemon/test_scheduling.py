@@ -10,8 +10,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from config import ConfigError, DaemonSettings, DatabaseSettings, Settings, load_settings
-from syncd.daemon import Daemon
-from syncd.scheduling import Backoff, ScheduleError, make_trigger, make_triggers
+from syncd.daemon.process import Daemon
+from syncd.daemon.scheduling import Backoff, ScheduleError, make_trigger, make_triggers
 
 
 @pytest.mark.parametrize(

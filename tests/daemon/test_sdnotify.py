@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.sdnotify import Notifier
+from syncd.daemon.sdnotify import Notifier
 
 
 @pytest.fixture(params=["path", "abstract"])

@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from syncd import stopsignals
+from syncd.daemon import stopsignals
 
 
 def test_the_installing_process_runs_the_handler_and_a_forked_child_just_dies() -> None:

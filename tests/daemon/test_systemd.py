@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from config import DaemonSettings
-from syncd.supervise import start_daemon
+from syncd.daemon.supervise import start_daemon
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = ["onec-syncd.service", "onec-storefront.service"]

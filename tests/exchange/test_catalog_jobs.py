@@ -16,7 +16,7 @@ from bench.gen_package import Package, PackageSpec, generate_package
 from config import Settings
 from syncd.exchange.app import exchange_service
 from syncd.exchange.pipeline_backend import PipelineBackend
-from syncd.models import AuditEntry, ExchangeFile, ExchangeSession, MediaFile, Product
+from syncd.store.models import AuditEntry, ExchangeFile, ExchangeSession, MediaFile, Product
 from tests.exchange.conftest import OneC, text
 
 
@@ -202,7 +202,7 @@ def test_a_full_package_hides_the_unmentioned_only_when_its_session_was_clean(
 
 
 def _wait_runs_finished(app: Flask) -> list[str]:
-    from syncd.models import SyncRun
+    from syncd.store.models import SyncRun
 
     deadline = time.monotonic() + 30
     while True:

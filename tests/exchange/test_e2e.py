@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, select
 
 from bench.gen_package import Package, PackageSpec, generate_package
 from syncd.exchange.emulator import ExchangeClient, Options, Report, emulate, updates_document
-from syncd.models import (
+from syncd.store.models import (
     AuditEntry,
     ExchangeFile,
     ExchangeSession,

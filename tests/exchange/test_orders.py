@@ -12,7 +12,7 @@ from exchange_formats.records import Order as OrderRecord
 from exchange_formats.records import Requisite
 from syncd.exchange import sale
 from syncd.exchange.order_updates import apply_updates
-from syncd.models import Order, OrderStatusChange
+from syncd.store.models import Order, OrderStatusChange
 
 
 def add_order(db: Session, number: str, **fields: object) -> Order:

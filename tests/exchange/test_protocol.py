@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from config import Settings
 from syncd.exchange.app import exchange_service
-from syncd.models import ExchangeFile, ExchangeSession
+from syncd.store.models import ExchangeFile, ExchangeSession
 from tests.exchange.conftest import OneC, basic, text, with_exchange
 
 

@@ -15,7 +15,7 @@ from config import Settings
 from exchange_formats.commerceml import read_orders
 from syncd.exchange.app import exchange_service
 from syncd.exchange.emulator import updates_document
-from syncd.models import ExchangeFile, ExchangeSession, Order, OrderLine, OrderStatusChange
+from syncd.store.models import ExchangeFile, ExchangeSession, Order, OrderLine, OrderStatusChange
 from tests.exchange.conftest import OneC, text, with_exchange
 
 MSK = ZoneInfo("Europe/Moscow")

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from syncd import models
 from syncd.odata.orders import push_orders
+from syncd.store import models
 from tests.odata import data
 from tests.odata.fake1c import After, Fake1C, odata_error
 

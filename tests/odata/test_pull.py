@@ -13,11 +13,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from syncd import models
-from syncd.checkpoints import read_checkpoint
-from syncd.locks import LockBusy, named_lock
+from syncd.importer.checkpoints import read_checkpoint
 from syncd.odata import pull
 from syncd.odata.sync import run_odata_sync
+from syncd.store import models
+from syncd.store.locks import LockBusy, named_lock
 from tests.conftest import PgServer
 from tests.odata import data
 from tests.odata.fake1c import Fake1C, odata_error

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from syncd.models import (
+from syncd.store.models import (
     Group,
     MediaFile,
     Offer,

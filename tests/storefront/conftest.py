@@ -15,7 +15,7 @@ from config import DatabaseSettings, RedisSettings, Secret, Settings, Storefront
 from storefront import close_app, create_app
 from storefront.auth.apikeys import create_api_key
 from storefront.auth.users import create_user
-from syncd.db import make_engine
+from syncd.store.engine import make_engine
 from tests.storefront.catalog_data import seed_catalog
 
 JWT_SECRET = "test-secret-" + "x" * 40

@@ -14,7 +14,7 @@ from flask_jwt_extended import create_access_token
 from sqlalchemy import create_engine, update
 
 from cli import main
-from syncd.models import User
+from syncd.store.models import User
 from tests.storefront.conftest import PASSWORD, Api
 
 ORDER = {

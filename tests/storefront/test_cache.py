@@ -12,8 +12,8 @@ import redis
 from flask import Flask
 from sqlalchemy import create_engine, func, update
 
-from syncd.events import CATALOG_CHANNEL, GENERATION_KEY, publish_catalog_changed
-from syncd.models import ApiKey, Price
+from syncd.store.events import CATALOG_CHANNEL, GENERATION_KEY, publish_catalog_changed
+from syncd.store.models import ApiKey, Price
 from tests.storefront.conftest import Api, make_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -148,7 +148,7 @@ def test_errors_are_never_cached(cached_api: Api) -> None:
     with engine.begin() as connection:
         from sqlalchemy import insert
 
-        from syncd.models import Product
+        from syncd.store.models import Product
 
         connection.execute(
             insert(Product).values(

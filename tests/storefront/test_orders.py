@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, func, insert, select
 
-from syncd.models import Order, OrderLine, OrderOutbox, OrderStatusChange
+from syncd.store.models import Order, OrderLine, OrderOutbox, OrderStatusChange
 from tests.storefront.conftest import Api, make_settings
 
 ORDER: dict[str, Any] = {

@@ -14,10 +14,10 @@ from sqlalchemy import Engine, select
 
 from config import Settings
 from storefront import schemas
-from syncd.db import make_engine
-from syncd.events import publish_catalog_changed
-from syncd.models import Offer, Price
-from syncd.pipeline import import_files
+from syncd.importer.pipeline import import_files
+from syncd.store.engine import make_engine
+from syncd.store.events import publish_catalog_changed
+from syncd.store.models import Offer, Price
 from tests.conftest import REPO_ROOT
 from tests.storefront.conftest import Api, make_settings
 
@@ -27,7 +27,7 @@ PACKAGE = REPO_ROOT / "examples" / "package"
 
 @pytest.fixture
 def imported(fresh_pg_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Engine]]:
-    """The example package imported by ``syncd.pipeline.import_files`` into a fresh database."""
+    """The example package imported by ``syncd.importer.pipeline.import_files`` into a fresh database."""
     engine = make_engine(make_settings(fresh_pg_url).database)
     settings = Settings(database=make_settings(fresh_pg_url).database)
     settings = _with_data_dir(settings, tmp_path)
