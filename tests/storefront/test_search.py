@@ -61,7 +61,7 @@ def test_postgres_matches_word_forms_and_ranks_name_matches_higher(pg_api: Api) 
 def test_the_search_expression_is_the_indexed_one_and_the_index_is_used(
     pg_engine: Engine,
 ) -> None:
-    path = REPO_ROOT / "syncd" / "migrations" / "versions" / "0001_initial_schema.py"
+    path = REPO_ROOT / "syncd" / "store" / "migrations" / "versions" / "0001_initial_schema.py"
     spec = importlib.util.spec_from_file_location("migration_0001", path)
     assert spec is not None
     assert spec.loader is not None
