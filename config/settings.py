@@ -192,9 +192,14 @@ ODATA_DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "description": "Описание",
         "group": "Parent_Key",
         "unit": "",
+        "characteristics_use": "ИспользованиеХарактеристик",  # НеИспользовать: sold as itself
     },
     "characteristics": {"name": "Description", "owner": "Owner"},
-    "price_types": {"name": "Description", "currency": "", "tax_included": "ЦенаВключаетНДС"},
+    "price_types": {
+        "name": "Description",
+        "currency": "ВалютаЦены_Key",
+        "tax_included": "ЦенаВключаетНДС",
+    },
     "warehouses": {"name": "Description", "address": ""},
     "customers": {
         "name": "Description",
@@ -208,6 +213,7 @@ ODATA_DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "characteristic": "Характеристика_Key",
         "price_type": "ВидЦены_Key",
         "price": "Цена",
+        "currency": "Валюта_Key",  # else the price type's currency
     },
     "stock": {
         "product": "Номенклатура_Key",
@@ -232,6 +238,13 @@ ODATA_DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "price": "Цена",
         "total": "Сумма",
     },
+}
+# Roles a base may not publish: with $metadata they are used where published and off where
+# not (`odata check` says which); without it, only when set in the configuration.
+ODATA_OPTIONAL_FIELDS: dict[str, frozenset[str]] = {
+    "products": frozenset({"characteristics_use"}),
+    "price_types": frozenset({"currency"}),
+    "prices": frozenset({"currency"}),
 }
 _GUID_CHARS = frozenset("0123456789abcdefABCDEF-")
 
@@ -265,6 +278,7 @@ class ODataSettings:
     warehouses_entity: str = "Catalog_Склады"
     stock_entity: str = "AccumulationRegister_ТоварыНаСкладах"  # read via Balance
     customers_entity: str = "Catalog_Контрагенты"
+    currencies_entity: str = "Catalog_Валюты"  # currency references -> ISO codes
     price_types: tuple[str, ...] = ()  # price type Ref_Keys to pull prices of; empty: all
     stock_warehouses: tuple[str, ...] = ()  # warehouse Ref_Keys, one Balance call each; empty: all
     order_entity: str = "Document_ЗаказКлиента"
@@ -286,6 +300,10 @@ class ODataSettings:
     def fields(self, stream: str) -> dict[str, str]:
         """The complete field map of ``stream`` (a key of ``ODATA_DEFAULT_FIELDS``)."""
         return {**ODATA_DEFAULT_FIELDS[stream], **self._overrides()[stream]}
+
+    def configured(self, stream: str) -> dict[str, str]:
+        """The roles of ``stream`` set in the configuration (not defaults)."""
+        return dict(self._overrides()[stream])
 
     def _overrides(self) -> dict[str, dict[str, str]]:
         return {

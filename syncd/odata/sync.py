@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config import Settings
 from config.settings import ODATA_STREAMS
 from exchange_formats.errors import FormatError
+from exchange_formats.odata import catalog
 from exchange_formats.odata.metadata import Metadata, parse_metadata
 from syncd.importer.writer import Counts, WriteOptions
 from syncd.odata.client import ODataClient
@@ -74,10 +75,12 @@ def run_odata_sync(
     *,
     actor: str = "cli",
     transport: httpx.BaseTransport | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RunResult:
     """Pull ``stream`` (else every stream of ``odata.streams``) from 1C into the database.
 
     ``full`` re-reads catalog streams from the start instead of diffing DataVersions.
+    ``clock`` is the moment prices are read at (the slice in force then).
     ``should_stop`` is polled between committed batches; a stop keeps what was committed.
     Raises ``ValueError`` for an unknown stream, ``LockBusy`` when a pull already runs.
     """
@@ -102,6 +105,7 @@ def run_odata_sync(
                     batch_size=settings.import_.batch_size,
                     quarantine_dir=settings.paths.quarantine_dir,
                     should_stop=stop,
+                    clock=clock,
                 )
                 _run_streams(ctx, settings, names, full, result, actor)
         except BaseException as exc:  # record the crash on the run row, then let it propagate
@@ -129,7 +133,8 @@ def _run_streams(
         result.error = f"$metadata: {exc}"
         _skip_rest(names, result, reason=result.error)
         return
-    streams = make_streams(settings.odata, metadata)
+    currencies = _currencies(ctx.client, settings, metadata) if _priced(names) else {}
+    streams = make_streams(settings.odata, metadata, currencies)
     for index, name in enumerate(names):
         outcome = _run_one(ctx, streams[name], metadata, full, result.run_uuid, actor)
         result.streams.append(outcome)
@@ -186,6 +191,26 @@ def _metadata(client: ODataClient, settings: Settings) -> Metadata | None:
     except (RequestRejected, BadAnswer, FormatError) as exc:
         log.warning("cannot read $metadata, pulling without checking names: %s", exc)
         return None
+
+
+def _priced(names: list[str]) -> bool:
+    return "price_types" in names or "prices" in names
+
+
+def _currencies(
+    client: ODataClient, settings: Settings, metadata: Metadata | None
+) -> dict[str, str]:
+    """``Ref_Key -> ISO code`` of 1C's currencies; empty (currencies unknown) when the base does
+    not publish the currencies catalog or cannot serve it now."""
+    entity = settings.odata.currencies_entity
+    if not entity or (metadata is not None and not metadata.has_entity_set(entity)):
+        return {}
+    try:
+        rows = client.rows(entity, [("$select", "Ref_Key,Code,Description")])
+        return catalog.read_currencies(rows, source=entity)
+    except (RequestRejected, BadAnswer, FormatError) as exc:
+        log.warning("cannot read %s, prices go without currency: %s", entity, exc)
+        return {}
 
 
 def _chosen(settings: Settings, stream: str | None) -> list[str]:

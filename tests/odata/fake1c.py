@@ -141,10 +141,13 @@ class Fake1C:
         if key not in self.virtual:
             return odata_error(400, "6", "Метод не найден")
         rows = list(self.virtual[key])
-        condition = virtual_arguments(inner).get("Condition")
+        arguments = virtual_arguments(inner)
+        condition = arguments.get("Condition")
         if condition:
             test = parse_filter(condition)
             rows = [row for row in rows if test(row)]
+        if function == "SliceLast":
+            rows = slice_last(rows, arguments.get("Period"))
         if function == "Balance":
             rows = [r for r in rows if any(v for k, v in r.items() if k.endswith("Balance"))]
         return self._answer(
@@ -224,6 +227,23 @@ class Fake1C:
 def _type(kind: str, name: str, properties: list[str]) -> str:
     inner = "".join(f'<Property Name={quoteattr(p)} Type="Edm.String"/>' for p in properties)
     return f"<{kind} Name={quoteattr(name)}>{inner}</{kind}>"
+
+
+SLICE_DIMENSIONS = ("Номенклатура_Key", "Характеристика_Key", "ВидЦены_Key")
+
+
+def slice_last(rows: list[Row], period: str | None) -> list[Row]:
+    """1C's SliceLast: per dimension values, the last record at ``period`` (datetime'…').
+
+    Without ``Period`` 1C takes the last record of all, future-dated ones included.
+    """
+    moment = period.removeprefix("datetime'").removesuffix("'") if period else None
+    last: dict[tuple[Any, ...], Row] = {}
+    for row in sorted(rows, key=lambda r: str(r.get("Period", ""))):
+        if moment is not None and str(row.get("Period", "")) > moment:
+            continue
+        last[tuple(row.get(name) for name in SLICE_DIMENSIONS)] = row
+    return list(last.values())
 
 
 def resource(request: httpx.Request) -> str:

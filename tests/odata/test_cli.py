@@ -53,7 +53,7 @@ def test_sync_odata_then_orders_push(fake: Fake1C, fresh_pg_url: str) -> None:
     result = runner.invoke(main, ["sync", "odata"], env=env(fresh_pg_url))
     assert result.exit_code == 0, result.output
     assert "products" in result.output
-    assert "inserted 20" in result.output
+    assert "inserted 40" in result.output  # 20 products, each with its own offer
     again = runner.invoke(main, ["sync", "odata", "--stream", "products"], env=env(fresh_pg_url))
     assert again.exit_code == 0, again.output
     assert "unchanged" in again.output
