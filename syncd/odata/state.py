@@ -136,4 +136,5 @@ def own_offers(session: Session, products: Collection[str]) -> list[Offer]:
 def price_type_currencies(session: Session) -> dict[str, str | None]:
     """``price type -> currency`` of every stored price type."""
     table = models.table(models.PriceType)
-    return dict(session.execute(select(table.c.onec_id, table.c.currency)))
+    rows = session.execute(select(table.c.onec_id, table.c.currency))
+    return {row.onec_id: row.currency for row in rows}
