@@ -223,9 +223,18 @@ def odata_check(ctx: Context) -> None:
             click.echo(f"      missing {absent}")
         if check.note and not check.exists:
             click.echo(f"      {check.note}")
+    _echo_section("derived from $metadata:", report.derived)
+    _echo_section("set by you (1C cannot tell):", report.to_set)
     if not report.ok:
         fail("some configured entities or fields are not published by this 1C base")
     click.echo("OData OK")
+
+
+def _echo_section(title: str, lines: list[str]) -> None:
+    if lines:
+        click.echo(title)
+        for line in lines:
+            click.echo(f"  {line}")
 
 
 @main.group("sync")

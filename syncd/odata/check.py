@@ -11,7 +11,7 @@ from exchange_formats.errors import FormatError
 from exchange_formats.odata.metadata import Metadata, parse_metadata
 from syncd.odata.client import ODataClient
 from syncd.odata.errors import ODataError, Unavailable
-from syncd.odata.streams import CatalogStream, make_streams, missing
+from syncd.odata.streams import CatalogStream, derivations, make_streams, missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,8 @@ class CheckReport:
     metadata_error: str | None = None
     entity_sets: int = 0
     entities: list[EntityCheck] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)  # settings read from $metadata
+    to_set: list[str] = field(default_factory=list)  # settings $metadata cannot tell
 
     @property
     def ok(self) -> bool:
@@ -62,7 +64,25 @@ def check_odata(
     report.reachable = True
     report.entity_sets = len(metadata.entity_sets)
     report.entities = _against_metadata(settings, metadata)
+    report.derived = derivations(settings, metadata)
+    report.to_set = _to_set(settings)
     return report
+
+
+def _to_set(settings: ODataSettings) -> list[str]:
+    """What only the user knows: which prices and stock the shop sells, what 1C's order
+    documents need, the server's time zone; each with its current value."""
+    found = [
+        f"odata.price_types: {list(settings.price_types) or 'every price type'}",
+        f"odata.stock_warehouses: {list(settings.stock_warehouses) or 'every warehouse'}",
+        f"odata.timezone: {settings.timezone} (1C's dates carry no zone)",
+    ]
+    if not settings.order_constants:
+        found.append(
+            "odata.order_constants: none (the organisation, agreement, warehouse... your 1C "
+            "requires on an order document)"
+        )
+    return found
 
 
 def _against_metadata(settings: ODataSettings, metadata: Metadata) -> list[EntityCheck]:

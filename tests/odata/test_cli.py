@@ -34,6 +34,29 @@ def test_odata_check_reports_what_the_base_publishes(fake: Fake1C, fresh_pg_url:
     assert "secret-pw" not in result.output
 
 
+def test_odata_check_says_what_it_read_from_metadata_and_what_the_user_must_set(
+    fake: Fake1C, fresh_pg_url: str
+) -> None:
+    data.fill(fake)
+    independent = data.PRICES.removesuffix("_RecordType")  # published as an independent register
+    fake.virtual[f"{independent}/SliceLast"] = fake.virtual.pop(f"{data.PRICES}/SliceLast")
+    result = CliRunner().invoke(main, ["odata", "check"], env=env(fresh_pg_url))
+    assert result.exit_code == 0, result.output
+    derived = result.output.split("derived from $metadata:")[1].split("set by you")[0]
+    assert f"prices: read from {independent} (the form this base publishes)" in derived
+    assert "products.characteristics_use: read from ИспользованиеХарактеристик" in derived
+    assert "prices.currency: off (Валюта_Key is not published)" in derived
+    assert "price_types.currency: read from ВалютаЦены_Key" in derived
+    to_set = result.output.split("set by you (1C cannot tell):")[1]
+    assert "odata.price_types: every price type" in to_set
+    assert "odata.order_constants: none" in to_set
+    pulled = CliRunner().invoke(
+        main, ["sync", "odata", "--stream", "prices"], env=env(fresh_pg_url)
+    )
+    assert pulled.exit_code == 0, pulled.output
+    assert fake.sent("GET", f"{independent}/SliceLast(")
+
+
 def test_odata_check_names_a_missing_entity_and_a_missing_field(
     fake: Fake1C, fresh_pg_url: str
 ) -> None:
