@@ -205,8 +205,12 @@ def odata_group() -> None:
 def odata_check(ctx: Context) -> None:
     """Reach 1C, read $metadata and report which configured entities and fields it has."""
     from syncd.odata.check import check_odata
+    from syncd.store.engine import make_engine, make_session_factory
 
-    report = check_odata(_odata_on(ctx).odata)
+    settings = _odata_on(ctx)
+    engine = make_engine(settings.database)
+    report = check_odata(settings.odata, sessions=make_session_factory(engine))
+    engine.dispose()
     click.echo(f"1C OData: {mask_url(report.url)}")
     if report.error:
         fail(report.error)
@@ -223,6 +227,8 @@ def odata_check(ctx: Context) -> None:
             click.echo(f"      missing {absent}")
         if check.note and not check.exists:
             click.echo(f"      {check.note}")
+    if report.kept_error:
+        click.echo(f"$metadata not kept for pulls ({report.kept_error})")
     _echo_section("derived from $metadata:", report.derived)
     _echo_section("set by you (1C cannot tell):", report.to_set)
     if not report.ok:

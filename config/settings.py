@@ -269,6 +269,7 @@ class ODataSettings:
     verify_tls: bool = True
     timezone: str = "Europe/Moscow"  # 1C's server zone: its dates carry none
     check_metadata: bool = True  # read $metadata before a sync; refuse missing entities/fields
+    metadata_max_age_hours: float = 24.0  # $metadata kept between pulls this long (0: every run)
     fetch_batch_size: int = 30  # changed objects fetched per request (Ref_Key eq ... or ...)
     streams: tuple[str, ...] = ODATA_STREAMS  # what `sync odata` pulls without --stream
     products_entity: str = "Catalog_Номенклатура"  # groups (IsFolder) and products
@@ -329,6 +330,8 @@ class ODataSettings:
             found.append("odata.fetch_batch_size: must be between 1 and 100")
         if self.max_attempts < 1:
             found.append("odata.max_attempts: must be at least 1")
+        if not 0 <= self.metadata_max_age_hours <= 24 * 365:
+            found.append("odata.metadata_max_age_hours: must be between 0 and 8760")
         unknown = sorted(set(self.streams) - set(ODATA_STREAMS))
         if unknown:
             found.append(

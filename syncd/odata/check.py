@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from config import ODataSettings
 from exchange_formats.errors import FormatError
 from exchange_formats.odata.metadata import Metadata, parse_metadata
 from syncd.odata.client import ODataClient
 from syncd.odata.errors import ODataError, Unavailable
+from syncd.odata.published import refresh
 from syncd.odata.streams import CatalogStream, derivations, make_streams, missing
 
 
@@ -35,6 +38,7 @@ class CheckReport:
     entities: list[EntityCheck] = field(default_factory=list)
     derived: list[str] = field(default_factory=list)  # settings read from $metadata
     to_set: list[str] = field(default_factory=list)  # settings $metadata cannot tell
+    kept_error: str | None = None  # why the $metadata read could not be kept for pulls
 
     @property
     def ok(self) -> bool:
@@ -44,17 +48,21 @@ class CheckReport:
 
 
 def check_odata(
-    settings: ODataSettings, *, transport: httpx.BaseTransport | None = None
+    settings: ODataSettings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    sessions: sessionmaker[Session] | None = None,
 ) -> CheckReport:
     """Read ``$metadata`` and check every configured entity and field against it.
 
+    With ``sessions`` what was read replaces the copy pulls keep (``syncd.odata.published``).
     Where ``$metadata`` fails (some bases answer it with 500 while reads work), each entity set
     is probed with a one-row read instead; fields are then not checked.
     """
     report = CheckReport(url=settings.url)
     with ODataClient(settings, transport=transport) as client:
         try:
-            metadata = parse_metadata(client.metadata())
+            metadata = _read(client, sessions, report)
         except Unavailable as exc:
             report.error = f"1C is unavailable: {exc}"
             return report
@@ -67,6 +75,18 @@ def check_odata(
     report.derived = derivations(settings, metadata)
     report.to_set = _to_set(settings)
     return report
+
+
+def _read(
+    client: ODataClient, sessions: sessionmaker[Session] | None, report: CheckReport
+) -> Metadata:
+    if sessions is None:
+        return parse_metadata(client.metadata())
+    try:
+        return refresh(client, sessions)
+    except SQLAlchemyError as exc:  # the database is not needed to check 1C
+        report.kept_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return parse_metadata(client.metadata())
 
 
 def _to_set(settings: ODataSettings) -> list[str]:

@@ -26,10 +26,11 @@ from config import Settings
 from config.settings import ODATA_STREAMS
 from exchange_formats.errors import FormatError
 from exchange_formats.odata import catalog
-from exchange_formats.odata.metadata import Metadata, parse_metadata
+from exchange_formats.odata.metadata import Metadata
 from syncd.importer.writer import Counts, WriteOptions
 from syncd.odata.client import ODataClient
 from syncd.odata.errors import BadAnswer, ODataError, RequestRejected, Unavailable
+from syncd.odata.published import forget, published
 from syncd.odata.pull import PullContext, StreamResult, pull_catalog, pull_snapshot
 from syncd.odata.retry import Stopped
 from syncd.odata.streams import CatalogStream, Stream, make_streams, missing
@@ -127,7 +128,7 @@ def _run_streams(
     actor: str,
 ) -> None:
     try:
-        metadata = _metadata(ctx.client, settings)
+        metadata = _metadata(ctx, settings)
     except (ODataError, Stopped) as exc:  # 1C down or refusing our user: nothing can run
         result.outcome = "interrupted" if isinstance(exc, Stopped) else "failed"
         result.error = f"$metadata: {exc}"
@@ -172,14 +173,17 @@ def _run_one(
     except (ODataError, FormatError) as exc:
         outcome.outcome, outcome.error, outcome.error_kind = "failed", str(exc), type(exc)
         log.error("%s: %s", stream.name, exc)
+        if isinstance(exc, RequestRejected) and metadata is not None:
+            forget(ctx.client, ctx.sessions)  # 1C may have changed: read $metadata next run
     except Stopped:
         outcome.outcome = "interrupted"
     _audit(ctx, stream, outcome, run_uuid, actor, int((time.monotonic() - started) * 1000))
     return outcome
 
 
-def _metadata(client: ODataClient, settings: Settings) -> Metadata | None:
-    """The base's ``$metadata``; None when checks are off or 1C cannot produce it.
+def _metadata(ctx: PullContext, settings: Settings) -> Metadata | None:
+    """The base's ``$metadata`` (kept between runs: ``published``); None when checks are off
+    or 1C cannot produce it.
 
     Some bases answer ``$metadata`` with 500 while entity reads work: pulls then go ahead
     unchecked. 1C being unavailable or refusing our user still ends the run.
@@ -187,7 +191,7 @@ def _metadata(client: ODataClient, settings: Settings) -> Metadata | None:
     if not settings.odata.check_metadata:
         return None
     try:
-        return parse_metadata(client.metadata())
+        return published(ctx.client, ctx.sessions)
     except (RequestRejected, BadAnswer, FormatError) as exc:
         log.warning("cannot read $metadata, pulling without checking names: %s", exc)
         return None
