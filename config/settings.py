@@ -179,6 +179,7 @@ ODATA_STREAMS = (
     "customers",
     "prices",
     "stock",
+    "changes",  # exchange-plan change tracking (odata.exchange_plan); not pulled by default
 )
 
 # Field maps for УТ 11: our role -> the 1C property that holds it ("" switches a role off).
@@ -271,7 +272,7 @@ class ODataSettings:
     check_metadata: bool = True  # read $metadata before a sync; refuse missing entities/fields
     metadata_max_age_hours: float = 24.0  # $metadata kept between pulls this long (0: every run)
     fetch_batch_size: int = 30  # changed objects fetched per request (Ref_Key eq ... or ...)
-    streams: tuple[str, ...] = ODATA_STREAMS  # what `sync odata` pulls without --stream
+    streams: tuple[str, ...] = ODATA_STREAMS[:-1]  # what `sync odata` pulls without --stream
     products_entity: str = "Catalog_Номенклатура"  # groups (IsFolder) and products
     characteristics_entity: str = "Catalog_ХарактеристикиНоменклатуры"
     price_types_entity: str = "Catalog_ВидыЦен"
@@ -280,6 +281,8 @@ class ODataSettings:
     stock_entity: str = "AccumulationRegister_ТоварыНаСкладах"  # read via Balance
     customers_entity: str = "Catalog_Контрагенты"
     currencies_entity: str = "Catalog_Валюты"  # currency references -> ISO codes
+    exchange_plan: str = ""  # e.g. ExchangePlan_ОбменССайтом: the `changes` stream reads it
+    exchange_node: str = ""  # our node's Ref_Key in that plan
     price_types: tuple[str, ...] = ()  # price type Ref_Keys to pull prices of; empty: all
     stock_warehouses: tuple[str, ...] = ()  # warehouse Ref_Keys, one Balance call each; empty: all
     order_entity: str = "Document_ЗаказКлиента"
@@ -330,6 +333,14 @@ class ODataSettings:
             found.append("odata.fetch_batch_size: must be between 1 and 100")
         if self.max_attempts < 1:
             found.append("odata.max_attempts: must be at least 1")
+        if bool(self.exchange_plan) != bool(self.exchange_node):
+            found.append("odata.exchange_plan, odata.exchange_node: set both or neither")
+        if self.exchange_plan and not self.exchange_plan.startswith("ExchangePlan_"):
+            found.append("odata.exchange_plan: an entity set name, e.g. ExchangePlan_ОбменССайтом")
+        if self.exchange_node and (
+            len(self.exchange_node) != 36 or not set(self.exchange_node) <= _GUID_CHARS
+        ):
+            found.append("odata.exchange_node: not a Ref_Key (GUID)")
         if not 0 <= self.metadata_max_age_hours <= 24 * 365:
             found.append("odata.metadata_max_age_hours: must be between 0 and 8760")
         unknown = sorted(set(self.streams) - set(ODATA_STREAMS))

@@ -260,14 +260,14 @@ def _write(
     counts: Counts,
 ) -> None:
     """Map ``rows`` and commit them with their versions and ``cursor``, in one transaction."""
-    records, versions = _read(ctx, stream, rows, counts)
+    records, versions = read_rows(ctx, stream, rows, counts)
     with UnitOfWork(ctx.sessions) as uow:
         counts.merge(write_stream_batch(uow.session, stream.name, records, cursor, ctx.options))
         state.save_versions(uow.session, stream.name, versions)
         uow.commit()
 
 
-def _read(
+def read_rows(
     ctx: PullContext, stream: CatalogStream, rows: Iterable[Row], counts: Counts
 ) -> tuple[list[Record], dict[str, tuple[str | None, str | None]]]:
     """Records and ``Ref_Key -> (DataVersion, onec_id)``; rejected rows are set aside."""

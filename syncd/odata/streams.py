@@ -44,6 +44,7 @@ class CatalogStream:
     filter: str | None
     read: Callable[[list[Row]], Iterable[Record]]
     table: Table  # where its records land (for objects deleted in 1C)
+    folders: bool | None = None  # a hierarchical catalog: folders (True) or items; None: flat
     # characteristics: rows + {Ref_Key: products named with it} -> their offers (kind_offers)
     variants: Callable[[list[Row], Mapping[str, set[str]]], Iterable[Record]] | None = None
 
@@ -71,7 +72,18 @@ class SnapshotStream:
         return [query.function(self.entity, self.function, a, literals) for a in self.calls]
 
 
-Stream = CatalogStream | SnapshotStream
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangesStream:
+    """An exchange plan's registered changes for our node (``syncd.odata.tracking``)."""
+
+    name: str
+    entity: str  # ExchangePlan_…
+    node: str  # our node's Ref_Key
+    catalogs: tuple[CatalogStream, ...]  # whose readers map the changed objects, in write order
+    select: tuple[str, ...] = ("Ref_Key", "ReceivedNo")
+
+
+Stream = CatalogStream | SnapshotStream | ChangesStream
 
 
 def make_streams(
@@ -131,6 +143,16 @@ def make_streams(
         _prices(settings, metadata, currencies or {}),
         _stock(settings, metadata),
     ]
+    if settings.exchange_plan and settings.exchange_node:
+        catalogs = tuple(s for s in built if isinstance(s, CatalogStream))
+        built.append(
+            ChangesStream(
+                name="changes",
+                entity=settings.exchange_plan,
+                node=settings.exchange_node.lower(),
+                catalogs=catalogs,
+            )
+        )
     return {stream.name: stream for stream in built}
 
 
@@ -167,6 +189,7 @@ def _catalog(
         filter=folder_filter if hierarchical else None,
         read=partial(reader, fields=fields, source=entity),
         table=models.table(model),
+        folders=folders if hierarchical else None,
     )
 
 

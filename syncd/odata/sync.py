@@ -33,7 +33,8 @@ from syncd.odata.errors import BadAnswer, ODataError, RequestRejected, Unavailab
 from syncd.odata.published import forget, published
 from syncd.odata.pull import PullContext, StreamResult, pull_catalog, pull_snapshot
 from syncd.odata.retry import Stopped
-from syncd.odata.streams import CatalogStream, Stream, make_streams, missing
+from syncd.odata.streams import CatalogStream, ChangesStream, Stream, make_streams, missing
+from syncd.odata.tracking import pull_changes
 from syncd.store import audit, models
 from syncd.store.engine import make_session_factory
 from syncd.store.events import CatalogNotifier
@@ -168,6 +169,8 @@ def _run_one(
             )
         if isinstance(stream, CatalogStream):
             pull_catalog(ctx, stream, outcome, full=full)
+        elif isinstance(stream, ChangesStream):
+            pull_changes(ctx, stream, outcome)
         else:
             pull_snapshot(ctx, stream, outcome)
     except (ODataError, FormatError) as exc:
@@ -218,11 +221,15 @@ def _currencies(
 
 
 def _chosen(settings: Settings, stream: str | None) -> list[str]:
-    if stream is None:
-        return list(settings.odata.streams)
-    if stream not in ODATA_STREAMS:
+    if stream is not None and stream not in ODATA_STREAMS:
         raise ValueError(f"unknown stream {stream!r}; choose from {', '.join(ODATA_STREAMS)}")
-    return [stream]
+    names = list(settings.odata.streams) if stream is None else [stream]
+    if "changes" in names and not settings.odata.exchange_plan:
+        raise ValueError(
+            "the changes stream reads an exchange plan: set odata.exchange_plan and "
+            "odata.exchange_node (the 1C side creates the plan and our node in it)"
+        )
+    return names
 
 
 def _skip_rest(names: list[str], result: RunResult, reason: str = "1C is unavailable") -> None:

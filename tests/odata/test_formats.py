@@ -13,6 +13,7 @@ import pytest
 
 from exchange_formats.errors import FormatError, UnsafeDocumentError
 from exchange_formats.odata import catalog, orders, parties, registers, values, wire
+from exchange_formats.odata.changes import Changed, Deleted, read_changes
 from exchange_formats.odata.metadata import parse_metadata
 from exchange_formats.records import Contractor, Offer, Order, OrderLine, Product
 
@@ -141,6 +142,38 @@ def test_currencies_are_iso_codes_from_1cs_currency_catalog() -> None:
         source="Catalog_ВидыЦен", currencies=currencies,
     )  # fmt: skip
     assert read.currency == "USD"
+
+
+def test_an_exchange_plan_package_gives_rows_as_json_reads_do_and_deleted_refs() -> None:
+    body = """<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:at="http://purl.org/atompub/tombstones/1.0"
+      xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices"
+      xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">
+ <entry>
+  <id>https://1c.example.ru/ut11/odata/standard.odata/Catalog_Номенклатура(guid'f02ce7b3-e3b3-11eb-b4ad-000c29b45b09')</id>
+  <category term="StandardODATA.Catalog_Номенклатура" scheme="http://schemas.microsoft.com/ado/2007/08/dataservices/scheme"/>
+  <content type="application/xml"><m:properties>
+   <d:Ref_Key>f02ce7b3-e3b3-11eb-b4ad-000c29b45b09</d:Ref_Key><d:DataVersion>AAAAAgAAAAA=</d:DataVersion>
+   <d:DeletionMark>false</d:DeletionMark><d:Description>Мойка кухонная 60 см</d:Description>
+   <d:Артикул/><d:Описание m:null="true"/><d:IsFolder>false</d:IsFolder>
+  </m:properties></content>
+ </entry>
+ <at:deleted-entry ref="https://1c.example.ru/ut11/odata/standard.odata/Catalog_Номенклатура(guid'B1C89D9C-CB6A-11E6-AEDE-5404A6B4B8ED')" when="2025-01-21T10:00:00"/>
+</feed>""".encode()
+    changed, deleted = list(read_changes(body))
+    assert isinstance(changed, Changed)
+    assert changed.entity == "Catalog_Номенклатура"
+    assert changed.row["Артикул"] == ""  # cleared in 1C, not absent
+    assert changed.row["Описание"] is None
+    (product,) = (
+        r
+        for r in catalog.read_products([changed.row], PRODUCT_FIELDS, source="x")
+        if isinstance(r, Product)
+    )
+    assert (product.name, product.sku, product.deleted) == ("Мойка кухонная 60 см", None, False)
+    assert deleted == Deleted(
+        entity="Catalog_Номенклатура", ref="b1c89d9c-cb6a-11e6-aede-5404a6b4b8ed"
+    )
 
 
 def test_a_bad_reference_is_refused_naming_the_row_and_property() -> None:
