@@ -266,6 +266,8 @@ def sync_odata(ctx: Context, stream: str | None, full: bool) -> None:
             )
     except LockBusy as exc:
         fail(f"another OData pull or a catalog import is running (lock {exc} is held)", code=75)
+    except ValueError as exc:  # a stream this configuration cannot pull
+        fail(str(exc), code=2)
     for item in result.streams:
         c = item.counts
         click.echo(

@@ -333,6 +333,8 @@ class ODataSettings:
             found.append("odata.fetch_batch_size: must be between 1 and 100")
         if self.max_attempts < 1:
             found.append("odata.max_attempts: must be at least 1")
+        if "changes" in self.streams and not self.exchange_plan:
+            found.append("odata.streams: 'changes' needs odata.exchange_plan and exchange_node")
         if bool(self.exchange_plan) != bool(self.exchange_node):
             found.append("odata.exchange_plan, odata.exchange_node: set both or neither")
         if self.exchange_plan and not self.exchange_plan.startswith("ExchangePlan_"):

@@ -114,3 +114,14 @@ def test_odata_check_probes_each_entity_when_metadata_fails(
     assert "$metadata unreadable" in result.output
     assert "внутренняя ошибка OData" in result.output
     assert len(fake.sent("GET", data.PRODUCTS)) == 2  # groups and products share the set
+
+
+def test_the_changes_stream_without_an_exchange_plan_is_a_one_line_usage_error(
+    fresh_pg_url: str,
+) -> None:
+    result = CliRunner().invoke(
+        main, ["sync", "odata", "--stream", "changes"], env=env(fresh_pg_url)
+    )
+    assert result.exit_code == 2
+    assert "set odata.exchange_plan and odata.exchange_node" in result.output
+    assert "Traceback" not in result.output
