@@ -47,6 +47,7 @@ from syncd.importer.checkpoints import read_checkpoint, save_checkpoint, write_s
 from syncd.importer.writer import Counts, WriteOptions
 from syncd.odata import query, state
 from syncd.odata.client import ODataClient, Row
+from syncd.odata.errors import RequestRejected
 from syncd.odata.streams import CatalogStream, SnapshotStream
 from syncd.store.unit_of_work import UnitOfWork
 
@@ -312,8 +313,11 @@ def _variant_offers(
     if not products_of or source is None or source.variants is None:
         return []
     made: list[Record] = []
-    for rows in ctx.client.by_refs(source.entity, sorted(products_of), select=source.select):
-        made.extend(source.variants(rows, products_of))
+    try:
+        for rows in ctx.client.by_refs(source.entity, sorted(products_of), select=source.select):
+            made.extend(source.variants(rows, products_of))
+    except RequestRejected as exc:  # characteristics not published: the prices still land
+        log.warning("%s: cannot read characteristics for new offers: %s", stream.name, exc)
     return made
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from config import DatabaseSettings, Settings
@@ -22,9 +22,10 @@ from storefront import close_app, create_app
 from storefront.auth.apikeys import create_api_key
 from syncd.importer.pipeline import import_files
 from syncd.odata.sync import run_odata_sync
+from syncd.store import models
 from syncd.store.engine import make_engine
 from tests.odata import data
-from tests.odata.fake1c import Fake1C
+from tests.odata.fake1c import Fake1C, odata_error
 from tests.storefront.conftest import Api
 from tests.storefront.conftest import make_settings as storefront_settings
 
@@ -360,3 +361,24 @@ def test_an_odata_fed_storefront_of_ten_thousand_products_shows_every_price_and_
             missing.append(item.ref)
     assert len([item for item in items if item.prices]) > 9_000
     assert missing == []
+
+
+def test_prices_land_when_the_characteristics_they_name_cannot_be_read(
+    fake: Fake1C, pg: tuple[str, Engine], make_settings: Callable[..., Settings]
+) -> None:
+    url, engine = pg
+    data.fill(fake, products=3)
+    fake.fail(
+        odata_error(404, "8", '"Catalog_ХарактеристикиНоменклатуры" entity is not found'),
+        when=lambda request: data.CHARACTERISTICS in request.url.path,
+    )
+    pulled = run_odata_sync(make_settings(url), engine, stream="prices")
+    assert pulled.outcome == "succeeded", pulled
+    assert fake.faults == []  # 1C was asked for the characteristic and refused
+    with Session(engine) as session:
+        kind_price = session.execute(
+            select(models.Price.value).where(
+                models.Price.offer_onec_id == f"{data.ref('product', 1)}#{data.ref('char', 2)}"
+            )
+        ).scalar_one()
+    assert kind_price == Decimal("555.00")
