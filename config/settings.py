@@ -194,6 +194,7 @@ ODATA_DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "group": "Parent_Key",
         "unit": "",
         "characteristics_use": "ИспользованиеХарактеристик",  # НеИспользовать: sold as itself
+        "kind": "ВидНоменклатуры_Key",  # whose characteristics a product may share
     },
     "characteristics": {"name": "Description", "owner": "Owner"},
     "price_types": {
@@ -243,7 +244,7 @@ ODATA_DEFAULT_FIELDS: dict[str, dict[str, str]] = {
 # Roles a base may not publish: with $metadata they are used where published and off where
 # not (`odata check` says which); without it, only when set in the configuration.
 ODATA_OPTIONAL_FIELDS: dict[str, frozenset[str]] = {
-    "products": frozenset({"characteristics_use"}),
+    "products": frozenset({"characteristics_use", "kind"}),
     "price_types": frozenset({"currency"}),
     "prices": frozenset({"currency"}),
 }
@@ -281,6 +282,7 @@ class ODataSettings:
     stock_entity: str = "AccumulationRegister_ТоварыНаСкладах"  # read via Balance
     customers_entity: str = "Catalog_Контрагенты"
     currencies_entity: str = "Catalog_Валюты"  # currency references -> ISO codes
+    kinds_entity: str = "Catalog_ВидыНоменклатуры"  # product kinds (own shared characteristics)
     exchange_plan: str = ""  # e.g. ExchangePlan_ОбменССайтом: the `changes` stream reads it
     exchange_node: str = ""  # our node's Ref_Key in that plan
     price_types: tuple[str, ...] = ()  # price type Ref_Keys to pull prices of; empty: all

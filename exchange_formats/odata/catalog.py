@@ -116,8 +116,8 @@ def read_characteristics(
     """Characteristics owned by one product, as that product's offers (``<product>#<char>``).
 
     In УТ 11 a characteristic may instead belong to a product kind (shared by every product of
-    the kind); such rows name no single product and yield nothing here: their offers are made
-    by ``kind_offers`` for the products that prices or stock name with them.
+    the kind); such rows name no single product and yield nothing here: ``kind_offers`` makes
+    their offers once the caller knows the products of the kind.
     """
     for row in rows:
         owner = _owner(row, fields.get("owner", ""), products_entity, source=source)

@@ -19,8 +19,7 @@ the pull (``SliceLast(Period=…)`` in 1C's time): a price 1C holds for a later 
 until a pull after that date reads it (schedule ``odata_prices`` as often as such a price must
 show up on time). Prices without a currency of their own take their price type's. An offer the
 snapshot names that the catalog lacks is made first: a product's own offer from the stored
-product, a variant from its characteristic (read by ``Ref_Key``), which is how characteristics
-owned by a product kind become offers of the products 1C prices or stocks with them.
+product, a variant from its characteristic (read by ``Ref_Key``).
 
 A rejected row (a ``FormatError``) is counted, kept in the quarantine folder and retried on the
 next pull (its version is not stored). Nothing here catches ``ODataError``: the caller decides.
@@ -271,9 +270,14 @@ def _write(
 def read_rows(
     ctx: PullContext, stream: CatalogStream, rows: Iterable[Row], counts: Counts
 ) -> tuple[list[Record], dict[str, tuple[str | None, str | None]]]:
-    """Records and ``Ref_Key -> (DataVersion, onec_id)``; rejected rows are set aside."""
+    """Records and ``Ref_Key -> (DataVersion, onec_id)``; rejected rows are set aside.
+
+    The stream's ``expand`` (offers of kind-owned characteristics) adds records for the rows
+    accepted, after theirs.
+    """
     records: list[Record] = []
     versions: dict[str, tuple[str | None, str | None]] = {}
+    accepted: list[Row] = []
     for row in rows:
         try:
             made = list(stream.read([row]))
@@ -284,7 +288,10 @@ def read_rows(
             _quarantine(ctx.quarantine_dir, stream, row, str(exc))
             continue
         records.extend(made)
+        accepted.append(row)
         versions[_ref(row)] = (catalog.version(row), made[0].onec_id if made else None)  # type: ignore[union-attr]
+    if stream.expand is not None and accepted:
+        records.extend(stream.expand(ctx.client, accepted))
     return records, versions
 
 

@@ -18,7 +18,7 @@ chose.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Literal
 
@@ -29,7 +29,8 @@ from config.settings import ODATA_OPTIONAL_FIELDS
 from exchange_formats.odata import catalog, parties, registers
 from exchange_formats.odata.metadata import Metadata
 from exchange_formats.records import Record
-from syncd.odata import query
+from syncd.odata import kinds, query
+from syncd.odata.client import ODataClient
 from syncd.store import models
 
 Row = dict[str, Any]
@@ -45,6 +46,8 @@ class CatalogStream:
     read: Callable[[list[Row]], Iterable[Record]]
     table: Table  # where its records land (for objects deleted in 1C)
     folders: bool | None = None  # a hierarchical catalog: folders (True) or items; None: flat
+    # more records for accepted rows that need 1C's other objects (kinds.for_products, ...)
+    expand: Callable[[ODataClient, list[Row]], list[Record]] | None = None
     # characteristics: rows + {Ref_Key: products named with it} -> their offers (kind_offers)
     variants: Callable[[list[Row], Mapping[str, set[str]]], Iterable[Record]] | None = None
 
@@ -143,6 +146,7 @@ def make_streams(
         _prices(settings, metadata, currencies or {}),
         _stock(settings, metadata),
     ]
+    built = _with_kind_offers(settings, metadata, built)
     if settings.exchange_plan and settings.exchange_node:
         catalogs = tuple(s for s in built if isinstance(s, CatalogStream))
         built.append(
@@ -154,6 +158,39 @@ def make_streams(
             )
         )
     return {stream.name: stream for stream in built}
+
+
+def _with_kind_offers(
+    settings: ODataSettings, metadata: Metadata | None, built: list[Stream]
+) -> list[Stream]:
+    """The products and characteristics streams, making the offers of kind-owned
+    characteristics (``syncd.odata.kinds``) where the base publishes what that needs."""
+    by_name = {stream.name: stream for stream in built}
+    products, characteristics = by_name["products"], by_name["characteristics"]
+    if not isinstance(products, CatalogStream) or not isinstance(characteristics, CatalogStream):
+        return built  # pragma: no cover - make_streams builds both as catalog streams
+    fields = role_map(settings, metadata, "products", settings.products_entity)
+    if not (fields.get("kind") and fields.get("characteristics_use")):
+        return built
+    if metadata is not None and not metadata.has_entity_set(settings.characteristics_entity):
+        return built
+    owner = settings.fields("characteristics").get("owner", "")
+    links = kinds.KindLinks(
+        products_entity=settings.products_entity,
+        product_fields=fields,
+        characteristics_entity=settings.characteristics_entity,
+        characteristic_fields=settings.fields("characteristics"),
+        characteristic_select=characteristics.select,
+        kinds_entity=settings.kinds_entity,
+        owner_is_composite=f"{owner}_Type" in characteristics.select,
+    )
+    changed = {
+        "products": replace(products, expand=partial(kinds.for_products, links=links)),
+        "characteristics": replace(
+            characteristics, expand=partial(kinds.for_characteristics, links=links)
+        ),
+    }
+    return [changed.get(stream.name, stream) for stream in built]
 
 
 def missing(stream: Stream, metadata: Metadata) -> list[str]:

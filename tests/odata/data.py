@@ -173,7 +173,13 @@ def fill(fake: Fake1C, *, products: int = 20, groups: int = 3) -> None:
     uses = {0: "ИндивидуальныеДляНоменклатуры", 1: "ОбщиеДляВидаНоменклатуры"}
     for i in range(products):
         use = uses.get(i, "НеИспользовать")
-        fake.put(PRODUCTS, product_row(i, group=i % groups, ИспользованиеХарактеристик=use))
+        kind = ref("kind", 1 if i == 1 else 0)  # product 1: the kind owning characteristic 2
+        fake.put(
+            PRODUCTS,
+            product_row(
+                i, group=i % groups, ИспользованиеХарактеристик=use, ВидНоменклатуры_Key=kind
+            ),
+        )
     fake.put(CURRENCIES, currency_row())
     fake.entities[CHARACTERISTICS]  # published, even when empty
     fake.put(CHARACTERISTICS, characteristic_row(0, product=0))

@@ -365,8 +365,11 @@ def virtual_arguments(inner: str) -> dict[str, str]:
 _TOKEN = re.compile(r"\(|\)|guid'[^']*'|'(?:[^']|'')*'|[^\s()]+")
 
 
+_CAST = re.compile(r"cast\((guid'[^']*'),\s*'[^']*'\)")
+
+
 def parse_filter(text: str) -> Callable[[Row], bool]:
-    tokens = _TOKEN.findall(text)
+    tokens = _TOKEN.findall(_CAST.sub(r"\1", text))  # a composite field compares as its ref
     position = 0
 
     def peek() -> str | None:

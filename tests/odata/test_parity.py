@@ -67,12 +67,12 @@ def catalog(n: int) -> list[Item]:
             item.variants = {data.ref("char", i * 10 + k): f"Цвет {k}" for k in range(2)}
         elif i % 10 == 7:
             item = Item(i, i % 3, "ОбщиеДляВидаНоменклатуры")
-            item.variants = dict(list(shared.items())[: 1 + i % 3])
+            item.variants = dict(shared)  # every product of the kind has all its kind's
         else:
             item = Item(i, i % 3, "НеИспользовать")
         for n_offer, offer in enumerate(item.offers()):
-            if i % 13 == 5 and i % 10 != 7:
-                continue  # never priced nor stocked in 1C (a kind's variant is made by its price)
+            if i % 13 == 5:
+                continue  # never priced nor stocked in 1C
             for t, price_type in enumerate(PRICE_TYPES):
                 item.prices[(offer, price_type)] = Decimal(f"{1000 + i * 7 + n_offer}.{t}5")
             item.stock[(offer, data.ref("warehouse", i % 2))] = Decimal(
@@ -382,3 +382,38 @@ def test_prices_land_when_the_characteristics_they_name_cannot_be_read(
             )
         ).scalar_one()
     assert kind_price == Decimal("555.00")
+
+
+def test_a_kinds_characteristics_are_offers_of_every_product_of_the_kind_that_shares_them(
+    fake: Fake1C, pg: tuple[str, Engine], make_settings: Callable[..., Settings]
+) -> None:
+    url, engine = pg
+    data.fill(fake, products=4)
+    kind = data.ref("kind", 1)
+    for i in (2, 3):  # product 2 shares its kind's characteristics, product 3 sells as itself
+        use = "ОбщиеДляВидаНоменклатуры" if i == 2 else "НеИспользовать"
+        fake.put(
+            data.PRODUCTS,
+            data.product_row(i, ИспользованиеХарактеристик=use, ВидНоменклатуры_Key=kind),
+        )
+    size = {**data.characteristic_row(5, product=1, owner_entity="Catalog_ВидыНоменклатуры")}
+    fake.put(data.CHARACTERISTICS, {**size, "Description": "XL"})  # never priced nor stocked
+    settings = make_settings(url)
+    assert run_odata_sync(settings, engine).ok
+
+    def variants() -> dict[str, str]:
+        with Session(engine) as session:
+            rows = session.execute(
+                select(models.Offer.onec_id, models.Offer.name).where(
+                    models.Offer.onec_id.like("%#%"), models.Offer.is_deleted.is_(False)
+                )
+            )
+            return {key: name for key, name in rows if not key.startswith(data.ref("product", 0))}
+
+    p1, p2, c2, c5 = (data.ref("product", 1), data.ref("product", 2),
+                      data.ref("char", 2), data.ref("char", 5))  # fmt: skip
+    assert variants() == {f"{p1}#{c2}": "Цвет 2", f"{p2}#{c2}": "Цвет 2",
+                          f"{p1}#{c5}": "XL", f"{p2}#{c5}": "XL"}  # fmt: skip
+    fake.put(data.CHARACTERISTICS, {**size, "Description": "XXL"})  # renamed in 1C
+    assert run_odata_sync(settings, engine, stream="characteristics").ok
+    assert variants()[f"{p1}#{c5}"] == variants()[f"{p2}#{c5}"] == "XXL"
