@@ -144,3 +144,22 @@ def test_the_changes_stream_without_an_exchange_plan_is_refused(
     url, engine = pg
     with pytest.raises(ValueError, match=r"odata\.exchange_plan"):
         run_odata_sync(make_settings(url), engine, stream="changes")
+
+
+def test_a_package_that_is_not_an_atom_feed_fails_the_stream_and_is_not_acknowledged(
+    fake: Fake1C, tracked: tuple[Settings, Engine]
+) -> None:
+    settings, engine = tracked
+    before = products(engine)
+    edit_in_1c(fake)
+    fake.fail(
+        httpx.Response(200, content=b"<feed><entry><category term='x'/>"),  # cut off
+        when=lambda request: "SelectChanges" in request.url.path,
+    )
+    result = run_odata_sync(settings, engine, stream="changes")
+    assert result.outcome == "failed"
+    assert "SelectChanges" in (result.error or "")
+    assert acknowledgements(fake) == []
+    assert products(engine) == before
+    assert run_odata_sync(settings, engine, stream="changes").ok  # the same package, whole
+    assert acknowledgements(fake) == ["1"]
