@@ -205,8 +205,12 @@ def odata_group() -> None:
 def odata_check(ctx: Context) -> None:
     """Reach 1C, read $metadata and report which configured entities and fields it has."""
     from syncd.odata.check import check_odata
+    from syncd.store.engine import make_engine, make_session_factory
 
-    report = check_odata(_odata_on(ctx).odata)
+    settings = _odata_on(ctx)
+    engine = make_engine(settings.database)
+    report = check_odata(settings.odata, sessions=make_session_factory(engine))
+    engine.dispose()
     click.echo(f"1C OData: {mask_url(report.url)}")
     if report.error:
         fail(report.error)
@@ -223,9 +227,20 @@ def odata_check(ctx: Context) -> None:
             click.echo(f"      missing {absent}")
         if check.note and not check.exists:
             click.echo(f"      {check.note}")
+    if report.kept_error:
+        click.echo(f"$metadata not kept for pulls ({report.kept_error})")
+    _echo_section("derived from $metadata:", report.derived)
+    _echo_section("set by you (1C cannot tell):", report.to_set)
     if not report.ok:
         fail("some configured entities or fields are not published by this 1C base")
     click.echo("OData OK")
+
+
+def _echo_section(title: str, lines: list[str]) -> None:
+    if lines:
+        click.echo(title)
+        for line in lines:
+            click.echo(f"  {line}")
 
 
 @main.group("sync")
@@ -251,6 +266,8 @@ def sync_odata(ctx: Context, stream: str | None, full: bool) -> None:
             )
     except LockBusy as exc:
         fail(f"another OData pull or a catalog import is running (lock {exc} is held)", code=75)
+    except ValueError as exc:  # a stream this configuration cannot pull
+        fail(str(exc), code=2)
     for item in result.streams:
         c = item.counts
         click.echo(

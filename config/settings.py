@@ -179,6 +179,7 @@ ODATA_STREAMS = (
     "customers",
     "prices",
     "stock",
+    "changes",  # exchange-plan change tracking (odata.exchange_plan); not pulled by default
 )
 
 # Field maps for УТ 11: our role -> the 1C property that holds it ("" switches a role off).
@@ -192,9 +193,15 @@ ODATA_DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "description": "Описание",
         "group": "Parent_Key",
         "unit": "",
+        "characteristics_use": "ИспользованиеХарактеристик",  # НеИспользовать: sold as itself
+        "kind": "ВидНоменклатуры_Key",  # whose characteristics a product may share
     },
     "characteristics": {"name": "Description", "owner": "Owner"},
-    "price_types": {"name": "Description", "currency": "", "tax_included": "ЦенаВключаетНДС"},
+    "price_types": {
+        "name": "Description",
+        "currency": "ВалютаЦены_Key",
+        "tax_included": "ЦенаВключаетНДС",
+    },
     "warehouses": {"name": "Description", "address": ""},
     "customers": {
         "name": "Description",
@@ -208,6 +215,7 @@ ODATA_DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "characteristic": "Характеристика_Key",
         "price_type": "ВидЦены_Key",
         "price": "Цена",
+        "currency": "Валюта_Key",  # else the price type's currency
     },
     "stock": {
         "product": "Номенклатура_Key",
@@ -233,6 +241,13 @@ ODATA_DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "total": "Сумма",
     },
 }
+# Roles a base may not publish: with $metadata they are used where published and off where
+# not (`odata check` says which); without it, only when set in the configuration.
+ODATA_OPTIONAL_FIELDS: dict[str, frozenset[str]] = {
+    "products": frozenset({"characteristics_use", "kind"}),
+    "price_types": frozenset({"currency"}),
+    "prices": frozenset({"currency"}),
+}
 _GUID_CHARS = frozenset("0123456789abcdefABCDEF-")
 
 
@@ -256,8 +271,9 @@ class ODataSettings:
     verify_tls: bool = True
     timezone: str = "Europe/Moscow"  # 1C's server zone: its dates carry none
     check_metadata: bool = True  # read $metadata before a sync; refuse missing entities/fields
+    metadata_max_age_hours: float = 24.0  # $metadata kept between pulls this long (0: every run)
     fetch_batch_size: int = 30  # changed objects fetched per request (Ref_Key eq ... or ...)
-    streams: tuple[str, ...] = ODATA_STREAMS  # what `sync odata` pulls without --stream
+    streams: tuple[str, ...] = ODATA_STREAMS[:-1]  # what `sync odata` pulls without --stream
     products_entity: str = "Catalog_Номенклатура"  # groups (IsFolder) and products
     characteristics_entity: str = "Catalog_ХарактеристикиНоменклатуры"
     price_types_entity: str = "Catalog_ВидыЦен"
@@ -265,6 +281,10 @@ class ODataSettings:
     warehouses_entity: str = "Catalog_Склады"
     stock_entity: str = "AccumulationRegister_ТоварыНаСкладах"  # read via Balance
     customers_entity: str = "Catalog_Контрагенты"
+    currencies_entity: str = "Catalog_Валюты"  # currency references -> ISO codes
+    kinds_entity: str = "Catalog_ВидыНоменклатуры"  # product kinds (own shared characteristics)
+    exchange_plan: str = ""  # e.g. ExchangePlan_ОбменССайтом: the `changes` stream reads it
+    exchange_node: str = ""  # our node's Ref_Key in that plan
     price_types: tuple[str, ...] = ()  # price type Ref_Keys to pull prices of; empty: all
     stock_warehouses: tuple[str, ...] = ()  # warehouse Ref_Keys, one Balance call each; empty: all
     order_entity: str = "Document_ЗаказКлиента"
@@ -286,6 +306,10 @@ class ODataSettings:
     def fields(self, stream: str) -> dict[str, str]:
         """The complete field map of ``stream`` (a key of ``ODATA_DEFAULT_FIELDS``)."""
         return {**ODATA_DEFAULT_FIELDS[stream], **self._overrides()[stream]}
+
+    def configured(self, stream: str) -> dict[str, str]:
+        """The roles of ``stream`` set in the configuration (not defaults)."""
+        return dict(self._overrides()[stream])
 
     def _overrides(self) -> dict[str, dict[str, str]]:
         return {
@@ -311,6 +335,18 @@ class ODataSettings:
             found.append("odata.fetch_batch_size: must be between 1 and 100")
         if self.max_attempts < 1:
             found.append("odata.max_attempts: must be at least 1")
+        if "changes" in self.streams and not self.exchange_plan:
+            found.append("odata.streams: 'changes' needs odata.exchange_plan and exchange_node")
+        if bool(self.exchange_plan) != bool(self.exchange_node):
+            found.append("odata.exchange_plan, odata.exchange_node: set both or neither")
+        if self.exchange_plan and not self.exchange_plan.startswith("ExchangePlan_"):
+            found.append("odata.exchange_plan: an entity set name, e.g. ExchangePlan_ОбменССайтом")
+        if self.exchange_node and (
+            len(self.exchange_node) != 36 or not set(self.exchange_node) <= _GUID_CHARS
+        ):
+            found.append("odata.exchange_node: not a Ref_Key (GUID)")
+        if not 0 <= self.metadata_max_age_hours <= 24 * 365:
+            found.append("odata.metadata_max_age_hours: must be between 0 and 8760")
         unknown = sorted(set(self.streams) - set(ODATA_STREAMS))
         if unknown:
             found.append(

@@ -1,5 +1,10 @@
 """Catalog rows (``Catalog_*`` entity sets) -> Group, Product, Offer, PriceType, Warehouse.
 
+The model is CommerceML's: a product sells through offers, ``<product>`` for a product without
+characteristics and ``<product>#<characteristic>`` for each of its variants; prices and stock
+belong to offers. So a product row yields its Product and its own Offer (deleted when the
+product uses characteristics: then its variants are the offers).
+
 Every reader takes the rows of one answer, the field map of its stream (role -> 1C property;
 see the package docstring) and ``source`` (the entity set, for messages). Rows are dicts as
 ``wire.loads`` returns them. ``DeletionMark`` becomes ``deleted``. ``DataVersion`` is *not* the
@@ -12,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from exchange_formats.commerceml._values import to_currency  # one currency table for all
 from exchange_formats.errors import FormatError
 from exchange_formats.odata import values
 from exchange_formats.odata.values import field
@@ -27,6 +33,8 @@ from exchange_formats.records import (
 
 Row = dict[str, Any]
 FieldMap = Mapping[str, str]
+# ИспользованиеХарактеристик values (УТ 11, ERP) that mean "no characteristics".
+NO_CHARACTERISTICS = frozenset({"", "НеИспользовать"})
 
 
 def onec_id(row: Row, *, source: str | None) -> str:
@@ -64,14 +72,19 @@ def read_groups(rows: Iterable[Row], fields: FieldMap, *, source: str | None) ->
 
 def read_products(
     rows: Iterable[Row], fields: FieldMap, *, source: str | None
-) -> Iterator[Product]:
-    """Items (not folders) of the products catalog. The parent folder is the product's group."""
+) -> Iterator[Product | Offer]:
+    """Items (not folders) of the products catalog, each followed by its own offer.
+
+    The parent folder is the product's group. The own offer (``onec_id`` of the product) is
+    deleted when the ``characteristics_use`` property says the product has characteristics;
+    without that property every product is sold as itself.
+    """
     for row in rows:
         if is_folder(row, source=source):
             continue
         group = field(row, fields.get("group", ""), values.ref, source=source)
         unit = field(row, fields.get("unit", ""), values.text, source=source)
-        yield Product(
+        product = Product(
             onec_id=onec_id(row, source=source),
             name=_name(row, fields, source=source),
             code=field(row, fields.get("code", ""), values.text, source=source),
@@ -81,6 +94,20 @@ def read_products(
             unit=UnitRef(text=unit) if unit else None,
             deleted=deleted(row, source=source),
         )
+        yield product
+        yield Offer(
+            onec_id=product.onec_id,
+            product_onec_id=product.onec_id,
+            name=product.name,
+            sku=product.sku,
+            unit=product.unit,
+            deleted=product.deleted or _uses_characteristics(row, fields, source=source),
+        )
+
+
+def _uses_characteristics(row: Row, fields: FieldMap, *, source: str | None) -> bool:
+    use = field(row, fields.get("characteristics_use", ""), values.text, source=source)
+    return (use or "") not in NO_CHARACTERISTICS
 
 
 def read_characteristics(
@@ -89,34 +116,97 @@ def read_characteristics(
     """Characteristics owned by one product, as that product's offers (``<product>#<char>``).
 
     In УТ 11 a characteristic may instead belong to a product kind (shared by every product of
-    the kind); such rows name no single product and yield nothing here: their offers appear
-    through prices and stock, which name both the product and the characteristic.
+    the kind); such rows name no single product and yield nothing here: ``kind_offers`` makes
+    their offers once the caller knows the products of the kind.
     """
     for row in rows:
         owner = _owner(row, fields.get("owner", ""), products_entity, source=source)
         if owner is None:
             continue
+        yield _variant(row, owner, fields, source=source)
+
+
+def kind_offers(
+    rows: Iterable[Row],
+    products_of: Mapping[str, Iterable[str]],
+    fields: FieldMap,
+    *,
+    products_entity: str,
+    source: str | None,
+) -> Iterator[Offer]:
+    """Offers ``<product>#<char>`` for characteristic rows and the products named with them.
+
+    ``products_of`` maps a characteristic's ``Ref_Key`` to the products a price or stock row
+    names with it. A characteristic owned by another product gives nothing (1C's data
+    disagrees with itself; the product-owned offers come from ``read_characteristics``).
+    """
+    for row in rows:
         ref = onec_id(row, source=source)
-        name = _name(row, fields, source=source)
-        yield Offer(
-            onec_id=f"{owner}#{ref}",
-            product_onec_id=owner,
-            name=name,
-            characteristics=(Characteristic(name="Характеристика", value=name, onec_id=ref),),
-            deleted=deleted(row, source=source),
-        )
+        owner = _owner(row, fields.get("owner", ""), products_entity, source=source)
+        for product in sorted(products_of.get(ref, ())):
+            if owner is None or owner == product:
+                yield _variant(row, product, fields, source=source)
+
+
+def _variant(row: Row, product: str, fields: FieldMap, *, source: str | None) -> Offer:
+    ref = onec_id(row, source=source)
+    name = _name(row, fields, source=source)
+    return Offer(
+        onec_id=f"{product}#{ref}",
+        product_onec_id=product,
+        name=name,
+        characteristics=(Characteristic(name="Характеристика", value=name, onec_id=ref),),
+        deleted=deleted(row, source=source),
+    )
+
+
+def read_currencies(rows: Iterable[Row], *, source: str | None) -> dict[str, str]:
+    """``Ref_Key -> ISO 4217 code`` of a currencies catalog (``Catalog_Валюты``).
+
+    1C keeps the numeric ISO code in ``Code`` (``643``) and a short name in ``Description``
+    (``руб.``, ``USD``); both are read with CommerceML's currency table. Unrecognised
+    currencies keep their name.
+    """
+    found: dict[str, str] = {}
+    for row in rows:
+        code = values.text(row.get("Code")) or ""
+        name = values.text(row.get("Description")) or ""
+        iso = to_currency(code) if code.isdigit() else None
+        if iso is None or iso == code:
+            iso = to_currency(name) or iso
+        if iso:
+            found[onec_id(row, source=source)] = iso
+    return found
+
+
+def currency_of(value: Any, currencies: Mapping[str, str]) -> str | None:
+    """A currency property: a reference through ``currencies``, text as CommerceML reads it."""
+    shown = values.text(value)
+    if shown is None or shown == values.ZERO_GUID:
+        return None
+    if values.is_guid(shown):
+        return currencies.get(shown.lower())
+    return to_currency(shown)
 
 
 def read_price_types(
-    rows: Iterable[Row], fields: FieldMap, *, source: str | None
+    rows: Iterable[Row],
+    fields: FieldMap,
+    *,
+    source: str | None,
+    currencies: Mapping[str, str] | None = None,
 ) -> Iterator[PriceType]:
+    """Price types; ``currencies`` (``read_currencies``) resolves a currency reference."""
     for row in rows:
         if is_folder(row, source=source):
             continue
+        currency_field = fields.get("currency", "")
         yield PriceType(
             onec_id=onec_id(row, source=source),
             name=_name(row, fields, source=source),
-            currency=field(row, fields.get("currency", ""), values.text, source=source),
+            currency=currency_of(row.get(currency_field), currencies or {})
+            if currency_field
+            else None,
             tax_included=field(row, fields.get("tax_included", ""), values.boolean, source=source),
             deleted=deleted(row, source=source),
         )

@@ -10,10 +10,12 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
 from exchange_formats._xml import XmlInput, local_name
+from exchange_formats.errors import FormatError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +40,27 @@ class Metadata:
             return self.properties.get(self.entity_sets.get(entity_set, ""), frozenset())
         base = entity_set.removesuffix("_RecordType")
         return self.properties.get(f"{base}_{function}", frozenset())
+
+
+def metadata_to_json(metadata: Metadata) -> dict[str, Any]:
+    """``metadata`` as plain JSON (to keep it between runs); ``metadata_from_json`` reverses it."""
+    return {
+        "entity_sets": dict(metadata.entity_sets),
+        "properties": {name: sorted(names) for name, names in metadata.properties.items()},
+        "functions": {name: sorted(names) for name, names in metadata.functions.items()},
+    }
+
+
+def metadata_from_json(document: Mapping[str, Any]) -> Metadata:
+    """Raises ``FormatError`` for anything ``metadata_to_json`` does not write."""
+    try:
+        return Metadata(
+            entity_sets={str(k): str(v) for k, v in document["entity_sets"].items()},
+            properties={str(k): frozenset(map(str, v)) for k, v in document["properties"].items()},
+            functions={str(k): frozenset(map(str, v)) for k, v in document["functions"].items()},
+        )
+    except (KeyError, AttributeError, TypeError) as exc:
+        raise FormatError(f"not a kept $metadata: {exc}", source="$metadata") from exc
 
 
 def parse_metadata(body: bytes, *, source: str = "$metadata") -> Metadata:

@@ -7,11 +7,13 @@ Both are snapshots: the rows of one answer describe every offer the answer cover
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from exchange_formats.errors import FormatError
 from exchange_formats.odata import values
+from exchange_formats.odata.catalog import currency_of
 from exchange_formats.odata.values import field
 from exchange_formats.records import OfferPrices, OfferStock, Price, StockLevel
 
@@ -33,8 +35,18 @@ def offer_key(row: Row, fields: FieldMap, *, source: str | None) -> tuple[str, s
     return offer, str(product)
 
 
-def read_prices(rows: Iterable[Row], fields: FieldMap, *, source: str | None) -> list[OfferPrices]:
-    """One OfferPrices per offer, holding a price per price type (the last row of a pair wins)."""
+def read_prices(
+    rows: Iterable[Row],
+    fields: FieldMap,
+    *,
+    source: str | None,
+    currencies: Mapping[str, str] | None = None,
+) -> list[OfferPrices]:
+    """One OfferPrices per offer, holding a price per price type (the last row of a pair wins).
+
+    A price's currency is the row's own (``currency`` role, a reference resolved through
+    ``currencies``); ``with_type_currencies`` fills the rest from their price types.
+    """
     found: dict[tuple[str, str], dict[str, Price]] = {}
     for row in rows:
         key = offer_key(row, fields, source=source)
@@ -44,10 +56,35 @@ def read_prices(rows: Iterable[Row], fields: FieldMap, *, source: str | None) ->
             raise FormatError(
                 "price row without a price type or a price", source=source, element="row"
             )
-        found.setdefault(key, {})[price_type] = Price(price_type_onec_id=price_type, value=amount)
+        currency = currency_of(row.get(fields.get("currency", "")), currencies or {})
+        found.setdefault(key, {})[price_type] = Price(
+            price_type_onec_id=price_type, value=amount, currency=currency
+        )
     return [
         OfferPrices(offer_onec_id=offer, product_onec_id=product, prices=tuple(prices.values()))
         for (offer, product), prices in found.items()
+    ]
+
+
+def with_type_currencies(
+    items: Iterable[OfferPrices], type_currencies: Mapping[str, str | None]
+) -> list[OfferPrices]:
+    """``items`` with each currency-less price in its price type's currency.
+
+    CommerceML states a currency on every price; 1C's price registers usually leave it to the
+    price type (``ВидЦены.ВалютаЦены``), so both sources end with the same currency per price.
+    """
+    return [
+        replace(
+            item,
+            prices=tuple(
+                price
+                if price.currency
+                else replace(price, currency=type_currencies.get(price.price_type_onec_id))
+                for price in item.prices
+            ),
+        )
+        for item in items
     ]
 
 

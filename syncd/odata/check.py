@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from config import ODataSettings
 from exchange_formats.errors import FormatError
 from exchange_formats.odata.metadata import Metadata, parse_metadata
 from syncd.odata.client import ODataClient
 from syncd.odata.errors import ODataError, Unavailable
-from syncd.odata.streams import CatalogStream, make_streams, missing
+from syncd.odata.published import refresh
+from syncd.odata.streams import CatalogStream, derivations, make_streams, missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,9 @@ class CheckReport:
     metadata_error: str | None = None
     entity_sets: int = 0
     entities: list[EntityCheck] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)  # settings read from $metadata
+    to_set: list[str] = field(default_factory=list)  # settings $metadata cannot tell
+    kept_error: str | None = None  # why the $metadata read could not be kept for pulls
 
     @property
     def ok(self) -> bool:
@@ -42,17 +48,21 @@ class CheckReport:
 
 
 def check_odata(
-    settings: ODataSettings, *, transport: httpx.BaseTransport | None = None
+    settings: ODataSettings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    sessions: sessionmaker[Session] | None = None,
 ) -> CheckReport:
     """Read ``$metadata`` and check every configured entity and field against it.
 
+    With ``sessions`` what was read replaces the copy pulls keep (``syncd.odata.published``).
     Where ``$metadata`` fails (some bases answer it with 500 while reads work), each entity set
     is probed with a one-row read instead; fields are then not checked.
     """
     report = CheckReport(url=settings.url)
     with ODataClient(settings, transport=transport) as client:
         try:
-            metadata = parse_metadata(client.metadata())
+            metadata = _read(client, sessions, report)
         except Unavailable as exc:
             report.error = f"1C is unavailable: {exc}"
             return report
@@ -62,7 +72,37 @@ def check_odata(
     report.reachable = True
     report.entity_sets = len(metadata.entity_sets)
     report.entities = _against_metadata(settings, metadata)
+    report.derived = derivations(settings, metadata)
+    report.to_set = _to_set(settings)
     return report
+
+
+def _read(
+    client: ODataClient, sessions: sessionmaker[Session] | None, report: CheckReport
+) -> Metadata:
+    if sessions is None:
+        return parse_metadata(client.metadata())
+    try:
+        return refresh(client, sessions)
+    except SQLAlchemyError as exc:  # the database is not needed to check 1C
+        report.kept_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return parse_metadata(client.metadata())
+
+
+def _to_set(settings: ODataSettings) -> list[str]:
+    """What only the user knows: which prices and stock the shop sells, what 1C's order
+    documents need, the server's time zone; each with its current value."""
+    found = [
+        f"odata.price_types: {list(settings.price_types) or 'every price type'}",
+        f"odata.stock_warehouses: {list(settings.stock_warehouses) or 'every warehouse'}",
+        f"odata.timezone: {settings.timezone} (1C's dates carry no zone)",
+    ]
+    if not settings.order_constants:
+        found.append(
+            "odata.order_constants: none (the organisation, agreement, warehouse... your 1C "
+            "requires on an order document)"
+        )
+    return found
 
 
 def _against_metadata(settings: ODataSettings, metadata: Metadata) -> list[EntityCheck]:

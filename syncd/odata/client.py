@@ -158,6 +158,24 @@ class ODataClient:
             )
         return response.content
 
+    def exchange(self, function: str, node: str, message_no: int) -> bytes:
+        """POST an exchange-plan function (``SelectChanges``, ``NotifyChangesReceived``) for
+        ``node`` (the node's canonical URL) and message ``message_no``; the answer's body.
+
+        Both are safe to repeat for the same message (1C sends the same package again; a second
+        acknowledgement changes nothing), so they are retried like reads. The package can take
+        long to build: the snapshot timeout applies.
+        """
+        params = [("DataExchangePoint", f"'{node}'"), ("MessageNo", str(message_no))]
+        target = query.url(self.base, function, params)
+        timeout = self.settings.snapshot_timeout_seconds
+        response = self.retrying(
+            lambda: self._send(
+                "POST", target, content=b"", accept="application/atom+xml", timeout=timeout
+            )
+        )
+        return response.content
+
     # --- writes (never retried here) ---------------------------------------------------------
 
     def create(self, entity: str, body: Row) -> Created:

@@ -14,7 +14,12 @@ Catalog streams (``CatalogStream``):
 
 Snapshot streams (``SnapshotStream``: prices, stock) read the virtual table whole and write it in
 batches; the writer skips unchanged prices and stock, and stock that vanished from the snapshot
-(1C's ``Balance`` omits zero rows) is written as zero.
+(1C's ``Balance`` omits zero rows) is written as zero. Prices are the slice at the moment of
+the pull (``SliceLast(Period=…)`` in 1C's time): a price 1C holds for a later date is not served
+until a pull after that date reads it (schedule ``odata_prices`` as often as such a price must
+show up on time). Prices without a currency of their own take their price type's. An offer the
+snapshot names that the catalog lacks is made first: a product's own offer from the stored
+product, a variant from its characteristic (read by ``Ref_Key``).
 
 A rejected row (a ``FormatError``) is counted, kept in the quarantine folder and retried on the
 next pull (its version is not stored). Nothing here catches ``ODataError``: the caller decides.
@@ -30,16 +35,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange_formats.errors import FormatError
 from exchange_formats.odata import catalog, registers, values
-from exchange_formats.records import OfferStock, Record
+from exchange_formats.records import OfferPrices, OfferStock, Record
 from syncd.importer.checkpoints import read_checkpoint, save_checkpoint, write_stream_batch
 from syncd.importer.writer import Counts, WriteOptions
-from syncd.odata import state
+from syncd.odata import query, state
 from syncd.odata.client import ODataClient, Row
+from syncd.odata.errors import RequestRejected
 from syncd.odata.streams import CatalogStream, SnapshotStream
 from syncd.store.unit_of_work import UnitOfWork
 
@@ -77,6 +84,7 @@ class PullContext:
     batch_size: int  # records per transaction (snapshots)
     quarantine_dir: Path
     should_stop: ShouldStop = lambda: False
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # the moment prices are read at
 
 
 def pull_catalog(
@@ -102,13 +110,23 @@ def pull_snapshot(ctx: PullContext, stream: SnapshotStream, result: StreamResult
     rows: list[Row] = []
     select = [("$select", ",".join(stream.select))]
     timeout = ctx.client.settings.snapshot_timeout_seconds
-    for resource in stream.resources():
+    period = query.datetime_literal(ctx.clock(), ZoneInfo(ctx.client.settings.timezone))
+    for resource in stream.resources(period):
         rows.extend(ctx.client.rows(resource, select, timeout=timeout))
     result.fetched = len(rows)
     records: list[Record] = list(stream.read(rows))
-    if stream.kind == "stock":
-        with UnitOfWork(ctx.sessions) as uow:
+    with UnitOfWork(ctx.sessions) as uow:
+        if stream.kind == "stock":
             records = list(_with_vanished_stock(uow.session, records, stream))
+        else:
+            currencies = state.price_type_currencies(uow.session)
+            records = list(registers.with_type_currencies(records, currencies))  # type: ignore[arg-type]
+        lacking = state.lacking_offers(uow.session, _named_offers(records))
+        made: list[Record] = list(
+            state.own_offers(uow.session, [o for o in lacking if "#" not in o])
+        )
+    made += _variant_offers(ctx, stream, lacking)
+    records = made + records
     taken_at = _now()
     for start in range(0, max(len(records), 1), ctx.batch_size):
         chunk = records[start : start + ctx.batch_size]
@@ -242,19 +260,24 @@ def _write(
     counts: Counts,
 ) -> None:
     """Map ``rows`` and commit them with their versions and ``cursor``, in one transaction."""
-    records, versions = _read(ctx, stream, rows, counts)
+    records, versions = read_rows(ctx, stream, rows, counts)
     with UnitOfWork(ctx.sessions) as uow:
         counts.merge(write_stream_batch(uow.session, stream.name, records, cursor, ctx.options))
         state.save_versions(uow.session, stream.name, versions)
         uow.commit()
 
 
-def _read(
+def read_rows(
     ctx: PullContext, stream: CatalogStream, rows: Iterable[Row], counts: Counts
 ) -> tuple[list[Record], dict[str, tuple[str | None, str | None]]]:
-    """Records and ``Ref_Key -> (DataVersion, onec_id)``; rejected rows are set aside."""
+    """Records and ``Ref_Key -> (DataVersion, onec_id)``; rejected rows are set aside.
+
+    The stream's ``expand`` (offers of kind-owned characteristics) adds records for the rows
+    accepted, after theirs.
+    """
     records: list[Record] = []
     versions: dict[str, tuple[str | None, str | None]] = {}
+    accepted: list[Row] = []
     for row in rows:
         try:
             made = list(stream.read([row]))
@@ -265,8 +288,44 @@ def _read(
             _quarantine(ctx.quarantine_dir, stream, row, str(exc))
             continue
         records.extend(made)
+        accepted.append(row)
         versions[_ref(row)] = (catalog.version(row), made[0].onec_id if made else None)  # type: ignore[union-attr]
+    if stream.expand is not None and accepted:
+        records.extend(stream.expand(ctx.client, accepted))
     return records, versions
+
+
+# --- offers a snapshot names ----------------------------------------------------------------
+
+
+def _named_offers(records: Iterable[Record]) -> dict[str, str]:
+    """``offer -> product`` of every price or stock record."""
+    return {
+        item.offer_onec_id: item.product_onec_id
+        for item in records
+        if isinstance(item, (OfferPrices, OfferStock))
+    }
+
+
+def _variant_offers(
+    ctx: PullContext, stream: SnapshotStream, lacking: dict[str, str]
+) -> list[Record]:
+    """Offers ``<product>#<characteristic>`` the catalog lacks, from 1C's characteristics."""
+    products_of: dict[str, set[str]] = {}
+    for offer, product in lacking.items():
+        _, mark, characteristic = offer.partition("#")
+        if mark and values.is_guid(characteristic):
+            products_of.setdefault(characteristic, set()).add(product)
+    source = stream.variants
+    if not products_of or source is None or source.variants is None:
+        return []
+    made: list[Record] = []
+    try:
+        for rows in ctx.client.by_refs(source.entity, sorted(products_of), select=source.select):
+            made.extend(source.variants(rows, products_of))
+    except RequestRejected as exc:  # characteristics not published: the prices still land
+        log.warning("%s: cannot read characteristics for new offers: %s", stream.name, exc)
+    return made
 
 
 # --- stock that left the snapshot -----------------------------------------------------------

@@ -8,9 +8,10 @@ and property names are percent-encoded as UTF-8; ``'``, ``(``, ``)``, ``,`` and 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, tzinfo
 from urllib.parse import quote
 
-from exchange_formats.odata.values import is_guid
+from exchange_formats.odata.values import is_guid, naive_local
 
 Params = Sequence[tuple[str, str]]
 _PATH_SAFE = "/()',=$"
@@ -34,14 +35,23 @@ def any_of(field: str, refs: Iterable[str]) -> str:
     return " or ".join(f"{field} eq {guid(ref)}" for ref in refs)
 
 
-def function(entity: str, name: str, arguments: Mapping[str, str]) -> str:
-    """A virtual table call in the path: ``X/Balance(Dimensions='a,b',Condition='...')``.
+def function(
+    entity: str, name: str, arguments: Mapping[str, str], literals: Mapping[str, str] = {}
+) -> str:
+    """A virtual table call in the path: ``X/SliceLast(Period=datetime'…',Condition='...')``.
 
-    Argument values go between single quotes as given: 1C's documentation writes the literals
-    inside ``Condition`` with their own quotes undoubled (``Condition='Склад_Key eq guid'…''``).
+    ``literals`` (``Period``) are OData literals written as they are; ``arguments`` go between
+    single quotes as given: 1C's documentation writes the literals inside ``Condition`` with
+    their own quotes undoubled (``Condition='Склад_Key eq guid'…''``).
     """
-    inner = ",".join(f"{key}='{value}'" for key, value in arguments.items() if value)
-    return f"{entity}/{name}({inner})"
+    parts = [f"{key}={value}" for key, value in literals.items() if value]
+    parts += [f"{key}='{value}'" for key, value in arguments.items() if value]
+    return f"{entity}/{name}({','.join(parts)})"
+
+
+def datetime_literal(moment: datetime, zone: tzinfo) -> str:
+    """``datetime'2025-01-21T10:14:02'``: ``moment`` in 1C's server time, which has no zone."""
+    return f"datetime'{naive_local(moment, zone)}'"
 
 
 def url(base: str, resource: str, params: Params = ()) -> str:

@@ -1,4 +1,5 @@
-"""The SQL of OData pulls: stored DataVersions, objects deleted in 1C, stock that vanished.
+"""The SQL of OData pulls: stored DataVersions, objects deleted in 1C, stock that vanished,
+offers that prices or stock name before the catalog has them.
 
 Nothing here commits: the pull's unit of work does, together with the data and checkpoint.
 """
@@ -13,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from exchange_formats.records import Offer, UnitRef
 from syncd.importer.repository import CatalogRepository
 from syncd.store import models
 
@@ -95,3 +97,44 @@ def stocked_levels(
         (offer, warehouse): (product, Decimal(quantity))
         for offer, warehouse, product, quantity in session.execute(stmt)
     }
+
+
+def lacking_offers(session: Session, named: Mapping[str, str]) -> dict[str, str]:
+    """The offers of ``named`` (``offer -> product``) the catalog has no row for, deleted or not."""
+    have = CatalogRepository(session).existing_ids(models.table(models.Offer), list(named))
+    return {offer: product for offer, product in named.items() if offer not in have}
+
+
+def own_offers(session: Session, products: Collection[str]) -> list[Offer]:
+    """The own offers (``onec_id`` of the product) of stored ``products``, as the products
+    stream makes them, for products stored before it made them. A product with variant
+    offers (``<product>#…``) gets none: it sells through its variants."""
+    table, offers = models.table(models.Product), models.table(models.Offer)
+    found: list[Offer] = []
+    chosen = list(products)
+    for start in range(0, len(chosen), _CHUNK):
+        chunk = chosen[start : start + _CHUNK]
+        varied = select(offers.c.product_onec_id).where(
+            offers.c.product_onec_id.in_(chunk), offers.c.onec_id != offers.c.product_onec_id
+        )
+        stmt = select(table.c.onec_id, table.c.name, table.c.sku, table.c.unit, table.c.is_deleted)
+        stmt = stmt.where(table.c.onec_id.in_(chunk), table.c.onec_id.not_in(varied))
+        found.extend(
+            Offer(
+                onec_id=key,
+                product_onec_id=key,
+                name=name,
+                sku=sku,
+                unit=UnitRef(text=unit) if unit else None,
+                deleted=bool(gone),
+            )
+            for key, name, sku, unit, gone in session.execute(stmt)
+        )
+    return found
+
+
+def price_type_currencies(session: Session) -> dict[str, str | None]:
+    """``price type -> currency`` of every stored price type."""
+    table = models.table(models.PriceType)
+    rows = session.execute(select(table.c.onec_id, table.c.currency))
+    return {row.onec_id: row.currency for row in rows}

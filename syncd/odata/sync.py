@@ -25,13 +25,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from config import Settings
 from config.settings import ODATA_STREAMS
 from exchange_formats.errors import FormatError
-from exchange_formats.odata.metadata import Metadata, parse_metadata
+from exchange_formats.odata import catalog
+from exchange_formats.odata.metadata import Metadata
 from syncd.importer.writer import Counts, WriteOptions
 from syncd.odata.client import ODataClient
 from syncd.odata.errors import BadAnswer, ODataError, RequestRejected, Unavailable
+from syncd.odata.published import forget, published
 from syncd.odata.pull import PullContext, StreamResult, pull_catalog, pull_snapshot
 from syncd.odata.retry import Stopped
-from syncd.odata.streams import CatalogStream, Stream, make_streams, missing
+from syncd.odata.streams import CatalogStream, ChangesStream, Stream, make_streams, missing
+from syncd.odata.tracking import pull_changes
 from syncd.store import audit, models
 from syncd.store.engine import make_session_factory
 from syncd.store.events import CatalogNotifier
@@ -74,10 +77,12 @@ def run_odata_sync(
     *,
     actor: str = "cli",
     transport: httpx.BaseTransport | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RunResult:
     """Pull ``stream`` (else every stream of ``odata.streams``) from 1C into the database.
 
     ``full`` re-reads catalog streams from the start instead of diffing DataVersions.
+    ``clock`` is the moment prices are read at (the slice in force then).
     ``should_stop`` is polled between committed batches; a stop keeps what was committed.
     Raises ``ValueError`` for an unknown stream, ``LockBusy`` when a pull already runs.
     """
@@ -102,6 +107,7 @@ def run_odata_sync(
                     batch_size=settings.import_.batch_size,
                     quarantine_dir=settings.paths.quarantine_dir,
                     should_stop=stop,
+                    clock=clock,
                 )
                 _run_streams(ctx, settings, names, full, result, actor)
         except BaseException as exc:  # record the crash on the run row, then let it propagate
@@ -123,13 +129,14 @@ def _run_streams(
     actor: str,
 ) -> None:
     try:
-        metadata = _metadata(ctx.client, settings)
+        metadata = _metadata(ctx, settings)
     except (ODataError, Stopped) as exc:  # 1C down or refusing our user: nothing can run
         result.outcome = "interrupted" if isinstance(exc, Stopped) else "failed"
         result.error = f"$metadata: {exc}"
         _skip_rest(names, result, reason=result.error)
         return
-    streams = make_streams(settings.odata, metadata)
+    currencies = _currencies(ctx.client, settings, metadata) if _priced(names) else {}
+    streams = make_streams(settings.odata, metadata, currencies)
     for index, name in enumerate(names):
         outcome = _run_one(ctx, streams[name], metadata, full, result.run_uuid, actor)
         result.streams.append(outcome)
@@ -162,19 +169,24 @@ def _run_one(
             )
         if isinstance(stream, CatalogStream):
             pull_catalog(ctx, stream, outcome, full=full)
+        elif isinstance(stream, ChangesStream):
+            pull_changes(ctx, stream, outcome)
         else:
             pull_snapshot(ctx, stream, outcome)
     except (ODataError, FormatError) as exc:
         outcome.outcome, outcome.error, outcome.error_kind = "failed", str(exc), type(exc)
         log.error("%s: %s", stream.name, exc)
+        if isinstance(exc, RequestRejected) and metadata is not None:
+            forget(ctx.client, ctx.sessions)  # 1C may have changed: read $metadata next run
     except Stopped:
         outcome.outcome = "interrupted"
     _audit(ctx, stream, outcome, run_uuid, actor, int((time.monotonic() - started) * 1000))
     return outcome
 
 
-def _metadata(client: ODataClient, settings: Settings) -> Metadata | None:
-    """The base's ``$metadata``; None when checks are off or 1C cannot produce it.
+def _metadata(ctx: PullContext, settings: Settings) -> Metadata | None:
+    """The base's ``$metadata`` (kept between runs: ``published``); None when checks are off
+    or 1C cannot produce it.
 
     Some bases answer ``$metadata`` with 500 while entity reads work: pulls then go ahead
     unchecked. 1C being unavailable or refusing our user still ends the run.
@@ -182,18 +194,42 @@ def _metadata(client: ODataClient, settings: Settings) -> Metadata | None:
     if not settings.odata.check_metadata:
         return None
     try:
-        return parse_metadata(client.metadata())
+        return published(ctx.client, ctx.sessions)
     except (RequestRejected, BadAnswer, FormatError) as exc:
         log.warning("cannot read $metadata, pulling without checking names: %s", exc)
         return None
 
 
+def _priced(names: list[str]) -> bool:
+    return "price_types" in names or "prices" in names
+
+
+def _currencies(
+    client: ODataClient, settings: Settings, metadata: Metadata | None
+) -> dict[str, str]:
+    """``Ref_Key -> ISO code`` of 1C's currencies; empty (currencies unknown) when the base does
+    not publish the currencies catalog or cannot serve it now."""
+    entity = settings.odata.currencies_entity
+    if not entity or (metadata is not None and not metadata.has_entity_set(entity)):
+        return {}
+    try:
+        rows = client.rows(entity, [("$select", "Ref_Key,Code,Description")])
+        return catalog.read_currencies(rows, source=entity)
+    except (RequestRejected, BadAnswer, FormatError) as exc:
+        log.warning("cannot read %s, prices go without currency: %s", entity, exc)
+        return {}
+
+
 def _chosen(settings: Settings, stream: str | None) -> list[str]:
-    if stream is None:
-        return list(settings.odata.streams)
-    if stream not in ODATA_STREAMS:
+    if stream is not None and stream not in ODATA_STREAMS:
         raise ValueError(f"unknown stream {stream!r}; choose from {', '.join(ODATA_STREAMS)}")
-    return [stream]
+    names = list(settings.odata.streams) if stream is None else [stream]
+    if "changes" in names and not settings.odata.exchange_plan:
+        raise ValueError(
+            "the changes stream reads an exchange plan: set odata.exchange_plan and "
+            "odata.exchange_node (the 1C side creates the plan and our node in it)"
+        )
+    return names
 
 
 def _skip_rest(names: list[str], result: RunResult, reason: str = "1C is unavailable") -> None:

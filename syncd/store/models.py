@@ -513,6 +513,16 @@ class ODataVersion(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ODataMetadata(Base):
+    """The names a 1C base's ``$metadata`` lists, as last read (see syncd/odata/published.py)."""
+
+    __tablename__ = "odata_metadata"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)  # the OData base URL
+    sha256: Mapped[str] = mapped_column(String(64))  # of the document 1C sent
+    names: Mapped[dict[str, Any]] = mapped_column()  # metadata_to_json()
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     """Append-only, hash-chained: ``entry_hash = sha256(prev_hash + canonical(entry))``."""
 

@@ -15,6 +15,8 @@ CHARACTERISTICS = "Catalog_ХарактеристикиНоменклатуры"
 PRICE_TYPES = "Catalog_ВидыЦен"
 WAREHOUSES = "Catalog_Склады"
 CUSTOMERS = "Catalog_Контрагенты"
+CURRENCIES = "Catalog_Валюты"
+RUB = "9d5c4222-8c4c-11db-a9b0-00055d49b45f"
 PRICES = "InformationRegister_ЦеныНоменклатуры_RecordType"
 STOCK = "AccumulationRegister_ТоварыНаСкладах"
 ORDERS = "Document_ЗаказКлиента"
@@ -59,6 +61,8 @@ def product_row(i: int, group: int = 0, **changes: Any) -> dict[str, Any]:
         "Артикул": f"MK-{i}",
         "Описание": f"Нержавеющая сталь, модель {i}",
         "ЕдиницаИзмерения_Key": UNIT,
+        "ИспользованиеХарактеристик": "НеИспользовать",
+        "ВидНоменклатуры_Key": ref("kind", 0),
         "Parent@navigationLinkUrl": f"{PRODUCTS}(guid'{ref('product', i)}')/Parent",
     }
     row.update(changes)
@@ -83,8 +87,12 @@ def price_type_row(i: int) -> dict[str, Any]:
         "Code": f"00000000{i}",
         "Description": ["Розничная", "Оптовая"][i % 2],
         "ЦенаВключаетНДС": True,
-        "ВалютаЦены_Key": "9d5c4222-8c4c-11db-a9b0-00055d49b45f",
+        "ВалютаЦены_Key": RUB,
     }
+
+
+def currency_row(key: str = RUB, code: str = "643", name: str = "руб.") -> dict[str, Any]:
+    return {"Ref_Key": key, "DeletionMark": False, "Code": code, "Description": name}
 
 
 def warehouse_row(i: int) -> dict[str, Any]:
@@ -162,8 +170,17 @@ def fill(fake: Fake1C, *, products: int = 20, groups: int = 3) -> None:
     """A small УТ 11 base: groups, products, characteristics, price types, prices, stock..."""
     for g in range(groups):
         fake.put(PRODUCTS, group_row(g))
+    uses = {0: "ИндивидуальныеДляНоменклатуры", 1: "ОбщиеДляВидаНоменклатуры"}
     for i in range(products):
-        fake.put(PRODUCTS, product_row(i, group=i % groups))
+        use = uses.get(i, "НеИспользовать")
+        kind = ref("kind", 1 if i == 1 else 0)  # product 1: the kind owning characteristic 2
+        fake.put(
+            PRODUCTS,
+            product_row(
+                i, group=i % groups, ИспользованиеХарактеристик=use, ВидНоменклатуры_Key=kind
+            ),
+        )
+    fake.put(CURRENCIES, currency_row())
     fake.entities[CHARACTERISTICS]  # published, even when empty
     fake.put(CHARACTERISTICS, characteristic_row(0, product=0))
     fake.put(CHARACTERISTICS, characteristic_row(1, product=0))
@@ -178,7 +195,7 @@ def fill(fake: Fake1C, *, products: int = 20, groups: int = 3) -> None:
         fake.put(CUSTOMERS, customer_row(c))
     fake.virtual[f"{PRICES}/SliceLast"] = [
         price_row(i, p, f"{1000 + i}.50") for i in range(products) for p in range(2)
-    ]
+    ] + [price_row(1, 0, "555.00", characteristic=ref("char", 2))]  # a kind's characteristic
     fake.virtual[f"{STOCK}/Balance"] = [
         stock_row(i, i % 2, str(i % 7 + 1)) for i in range(products)
     ]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 import httpx
 
@@ -56,6 +56,26 @@ class Fake1C:
         self.faults: list[tuple[Predicate, Any]] = []
         self._numbers = itertools.count(1)
         self._versions = itertools.count(1)
+        self.plan: tuple[str, str] | None = None  # (ExchangePlan_…, our node's Ref_Key)
+        self.registered: dict[tuple[str, str], int | None] = {}  # (entity, ref) -> message sent in
+
+    def enable_plan(self, plan: str, node: str) -> None:
+        """An exchange plan with our node; from now on every catalog write is registered."""
+        self.plan = (plan, node)
+        self.entities[plan][node] = {
+            "Ref_Key": node, "DataVersion": self.next_version(), "DeletionMark": False,
+            "Code": "SITE", "Description": "Сайт", "SentNo": "0", "ReceivedNo": "0",
+            "ThisNode": False,
+        }  # fmt: skip
+
+    def delete(self, entity: str, ref: str) -> None:
+        """Delete an object outright (registered as a deletion)."""
+        del self.entities[entity][ref]
+        self._register(entity, ref)
+
+    def _register(self, entity: str, ref: str) -> None:
+        if self.plan and entity.startswith("Catalog_"):
+            self.registered[(entity, ref)] = None
 
     # --- set-up ------------------------------------------------------------------------------
 
@@ -64,6 +84,7 @@ class Fake1C:
         row = dict(row)
         row["DataVersion"] = self.next_version()
         self.entities[entity][row["Ref_Key"]] = row
+        self._register(entity, row["Ref_Key"])
         return row
 
     def next_version(self) -> str:
@@ -106,6 +127,8 @@ class Fake1C:
             return httpx.Response(
                 200, content=self.metadata(), headers={"Content-Type": "application/xml"}
             )
+        if res in ("SelectChanges", "NotifyChangesReceived") and request.method == "POST":
+            return self._exchange(res, params)
         if match := re.fullmatch(r"(\w+)\(guid'([0-9a-f-]+)'\)/Post", res):
             return self._post_document(match.group(1), match.group(2))
         if match := re.fullmatch(r"(\w+)/(SliceLast|Balance)\((.*)\)", res, re.S):
@@ -141,10 +164,13 @@ class Fake1C:
         if key not in self.virtual:
             return odata_error(400, "6", "Метод не найден")
         rows = list(self.virtual[key])
-        condition = virtual_arguments(inner).get("Condition")
+        arguments = virtual_arguments(inner)
+        condition = arguments.get("Condition")
         if condition:
             test = parse_filter(condition)
             rows = [row for row in rows if test(row)]
+        if function == "SliceLast":
+            rows = slice_last(rows, arguments.get("Period"))
         if function == "Balance":
             rows = [r for r in rows if any(v for k, v in r.items() if k.endswith("Balance"))]
         return self._answer(
@@ -188,6 +214,55 @@ class Fake1C:
         row["DataVersion"] = self.next_version()
         return httpx.Response(200)
 
+    # --- exchange plan ---------------------------------------------------------------------------
+
+    def _exchange(self, function: str, params: dict[str, str]) -> httpx.Response:
+        assert self.plan, "no exchange plan"
+        plan, node = self.plan
+        expected = f"'{BASE}/{plan}(guid'{node}')'"
+        if params.get("DataExchangePoint") != expected:
+            return odata_error(400, "6", f"Неверный узел обмена {params.get('DataExchangePoint')}")
+        message = int(params["MessageNo"])
+        row = self.entities[plan][node]
+        if function == "NotifyChangesReceived":
+            for key, sent in list(self.registered.items()):
+                if sent is not None and sent <= message:
+                    del self.registered[key]
+            row["ReceivedNo"] = str(message)
+            return httpx.Response(200)
+        for key, sent in self.registered.items():
+            if sent is None:
+                self.registered[key] = message
+        row["SentNo"] = str(message)
+        return httpx.Response(
+            200, content=self.feed(), headers={"Content-Type": "application/atom+xml"}
+        )
+
+    def feed(self) -> bytes:
+        """The registered changes as 1C's Atom package."""
+        parts = []
+        for entity, ref in self.registered:
+            row = self.entities.get(entity, {}).get(ref)
+            url = f"{BASE}/{entity}(guid'{ref}')"
+            if row is None:
+                parts.append(f'<at:deleted-entry ref={quoteattr(url)} when="2025-01-21T10:00:00"/>')
+                continue
+            properties = "".join(_atom_property(name, value) for name, value in row.items())
+            parts.append(
+                f'<entry><id>{escape(url)}</id><category term="StandardODATA.{entity}" '
+                'scheme="http://schemas.microsoft.com/ado/2007/08/dataservices/scheme"/>'
+                f'<content type="application/xml"><m:properties>{properties}</m:properties>'
+                "</content></entry>"
+            )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+            'xmlns:at="http://purl.org/atompub/tombstones/1.0" '
+            'xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices" '
+            'xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">'
+            + "".join(parts)
+            + "</feed>"
+        ).encode()
+
     # --- $metadata -----------------------------------------------------------------------------
 
     def metadata(self) -> bytes:
@@ -221,9 +296,41 @@ class Fake1C:
         ).encode()
 
 
+def _atom_property(name: str, value: Any) -> str:
+    if "@" in name:
+        return ""
+    if value is None:
+        return f'<d:{name} m:null="true"/>'
+    if isinstance(value, list):
+        items = "".join(
+            "<d:element>" + "".join(_atom_property(k, v) for k, v in item.items()) + "</d:element>"
+            for item in value
+        )
+        return f'<d:{name} m:type="Collection(StandardODATA.Row)">{items}</d:{name}>'
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return f"<d:{name}>{escape(text)}</d:{name}>"
+
+
 def _type(kind: str, name: str, properties: list[str]) -> str:
     inner = "".join(f'<Property Name={quoteattr(p)} Type="Edm.String"/>' for p in properties)
     return f"<{kind} Name={quoteattr(name)}>{inner}</{kind}>"
+
+
+SLICE_DIMENSIONS = ("Номенклатура_Key", "Характеристика_Key", "ВидЦены_Key")
+
+
+def slice_last(rows: list[Row], period: str | None) -> list[Row]:
+    """1C's SliceLast: per dimension values, the last record at ``period`` (datetime'…').
+
+    Without ``Period`` 1C takes the last record of all, future-dated ones included.
+    """
+    moment = period.removeprefix("datetime'").removesuffix("'") if period else None
+    last: dict[tuple[Any, ...], Row] = {}
+    for row in sorted(rows, key=lambda r: str(r.get("Period", ""))):
+        if moment is not None and str(row.get("Period", "")) > moment:
+            continue
+        last[tuple(row.get(name) for name in SLICE_DIMENSIONS)] = row
+    return list(last.values())
 
 
 def resource(request: httpx.Request) -> str:
@@ -258,8 +365,11 @@ def virtual_arguments(inner: str) -> dict[str, str]:
 _TOKEN = re.compile(r"\(|\)|guid'[^']*'|'(?:[^']|'')*'|[^\s()]+")
 
 
+_CAST = re.compile(r"cast\((guid'[^']*'),\s*'[^']*'\)")
+
+
 def parse_filter(text: str) -> Callable[[Row], bool]:
-    tokens = _TOKEN.findall(text)
+    tokens = _TOKEN.findall(_CAST.sub(r"\1", text))  # a composite field compares as its ref
     position = 0
 
     def peek() -> str | None:

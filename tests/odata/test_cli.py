@@ -34,6 +34,29 @@ def test_odata_check_reports_what_the_base_publishes(fake: Fake1C, fresh_pg_url:
     assert "secret-pw" not in result.output
 
 
+def test_odata_check_says_what_it_read_from_metadata_and_what_the_user_must_set(
+    fake: Fake1C, fresh_pg_url: str
+) -> None:
+    data.fill(fake)
+    independent = data.PRICES.removesuffix("_RecordType")  # published as an independent register
+    fake.virtual[f"{independent}/SliceLast"] = fake.virtual.pop(f"{data.PRICES}/SliceLast")
+    result = CliRunner().invoke(main, ["odata", "check"], env=env(fresh_pg_url))
+    assert result.exit_code == 0, result.output
+    derived = result.output.split("derived from $metadata:")[1].split("set by you")[0]
+    assert f"prices: read from {independent} (the form this base publishes)" in derived
+    assert "products.characteristics_use: read from ИспользованиеХарактеристик" in derived
+    assert "prices.currency: off (Валюта_Key is not published)" in derived
+    assert "price_types.currency: read from ВалютаЦены_Key" in derived
+    to_set = result.output.split("set by you (1C cannot tell):")[1]
+    assert "odata.price_types: every price type" in to_set
+    assert "odata.order_constants: none" in to_set
+    pulled = CliRunner().invoke(
+        main, ["sync", "odata", "--stream", "prices"], env=env(fresh_pg_url)
+    )
+    assert pulled.exit_code == 0, pulled.output
+    assert fake.sent("GET", f"{independent}/SliceLast(")
+
+
 def test_odata_check_names_a_missing_entity_and_a_missing_field(
     fake: Fake1C, fresh_pg_url: str
 ) -> None:
@@ -53,7 +76,7 @@ def test_sync_odata_then_orders_push(fake: Fake1C, fresh_pg_url: str) -> None:
     result = runner.invoke(main, ["sync", "odata"], env=env(fresh_pg_url))
     assert result.exit_code == 0, result.output
     assert "products" in result.output
-    assert "inserted 20" in result.output
+    assert "inserted 40" in result.output  # 20 products, each with its own offer
     again = runner.invoke(main, ["sync", "odata", "--stream", "products"], env=env(fresh_pg_url))
     assert again.exit_code == 0, again.output
     assert "unchanged" in again.output
@@ -91,3 +114,14 @@ def test_odata_check_probes_each_entity_when_metadata_fails(
     assert "$metadata unreadable" in result.output
     assert "внутренняя ошибка OData" in result.output
     assert len(fake.sent("GET", data.PRODUCTS)) == 2  # groups and products share the set
+
+
+def test_the_changes_stream_without_an_exchange_plan_is_a_one_line_usage_error(
+    fresh_pg_url: str,
+) -> None:
+    result = CliRunner().invoke(
+        main, ["sync", "odata", "--stream", "changes"], env=env(fresh_pg_url)
+    )
+    assert result.exit_code == 2
+    assert "set odata.exchange_plan and odata.exchange_node" in result.output
+    assert "Traceback" not in result.output

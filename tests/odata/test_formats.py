@@ -13,8 +13,9 @@ import pytest
 
 from exchange_formats.errors import FormatError, UnsafeDocumentError
 from exchange_formats.odata import catalog, orders, parties, registers, values, wire
+from exchange_formats.odata.changes import Changed, Deleted, read_changes
 from exchange_formats.odata.metadata import parse_metadata
-from exchange_formats.records import Contractor, Order, OrderLine
+from exchange_formats.records import Contractor, Offer, Order, OrderLine, Product
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 PRODUCT_FIELDS = {
@@ -64,7 +65,8 @@ def test_decimals_are_sent_as_exact_json_numbers() -> None:
 
 def test_products_from_a_catalog_page() -> None:
     rows = wire.rows(wire.loads(CATALOG_PAGE.encode()))
-    first, second = catalog.read_products(rows, PRODUCT_FIELDS, source="Catalog_Номенклатура")
+    records = list(catalog.read_products(rows, PRODUCT_FIELDS, source="Catalog_Номенклатура"))
+    first, second = (r for r in records if isinstance(r, Product))
     assert first.onec_id == "f02ce7b3-e3b3-11eb-b4ad-000c29b45b09"
     assert first.name == "Мойка кухонная 60 см"
     assert first.sku == "MK-60"
@@ -76,6 +78,102 @@ def test_products_from_a_catalog_page() -> None:
     assert second.group_onec_ids == ("bbb079ae-8c51-11db-a9b0-00055d49b45e",)
     assert first.version is None  # DataVersion is tracked beside records, never inside
     assert catalog.version(rows[0]) == "AAAAAQAAAAA="
+
+
+def test_a_product_without_characteristics_sells_as_its_own_offer() -> None:
+    rows = [
+        {"Ref_Key": "f02ce7b3-e3b3-11eb-b4ad-000c29b45b09", "Description": "Мойка",
+         "Артикул": "MK-60", "ИспользованиеХарактеристик": "НеИспользовать"},
+        {"Ref_Key": "b1c89d9c-cb6a-11e6-aede-5404a6b4b8ed", "Description": "Футболка",
+         "Артикул": "T-1", "ИспользованиеХарактеристик": "ОбщиеДляВидаНоменклатуры"},
+    ]  # fmt: skip
+    fields = {**PRODUCT_FIELDS, "characteristics_use": "ИспользованиеХарактеристик"}
+    records = list(catalog.read_products(rows, fields, source="Catalog_Номенклатура"))
+    offers = [r for r in records if isinstance(r, Offer)]
+    assert [(o.onec_id, o.product_onec_id, o.name, o.sku, o.deleted) for o in offers] == [
+        ("f02ce7b3-e3b3-11eb-b4ad-000c29b45b09", "f02ce7b3-e3b3-11eb-b4ad-000c29b45b09",
+         "Мойка", "MK-60", False),
+        ("b1c89d9c-cb6a-11e6-aede-5404a6b4b8ed", "b1c89d9c-cb6a-11e6-aede-5404a6b4b8ed",
+         "Футболка", "T-1", True),  # sold through its variants
+    ]  # fmt: skip
+
+
+def test_characteristics_a_product_kind_owns_become_offers_of_the_products_named_with_them() -> (
+    None
+):
+    kind_owned = {
+        "Ref_Key": "22222222-2222-2222-2222-222222222222", "Description": "Синий",
+        "Owner": "33333333-3333-3333-3333-333333333333",
+        "Owner_Type": "StandardODATA.Catalog_ВидыНоменклатуры",
+    }  # fmt: skip
+    product_a, product_b = (
+        "a" * 8 + "-aaaa-aaaa-aaaa-" + "a" * 12,
+        "b" * 8 + "-bbbb-bbbb-bbbb-" + "b" * 12,
+    )
+    offers = list(
+        catalog.kind_offers(
+            [kind_owned], {kind_owned["Ref_Key"]: {product_b, product_a}},
+            {"name": "Description", "owner": "Owner"},
+            products_entity="Catalog_Номенклатура", source="Catalog_ХарактеристикиНоменклатуры",
+        )
+    )  # fmt: skip
+    assert [(o.onec_id, o.product_onec_id, o.characteristics[0].value) for o in offers] == [
+        (f"{product_a}#{kind_owned['Ref_Key']}", product_a, "Синий"),
+        (f"{product_b}#{kind_owned['Ref_Key']}", product_b, "Синий"),
+    ]
+
+
+def test_currencies_are_iso_codes_from_1cs_currency_catalog() -> None:
+    rows = [
+        {"Ref_Key": "9d5c4222-8c4c-11db-a9b0-00055d49b45f", "Code": "643", "Description": "руб."},
+        {"Ref_Key": "9d5c4223-8c4c-11db-a9b0-00055d49b45f", "Code": "840", "Description": "USD"},
+        {"Ref_Key": "9d5c4224-8c4c-11db-a9b0-00055d49b45f", "Code": "", "Description": "у.е."},
+    ]
+    currencies = catalog.read_currencies(rows, source="Catalog_Валюты")
+    assert currencies == {
+        "9d5c4222-8c4c-11db-a9b0-00055d49b45f": "RUB",
+        "9d5c4223-8c4c-11db-a9b0-00055d49b45f": "USD",
+        "9d5c4224-8c4c-11db-a9b0-00055d49b45f": "у.е.",
+    }
+    price_type = {"Ref_Key": "11111111-1111-1111-1111-111111111111", "Description": "Розничная",
+                  "ВалютаЦены_Key": "9D5C4223-8C4C-11DB-A9B0-00055D49B45F"}  # fmt: skip
+    (read,) = catalog.read_price_types(
+        [price_type], {"name": "Description", "currency": "ВалютаЦены_Key"},
+        source="Catalog_ВидыЦен", currencies=currencies,
+    )  # fmt: skip
+    assert read.currency == "USD"
+
+
+def test_an_exchange_plan_package_gives_rows_as_json_reads_do_and_deleted_refs() -> None:
+    body = """<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:at="http://purl.org/atompub/tombstones/1.0"
+      xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices"
+      xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">
+ <entry>
+  <id>https://1c.example.ru/ut11/odata/standard.odata/Catalog_Номенклатура(guid'f02ce7b3-e3b3-11eb-b4ad-000c29b45b09')</id>
+  <category term="StandardODATA.Catalog_Номенклатура" scheme="http://schemas.microsoft.com/ado/2007/08/dataservices/scheme"/>
+  <content type="application/xml"><m:properties>
+   <d:Ref_Key>f02ce7b3-e3b3-11eb-b4ad-000c29b45b09</d:Ref_Key><d:DataVersion>AAAAAgAAAAA=</d:DataVersion>
+   <d:DeletionMark>false</d:DeletionMark><d:Description>Мойка кухонная 60 см</d:Description>
+   <d:Артикул/><d:Описание m:null="true"/><d:IsFolder>false</d:IsFolder>
+  </m:properties></content>
+ </entry>
+ <at:deleted-entry ref="https://1c.example.ru/ut11/odata/standard.odata/Catalog_Номенклатура(guid'B1C89D9C-CB6A-11E6-AEDE-5404A6B4B8ED')" when="2025-01-21T10:00:00"/>
+</feed>""".encode()
+    changed, deleted = list(read_changes(body))
+    assert isinstance(changed, Changed)
+    assert changed.entity == "Catalog_Номенклатура"
+    assert changed.row["Артикул"] == ""  # cleared in 1C, not absent
+    assert changed.row["Описание"] is None
+    (product,) = (
+        r
+        for r in catalog.read_products([changed.row], PRODUCT_FIELDS, source="x")
+        if isinstance(r, Product)
+    )
+    assert (product.name, product.sku, product.deleted) == ("Мойка кухонная 60 см", None, False)
+    assert deleted == Deleted(
+        entity="Catalog_Номенклатура", ref="b1c89d9c-cb6a-11e6-aede-5404a6b4b8ed"
+    )
 
 
 def test_a_bad_reference_is_refused_naming_the_row_and_property() -> None:

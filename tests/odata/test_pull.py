@@ -82,6 +82,11 @@ def by_ref_fetches(fake: Fake1C) -> list[httpx.Request]:
     ]
 
 
+def of_products(counts: dict[str, Any], outcome: str) -> int:
+    """An audit entry's count of product rows (the stream also writes their own offers)."""
+    return int(counts["by_table"].get("products", {}).get(outcome, 0))
+
+
 def fill_products(fake: Fake1C, n: int) -> None:
     fake.put(data.PRODUCTS, data.group_row(0))
     for i in range(n):
@@ -108,8 +113,7 @@ def test_a_first_sync_loads_every_stream(
     assert count(engine, models.PriceType) == 2
     assert count(engine, models.Warehouse) == 2
     assert count(engine, models.Customer) == 3
-    assert count(engine, models.Price) == 40
-    # Characteristics owned by a product are its offers; one owned by a product kind is not.
+    assert count(engine, models.Price) == 41
     with Session(engine) as session:
         offers = session.execute(select(models.Offer.onec_id)).scalars().all()
         customer = session.execute(select(models.Customer).limit(1)).scalar_one()
@@ -125,17 +129,33 @@ def test_a_first_sync_loads_every_stream(
                 models.Stock.warehouse_onec_id == data.ref("warehouse", 1),
             )
         ).scalar_one()
-    product0 = data.ref("product", 0)
-    assert sorted(offers) == sorted(f"{product0}#{data.ref('char', i)}" for i in (0, 1))
+    # A product without characteristics sells as itself; one with them through its variants
+    # (product 0 its own characteristics; product 1 the one its kind owns, as 1C prices it).
+    product0, product1 = data.ref("product", 0), data.ref("product", 1)
+    with Session(engine) as session:
+        active = session.execute(
+            select(models.Offer.onec_id).where(models.Offer.is_deleted.is_(False))
+        ).scalars()
+        assert sorted(active) == sorted(
+            [f"{product0}#{data.ref('char', i)}" for i in (0, 1)]
+            + [f"{product1}#{data.ref('char', 2)}"]
+            + [data.ref("product", i) for i in range(2, 20)]
+        )
+    assert product0 in offers
+    assert product1 in offers
     assert customer.email is not None
     assert customer.email.startswith("zakaz")
     assert customer.phone == "+7 495 123-45-67"
     assert price == Decimal("1003.50")
     assert stock == Decimal("6")
     with Session(engine) as session:
+        currencies = set(session.execute(select(models.Price.currency)).scalars())
+        type_currencies = set(session.execute(select(models.PriceType.currency)).scalars())
+    assert currencies == type_currencies == {"RUB"}  # 1C's ВалютаЦены_Key -> Catalog_Валюты
+    with Session(engine) as session:
         run = session.execute(select(models.SyncRun)).scalar_one()
     assert run.status == "succeeded"
-    assert run.counts["products"]["inserted"] == 20
+    assert run.counts["products"]["by_table"]["products"] == {"inserted": 20}
 
 
 # --- the bar: 10,000 products, then 10 changed, then none -------------------------------------
@@ -153,7 +173,7 @@ def test_ten_thousand_products_then_ten_changed_then_nothing(
     assert first.outcome == "succeeded"
     assert count(engine, models.Product) == 10_000
     assert page_skips(fake) == list(range(0, 10_001, 500))  # 20 full pages, then an empty one
-    assert audits(engine, "products")[-1].counts["inserted"] == 10_000
+    assert of_products(audits(engine, "products")[-1].counts, "inserted") == 10_000
 
     changed = [7, 512, 1999, 2500, 4321, 5000, 6666, 8080, 9001, 9999]
     for i in changed:
@@ -162,7 +182,7 @@ def test_ten_thousand_products_then_ten_changed_then_nothing(
     second = run_odata_sync(settings, engine, stream="products")
     entry = audits(engine, "products")[-1]
     assert second.outcome == "succeeded"
-    assert (entry.counts["inserted"], entry.counts["updated"]) == (0, 10)
+    assert (entry.counts["inserted"], of_products(entry.counts, "updated")) == (0, 10)
     assert entry.details["scanned"] == 10_000
     assert entry.details["fetched"] == 10
     assert len(by_ref_fetches(fake)) == 1  # the ten changed objects, in one request
@@ -195,7 +215,8 @@ def test_a_resave_in_1c_that_changes_nothing_is_fetched_but_not_written(
     fake.put(data.PRODUCTS, data.product_row(4))  # new DataVersion, same content
     result = run_odata_sync(settings, engine, stream="products")
     counts = result.streams[0].counts
-    assert (result.streams[0].fetched, counts.updated, counts.unchanged) == (1, 0, 1)
+    assert (result.streams[0].fetched, counts.updated) == (1, 0)
+    assert counts.by_table["products"]["unchanged"] == 1
 
 
 def test_objects_deleted_or_marked_in_1c_are_hidden(
@@ -208,7 +229,7 @@ def test_objects_deleted_or_marked_in_1c_are_hidden(
     del fake.entities[data.PRODUCTS][data.ref("product", 3)]  # deleted outright in 1C
     fake.put(data.PRODUCTS, data.product_row(4, DeletionMark=True))  # marked for deletion
     result = run_odata_sync(settings, engine, stream="products")
-    assert result.streams[0].counts.deleted == 2
+    assert result.streams[0].counts.by_table["products"]["deleted"] == 2
     assert count(engine, models.Product, is_deleted=True) == 2
     assert count(engine, models.Product, is_deleted=False) == 28
     # Put back in 1C, the product shows again.
@@ -241,7 +262,7 @@ def test_503_html_page_no_licence_and_timeout_then_success_complete_without_gaps
     assert page_skips(fake) == [0, 500, 1000, 1000, 1000, 1000, 1000, 1500, 2000]
     rows = product_rows(engine)
     assert sorted(r[0] for r in rows) == sorted(data.ref("product", i) for i in range(2_000))
-    assert audits(engine, "products")[-1].counts["inserted"] == 2_000
+    assert of_products(audits(engine, "products")[-1].counts, "inserted") == 2_000
 
 
 def test_a_business_error_stops_the_stream_with_its_message_and_keeps_the_cursor(
@@ -265,7 +286,7 @@ def test_a_business_error_stops_the_stream_with_its_message_and_keeps_the_cursor
     }
     assert count(engine, models.Product) == 1_000
     entry = audits(engine, "products")[-1]
-    assert (entry.outcome, entry.counts["inserted"]) == ("failed", 1_000)
+    assert (entry.outcome, of_products(entry.counts, "inserted")) == ("failed", 1_000)
     assert entry.error is not None
     assert message in entry.error
 
@@ -433,7 +454,7 @@ def test_when_most_objects_changed_the_pull_reads_pages_instead_of_refs(
     fake.requests.clear()
     result = run_odata_sync(settings, engine, stream="products")
     assert result.streams[0].mode == "full"
-    assert result.streams[0].counts.updated == 100
+    assert result.streams[0].counts.by_table["products"]["updated"] == 100
     assert by_ref_fetches(fake) == []
     assert page_skips(fake) == [0, 50, 100]
 
@@ -464,7 +485,7 @@ def test_a_bad_row_is_rejected_kept_in_quarantine_and_tried_again_next_time(
     settings = make_settings(url)
     first = run_odata_sync(settings, engine, stream="products")
     stream = first.streams[0]
-    assert (stream.counts.inserted, stream.counts.rejected) == (9, 1)
+    assert (stream.counts.by_table["products"]["inserted"], stream.counts.rejected) == (9, 1)
     assert data.ref("product", 3) in stream.counts.problems[0]
     assert "Parent_Key" in stream.counts.problems[0]
     [kept] = (settings.paths.quarantine_dir / "odata").iterdir()
@@ -474,7 +495,7 @@ def test_a_bad_row_is_rejected_kept_in_quarantine_and_tried_again_next_time(
 
     fake.put(data.PRODUCTS, data.product_row(3))  # fixed in 1C
     second = run_odata_sync(settings, engine, stream="products")
-    assert second.streams[0].counts.inserted == 1
+    assert second.streams[0].counts.by_table["products"]["inserted"] == 1
     assert count(engine, models.Product) == 10
 
 
