@@ -1,6 +1,6 @@
 """The $metadata of each 1C base, kept between OData pulls (syncd/odata/published.py).
 
-Revision ID: 0007
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-06 15:30:00
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0007"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
