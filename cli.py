@@ -465,23 +465,54 @@ def audit_group(ctx: click.Context, limit: int, action: str | None, as_json: boo
 
 
 @audit_group.command("verify")
+@click.option(
+    "--anchors",
+    "anchors_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also check every anchor in this file (written by `audit anchor`): finds truncation "
+    "and rewritten chains.",
+)
 @pass_context
-def audit_verify(ctx: Context) -> None:
-    """Check the audit log's hash chain; exit 1 at the first entry that does not fit."""
+def audit_verify(ctx: Context, anchors_file: Path | None) -> None:
+    """Check the audit log's hash chain (and anchors); exit 1 at the first entry that does not
+    fit. Says which part is keyed and whether its HMACs were checked (database.audit_key)."""
     from sqlalchemy.orm import Session
 
-    from syncd.store import audit
+    from syncd.store import anchors, audit
     from syncd.store.engine import make_engine
 
+    try:
+        marks = anchors.read_anchors(anchors_file) if anchors_file else None
+    except anchors.AnchorFileError as exc:
+        fail(str(exc))
     with Session(make_engine(ctx.settings.database)) as session:
         result = audit.verify(session)
-    if result.ok:
-        click.echo(f"audit log intact: {result.checked} entries verified")
+        found = anchors.check_anchors(session, marks) if marks is not None else None
+    for line in audit.describe(result):
+        click.echo(line)
+    if found is not None:
+        click.echo(found.summary())
+    if not result.ok or (found is not None and not found.ok):
+        sys.exit(1)
+
+
+@audit_group.command("anchor")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@pass_context
+def audit_anchor(ctx: Context, file: Path) -> None:
+    """Append the head of the audit chain (entry id + hash) to FILE, one line per anchor.
+    Keep FILE where the database's users cannot rewrite it (another host, append-only storage)."""
+    from syncd.store import anchors
+    from syncd.store.engine import make_engine
+
+    try:
+        anchor = anchors.anchor_to_file(make_engine(ctx.settings.database), file)
+    except anchors.AnchorFileError as exc:
+        fail(str(exc))
+    if anchor is None:
+        click.echo("audit log is empty: nothing to anchor")
         return
-    fail(
-        f"audit log tampered with at entry {result.broken_at}: {result.reason} "
-        f"({result.checked} entries before it verified)"
-    )
+    click.echo(f"anchored entry {anchor.entry_id} {anchor.entry_hash} in {file}")
 
 
 # --- the daemon: run, status, sync -----------------------------------------------------------
