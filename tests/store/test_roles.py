@@ -55,13 +55,16 @@ def roles(pg_server: PgServer) -> Iterator[Roles]:
     try:
         code, output = cli(url, "db", "roles", "--owner", owner, "--runtime", runtime, "--create")
         assert code == 0, output
-        as_role = lambda role: make_url(url).set(username=role).render_as_string(False)  # noqa: E731
-        yield Roles(owner, runtime, url, as_role(owner), as_role(runtime))
+        yield Roles(owner, runtime, url, _as_role(url, owner), _as_role(url, runtime))
     finally:
         pg_server.drop(url)
         with pg_server.admin.connect() as conn:
             for role in (runtime, owner):
                 conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+
+
+def _as_role(url: str, role: str) -> str:
+    return make_url(url).set(username=role).render_as_string(hide_password=False)
 
 
 @pytest.mark.parametrize(
