@@ -112,7 +112,26 @@ def test_deleting_the_newest_entries_behind_the_trigger_is_caught_by_the_anchors
 
     code, output = cli(fresh_database_url, "audit", "verify", "--anchors", str(anchors))
     assert code == 1, output
-    assert "entry 54 is missing: the log was truncated (its last entry is 51)" in output
+    assert "the first entry that differs is 52: it is missing: the log was truncated" in output
+    assert "(its last entry is 51)" in output
+
+
+def test_an_entry_deleted_and_the_chain_relinked_before_new_entries_is_named_by_the_anchors(
+    fresh_database_url: str, make_db_engine: Callable[..., Engine], tmp_path: Path
+) -> None:
+    engine = make_db_engine(fresh_database_url)
+    fill(engine, 10)
+    anchors = tmp_path / "anchors.log"
+    assert cli(fresh_database_url, "audit", "anchor", str(anchors))[0] == 0
+    as_owner(engine, "DELETE FROM audit_log WHERE id = 6")
+    rewrite_and_rechain(engine, 7)  # the hole closed: the chain is whole again
+    fill(engine, 5, first=10)
+
+    code, output = cli(fresh_database_url, "audit", "verify")
+    assert code == 0
+    code, output = cli(fresh_database_url, "audit", "verify", "--anchors", str(anchors))
+    assert code == 1
+    assert "the first entry that differs is 6: it is missing: it was deleted" in output
 
 
 # --- attack 2: an entry rewritten and the chain recomputed ------------------------------------
@@ -135,8 +154,8 @@ def test_a_rewritten_and_rechained_unkeyed_log_is_caught_by_the_anchors(
 
     code, output = cli(fresh_database_url, "audit", "verify", "--anchors", str(anchors))
     assert code == 1, output
-    assert "entry 30 was rewritten" in output
-    assert "the log differs after entry 20" in output
+    assert "the first entry that differs is 24: it was rewritten" in output
+    assert "1 of 2 do not match" in output  # the first anchor (entries 1-20) still holds
 
 
 @pytest.mark.parametrize("clear_key", [False, True], ids=["key id kept", "key id cleared"])
