@@ -78,7 +78,7 @@ def take_backup(
     ``on_snapshot`` is called with a query function inside the snapshot being saved.
     """
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupError(f"cannot create the backup folder {directory}: {exc.strerror}") from exc
     moment = datetime.now(UTC)
@@ -92,6 +92,7 @@ def take_backup(
             revision, head = _sqlite_backup(url, partial, on_snapshot)
         else:
             revision, head = _pg_backup(settings, url, partial, on_snapshot)
+        partial.chmod(0o600)  # every row, password hashes included: for the operator only
         digest, size = _sha256(partial)
         _fsync(partial)
         os.replace(partial, path)
@@ -187,6 +188,8 @@ def read_manifest(file: Path) -> tuple[Path, Manifest]:
         ) from exc
     except (OSError, ValueError, TypeError) as exc:
         raise BackupError(f"{manifest_path}: not a backup manifest ({exc})") from exc
+    if not isinstance(manifest.file, str) or Path(manifest.file).name != manifest.file:
+        raise BackupError(f"{manifest_path}: the manifest must name a file beside it")
     return manifest_path.parent / manifest.file, manifest
 
 

@@ -211,3 +211,21 @@ def test_backup_of_a_missing_sqlite_database_is_one_line(tmp_path: Path) -> None
     code, output = cli(f"sqlite:///{tmp_path / 'none.db'}", "backup", "--dir", str(tmp_path))
     assert code == 1
     assert "no SQLite database at" in output
+
+
+def test_a_manifest_naming_a_file_elsewhere_is_refused(
+    fresh_sqlite_url: str, tmp_path: Path
+) -> None:
+    made = backup.take_backup(DatabaseSettings(url=fresh_sqlite_url), tmp_path / "b")
+    raw = json.loads(made.manifest_path.read_text())
+    raw["file"] = "../../elsewhere.sqlite"
+    made.manifest_path.write_text(json.dumps(raw))
+    code, output = cli(f"sqlite:///{tmp_path / 'new.db'}", "restore", str(made.manifest_path))
+    assert code == 1
+    assert "must name a file beside it" in output
+
+
+def test_a_backup_is_readable_by_its_owner_only(fresh_sqlite_url: str, tmp_path: Path) -> None:
+    made = backup.take_backup(DatabaseSettings(url=fresh_sqlite_url), tmp_path / "b")
+    assert made.path.stat().st_mode & 0o777 == 0o600
+    assert not list((tmp_path / "b").glob("*.partial"))
