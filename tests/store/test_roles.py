@@ -1,4 +1,6 @@
-"""Least-privilege roles: what the runtime role may not do, and that every command runs with it.
+"""Least-privilege roles: what the runtime role may not do, and that every command runs with it
+(the API, the daemon, the exchange endpoint and OData: tests/storefront, tests/daemon and
+tests/odata, test_runtime_role.py).
 
 Roles are cluster-wide and other test runs share the server: each test's roles get random names
 and are dropped afterwards (after the test's database, which holds their grants).
@@ -6,15 +8,14 @@ and are dropped afterwards (after the test's database, which holds their grants)
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -23,18 +24,9 @@ from config import DatabaseSettings
 from syncd.store import audit
 from syncd.store.engine import make_engine
 from tests.cml_builder import catalog, write_package
-from tests.conftest import PgServer
+from tests.conftest import PgRoles
 
 pytestmark = pytest.mark.postgres
-
-
-@dataclass(frozen=True)
-class Roles:
-    owner: str
-    runtime: str
-    admin_url: str  # the superuser's URL of the test database
-    owner_url: str
-    runtime_url: str
 
 
 def cli(url: str, *args: str, stdin: str | None = None) -> tuple[int, str]:
@@ -48,23 +40,8 @@ def cli(url: str, *args: str, stdin: str | None = None) -> tuple[int, str]:
 
 
 @pytest.fixture
-def roles(pg_server: PgServer) -> Iterator[Roles]:
-    url = pg_server.create()
-    suffix = uuid.uuid4().hex[:10]
-    owner, runtime = f"t_owner_{suffix}", f"t_runtime_{suffix}"
-    try:
-        code, output = cli(url, "db", "roles", "--owner", owner, "--runtime", runtime, "--create")
-        assert code == 0, output
-        yield Roles(owner, runtime, url, _as_role(url, owner), _as_role(url, runtime))
-    finally:
-        pg_server.drop(url)
-        with pg_server.admin.connect() as conn:
-            for role in (runtime, owner):
-                conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
-
-
-def _as_role(url: str, role: str) -> str:
-    return make_url(url).set(username=role).render_as_string(hide_password=False)
+def roles(fresh_pg_url: str, make_pg_roles: Callable[[str], PgRoles]) -> PgRoles:
+    return make_pg_roles(fresh_pg_url)
 
 
 @pytest.mark.parametrize(
@@ -83,7 +60,7 @@ def _as_role(url: str, role: str) -> str:
     ],
 )
 def test_postgresql_refuses_the_runtime_role_what_would_rewrite_history(
-    roles: Roles, statement: str
+    roles: PgRoles, statement: str
 ) -> None:
     engine = create_engine(roles.runtime_url)
     try:
@@ -99,7 +76,7 @@ def test_postgresql_refuses_the_runtime_role_what_would_rewrite_history(
         engine.dispose()
 
 
-def test_the_runtime_role_appends_to_the_audit_log_and_reads_it(roles: Roles) -> None:
+def test_the_runtime_role_appends_to_the_audit_log_and_reads_it(roles: PgRoles) -> None:
     engine = make_engine(DatabaseSettings(url=roles.runtime_url))
     with Session(engine) as session:
         audit.append(session, action="test.append", outcome="succeeded")
@@ -110,7 +87,7 @@ def test_the_runtime_role_appends_to_the_audit_log_and_reads_it(roles: Roles) ->
 
 
 def test_the_runtime_role_runs_every_command_that_is_not_a_migration(
-    roles: Roles, tmp_path: Path
+    roles: PgRoles, tmp_path: Path
 ) -> None:
     package = tmp_path / "pkg"
     write_package(package, catalog(30))
@@ -135,9 +112,13 @@ def test_the_runtime_role_runs_every_command_that_is_not_a_migration(
         assert code == 0, f"{' '.join(command)} as the runtime role: {output}"
     code, output = cli(url, "users", "create", "alice", "--password-stdin", stdin="pw-123456789\n")
     assert code == 0, output
+    code, output = cli(url, "apikeys", "list", "--json")
+    prefix = json.loads(output)[0]["prefix"]
+    code, output = cli(url, "apikeys", "revoke", prefix)
+    assert code == 0, output
 
 
-def test_migrations_run_as_the_owner_and_not_as_the_runtime_role(roles: Roles) -> None:
+def test_migrations_run_as_the_owner_and_not_as_the_runtime_role(roles: PgRoles) -> None:
     code, output = cli(roles.runtime_url, "db", "downgrade", "0002", "--yes")
     assert code != 0
     code, output = cli(roles.owner_url, "db", "downgrade", "0002", "--yes")
