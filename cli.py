@@ -121,12 +121,18 @@ def db_group() -> None:
 @pass_context
 def db_upgrade(ctx: Context, revision: str) -> None:
     """Migrate the database to REVISION (default: the newest). Safe to run again."""
+    from sqlalchemy.exc import ProgrammingError
+
     from syncd.store import migrate
     from syncd.store.engine import make_engine
 
     engine = make_engine(ctx.settings.database)
     before = migrate.current_revision(engine)
-    migrate.upgrade(engine, revision)
+    try:
+        migrate.upgrade(engine, revision)
+    except ProgrammingError as exc:  # e.g. the runtime role, which may not change the schema
+        first = (str(exc.orig or exc).splitlines() or [""])[0]
+        fail(f"migration refused: {first} (run `db upgrade` as the owner role; see `db roles`)")
     after = migrate.current_revision(engine)
     where = mask_url(ctx.settings.database.url)
     if before == after:

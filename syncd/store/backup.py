@@ -227,7 +227,30 @@ def restore(settings: DatabaseSettings, file: Path, *, force: bool = False) -> M
         if tables:
             args += ["--clean", "--if-exists"]
         _run_pg_tool(url, [*args, str(data)], dbname_flag=True)
+    _check_restored(settings, manifest)
     return manifest
+
+
+def _check_restored(settings: DatabaseSettings, manifest: Manifest) -> None:
+    """The restored database must say what the manifest says (revision and audit head)."""
+    small: dict[str, Any] = {} if settings.is_sqlite else {"pool_size": 1, "max_overflow": 0}
+    engine = make_engine(settings, **small)
+    try:
+        with engine.connect() as conn:
+            revision, head = _describe(lambda sql: _rows(conn, sql))
+    except SQLAlchemyError as exc:
+        raise BackupError(f"cannot read the restored database: {_first_line(exc)}") from exc
+    finally:
+        engine.dispose()
+    expected = (
+        (manifest.audit_head_id, manifest.audit_head_hash) if manifest.audit_head_id else None
+    )
+    if revision != manifest.schema_revision or head != expected:
+        raise BackupError(
+            f"the restored database does not match the manifest (revision {revision}, audit "
+            f"head {head[0] if head else None}; expected {manifest.schema_revision}, "
+            f"{manifest.audit_head_id}): restore it again into an empty database"
+        )
 
 
 def _check_file(data: Path, manifest: Manifest) -> None:

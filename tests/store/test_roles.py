@@ -123,6 +123,11 @@ def test_migrations_run_as_the_owner_and_not_as_the_runtime_role(roles: PgRoles)
     assert code != 0
     code, output = cli(roles.owner_url, "db", "downgrade", "0002", "--yes")
     assert code == 0, output
+    code, output = cli(roles.runtime_url, "db", "upgrade")
+    assert code == 1
+    assert "migration refused: must be owner of table audit_log" in output
+    assert "as the owner role" in output
+    assert "Traceback" not in output
     code, output = cli(roles.owner_url, "db", "upgrade")
     assert code == 0, output
     assert "-> 0005" in output
