@@ -549,7 +549,8 @@ def runs_command(ctx: Context, limit: int, stream: str | None, as_json: bool) ->
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def audit_group(ctx: click.Context, limit: int, action: str | None, as_json: bool) -> None:
-    """The audit log, newest first; `audit verify` checks its hash chain."""
+    """The audit log, newest first; `audit verify` checks its hash chain, `audit anchor` writes
+    its head outside the database."""
     if ctx.invoked_subcommand is not None:
         return
     from sqlalchemy.orm import Session

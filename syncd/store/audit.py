@@ -294,6 +294,12 @@ def describe(result: VerifyResult) -> list[str]:
             f"unkeyed: all {result.checked} entries (SHA-256: anyone with database access could "
             "recompute them; set database.audit_key to key the log)"
         )
+        if result.keys_checked and result.checked:
+            lines.append(
+                "warning: an audit key is configured but no entry is keyed: expected only "
+                "until the first entry written with the key; otherwise the keyed part was "
+                "removed (check with --anchors)"
+            )
         return lines
     if unkeyed:
         lines.append(f"unkeyed: the {unkeyed} entries before entry {result.keyed_from} (SHA-256)")

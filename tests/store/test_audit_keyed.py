@@ -258,3 +258,13 @@ def test_a_missing_anchor_file_is_one_line(fresh_sqlite_url: str, tmp_path: Path
     code, output = cli(fresh_sqlite_url, "audit", "verify", "--anchors", str(tmp_path / "nope.log"))
     assert code == 1
     assert "cannot read the anchor file" in output
+
+
+def test_a_log_whose_keyed_part_was_removed_is_flagged_when_the_key_is_configured(
+    fresh_database_url: str, make_db_engine: Callable[..., Engine], keyed_engine: Engine
+) -> None:
+    fill(make_db_engine(fresh_database_url), 3)
+    fill(keyed_engine, 3)
+    as_owner(make_db_engine(fresh_database_url), "DELETE FROM audit_log WHERE key_id IS NOT NULL")
+    code, output = cli(fresh_database_url, "audit", "verify", key=KEY)
+    assert "warning: an audit key is configured but no entry is keyed" in output
