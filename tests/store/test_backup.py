@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from cli import main
@@ -131,6 +132,9 @@ def test_restore_drill_a_backup_taken_during_an_import_comes_back_as_it_was(
     assert restored == seen
     assert numbers == [("A-1",)]
     assert head == (taken.manifest.audit_head_id, taken.manifest.audit_head_hash)
+    restored_engine = make_db_engine(empty_database_url)
+    with pytest.raises(DBAPIError), restored_engine.begin() as conn:  # still append-only
+        conn.execute(text("DELETE FROM audit_log"))
 
 
 def test_restore_refuses_a_damaged_backup_and_leaves_the_target_empty(

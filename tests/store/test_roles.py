@@ -159,3 +159,9 @@ def test_db_roles_refuses_bad_names_in_one_line(
     assert code == 1
     assert message in output
     assert "Traceback" not in output
+
+
+def test_db_roles_on_sqlite_says_roles_are_a_postgresql_feature(fresh_sqlite_url: str) -> None:
+    code, output = cli(fresh_sqlite_url, "db", "roles")
+    assert code == 1
+    assert "database roles are a PostgreSQL feature" in output
