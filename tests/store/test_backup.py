@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -150,6 +150,9 @@ def test_restore_refuses_a_damaged_backup_and_leaves_the_target_empty(
     assert code == 1
     assert "does not match its manifest" in output
     assert "the file is damaged" in output
+    target = create_engine(empty_database_url)
+    assert inspect(target).get_table_names() == []
+    target.dispose()
 
 
 def test_restore_refuses_a_database_that_is_not_empty_unless_forced(
