@@ -121,12 +121,18 @@ def db_group() -> None:
 @pass_context
 def db_upgrade(ctx: Context, revision: str) -> None:
     """Migrate the database to REVISION (default: the newest). Safe to run again."""
+    from sqlalchemy.exc import ProgrammingError
+
     from syncd.store import migrate
     from syncd.store.engine import make_engine
 
     engine = make_engine(ctx.settings.database)
     before = migrate.current_revision(engine)
-    migrate.upgrade(engine, revision)
+    try:
+        migrate.upgrade(engine, revision)
+    except ProgrammingError as exc:  # e.g. the runtime role, which may not change the schema
+        first = (str(exc.orig or exc).splitlines() or [""])[0]
+        fail(f"migration refused: {first} (run `db upgrade` as the owner role; see `db roles`)")
     after = migrate.current_revision(engine)
     where = mask_url(ctx.settings.database.url)
     if before == after:
@@ -314,6 +320,108 @@ def orders_push(ctx: Context, retry_failed: bool) -> None:
         sys.exit(1)
 
 
+@db_group.command("roles")
+@click.option(
+    "--owner",
+    default="onec_sync_owner",
+    show_default=True,
+    help="Owns the schema; runs `db upgrade`.",
+)
+@click.option(
+    "--runtime", default="onec_sync", show_default=True, help="The daemon's and the API's role."
+)
+@click.option(
+    "--create", is_flag=True, help="Run the statements (as a superuser or the database owner)."
+)
+@pass_context
+def db_roles(ctx: Context, owner: str, runtime: str, create: bool) -> None:
+    """Print (or --create) the least-privilege roles of a PostgreSQL database: OWNER migrates;
+    RUNTIME may change the data, only INSERT/SELECT the audit log, and no TRUNCATE, DDL or
+    trigger control. Run after `db upgrade`."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from syncd.store import roles
+    from syncd.store.engine import make_engine
+
+    if ctx.settings.database.is_sqlite:
+        fail("database roles are a PostgreSQL feature; SQLite relies on file permissions")
+    engine = make_engine(ctx.settings.database)
+    try:
+        if create:
+            statements = roles.create_roles(engine, owner=owner, runtime=runtime)
+        else:
+            with engine.connect() as conn:
+                statements = roles.roles_sql(conn, owner=owner, runtime=runtime)
+    except roles.RoleError as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        fail(f"the roles could not be set up: {(str(exc).splitlines() or [''])[0]}")
+    if not create:
+        click.echo("\n".join(f"{statement};" for statement in statements))
+        return
+    click.echo(
+        f"roles {owner} (owner: use it for `db upgrade`) and {runtime} (runtime: database.url of "
+        f"the daemon and the API) are set up; give them passwords with ALTER ROLE … PASSWORD"
+    )
+
+
+# --- backup and restore ---------------------------------------------------------------------
+
+
+@main.command("backup")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to write it (default: backup.dir).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@pass_context
+def backup_command(ctx: Context, directory: Path | None, as_json: bool) -> None:
+    """Back up the database (safe while the daemon runs), then remove old backups as
+    [backup] keep_count/keep_days say. Each backup has a manifest with its checksum."""
+    from dataclasses import asdict, replace
+
+    from syncd.store import backup
+
+    settings = (
+        ctx.settings.backup if directory is None else replace(ctx.settings.backup, dir=directory)
+    )
+    try:
+        made = backup.take_backup(ctx.settings.database, settings.dir)
+        removed = backup.rotate(settings)
+    except backup.BackupError as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(asdict(made.manifest), indent=2))
+        return
+    head = made.manifest.audit_head_id
+    click.echo(
+        f"backup {made.path} ({made.manifest.size} bytes, revision {made.manifest.schema_revision}, "
+        f"audit head entry {head if head is not None else '-'}); {len(removed)} old backup(s) removed"
+    )
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace the contents of a database that is not empty.")
+@pass_context
+def restore_command(ctx: Context, file: Path, force: bool) -> None:
+    """Restore FILE (a backup or its manifest) into database.url, which must be empty. Checks
+    the checksum and the schema revision first. Afterwards: `audit verify --anchors`."""
+    from syncd.store import backup
+
+    try:
+        manifest = backup.restore(ctx.settings.database, file, force=force)
+    except backup.BackupError as exc:
+        fail(str(exc))
+    click.echo(
+        f"restored {manifest.file} (taken {manifest.created_at}, revision "
+        f"{manifest.schema_revision}, audit head entry {manifest.audit_head_id}) into "
+        f"{mask_url(ctx.settings.database.url)}"
+    )
+
+
 # --- import, runs, audit ---------------------------------------------------------------------
 
 
@@ -458,7 +566,8 @@ def runs_command(ctx: Context, limit: int, stream: str | None, as_json: bool) ->
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def audit_group(ctx: click.Context, limit: int, action: str | None, as_json: bool) -> None:
-    """The audit log, newest first; `audit verify` checks its hash chain."""
+    """The audit log, newest first; `audit verify` checks its hash chain, `audit anchor` writes
+    its head outside the database."""
     if ctx.invoked_subcommand is not None:
         return
     from sqlalchemy.orm import Session
@@ -482,23 +591,54 @@ def audit_group(ctx: click.Context, limit: int, action: str | None, as_json: boo
 
 
 @audit_group.command("verify")
+@click.option(
+    "--anchors",
+    "anchors_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also check every anchor in this file (written by `audit anchor`): finds truncation "
+    "and rewritten chains.",
+)
 @pass_context
-def audit_verify(ctx: Context) -> None:
-    """Check the audit log's hash chain; exit 1 at the first entry that does not fit."""
+def audit_verify(ctx: Context, anchors_file: Path | None) -> None:
+    """Check the audit log's hash chain (and anchors); exit 1 at the first entry that does not
+    fit. Says which part is keyed and whether its HMACs were checked (database.audit_key)."""
     from sqlalchemy.orm import Session
 
-    from syncd.store import audit
+    from syncd.store import anchors, audit
     from syncd.store.engine import make_engine
 
+    try:
+        marks = anchors.read_anchors(anchors_file) if anchors_file else None
+    except anchors.AnchorFileError as exc:
+        fail(str(exc))
     with Session(make_engine(ctx.settings.database)) as session:
         result = audit.verify(session)
-    if result.ok:
-        click.echo(f"audit log intact: {result.checked} entries verified")
+        found = anchors.check_anchors(session, marks) if marks is not None else None
+    for line in audit.describe(result):
+        click.echo(line)
+    if found is not None:
+        click.echo(found.summary())
+    if not result.ok or (found is not None and not found.ok):
+        sys.exit(1)
+
+
+@audit_group.command("anchor")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@pass_context
+def audit_anchor(ctx: Context, file: Path) -> None:
+    """Append the head of the audit chain (entry id + hash) to FILE, one line per anchor.
+    Keep FILE where the database's users cannot rewrite it (another host, append-only storage)."""
+    from syncd.store import anchors
+    from syncd.store.engine import make_engine
+
+    try:
+        anchor = anchors.anchor_to_file(make_engine(ctx.settings.database), file)
+    except anchors.AnchorFileError as exc:
+        fail(str(exc))
+    if anchor is None:
+        click.echo("audit log is empty: nothing to anchor")
         return
-    fail(
-        f"audit log tampered with at entry {result.broken_at}: {result.reason} "
-        f"({result.checked} entries before it verified)"
-    )
+    click.echo(f"anchored entry {anchor.entry_id} {anchor.entry_hash} in {file}")
 
 
 # --- the daemon: run, status, sync -----------------------------------------------------------

@@ -17,6 +17,8 @@ from config.errors import ConfigError
 from config.loader import CONFIG_ENV, ENV_PREFIX, load_settings
 from config.secret import Secret, mask_url
 from config.settings import (
+    AuditSettings,
+    BackupSettings,
     DaemonSettings,
     DatabaseSettings,
     ExchangeSettings,
@@ -34,6 +36,8 @@ from config.settings import (
 __all__ = [
     "CONFIG_ENV",
     "ENV_PREFIX",
+    "AuditSettings",
+    "BackupSettings",
     "ConfigError",
     "DaemonSettings",
     "DatabaseSettings",

@@ -29,6 +29,7 @@ class DatabaseSettings:
     pool_timeout_seconds: float = 10.0
     connect_timeout_seconds: int = 5
     echo: bool = False
+    audit_key: Secret = field(default_factory=lambda: Secret(""))  # keys the audit chain (HMAC)
 
     @property
     def is_sqlite(self) -> bool:
@@ -512,6 +513,28 @@ class StorefrontSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AuditSettings:
+    anchor_file: Path | None = None  # the audit_anchor job appends the chain's head here
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackupSettings:
+    """``onec-sync backup`` and the daemon's ``backup`` job."""
+
+    dir: Path = Path("var/backups")  # where backups and their manifests are written
+    keep_count: int = 7  # newest backups always kept
+    keep_days: float = 30.0  # older ones beyond keep_count are removed (0: keep by count only)
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.keep_count < 1:
+            found.append("backup.keep_count: must be at least 1")
+        if self.keep_days < 0:
+            found.append("backup.keep_days: must not be negative (0 keeps by count only)")
+        return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LoggingSettings:
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "text"] = "auto"  # auto: JSON unless stderr is a terminal
@@ -530,6 +553,8 @@ class Settings:
     housekeeping: HousekeepingSettings = field(default_factory=HousekeepingSettings)
     storefront: StorefrontSettings = field(default_factory=StorefrontSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
     source: Path | None = None  # the file these came from, if any
 
 

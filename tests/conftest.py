@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,52 @@ def empty_pg_url(pg_server: PgServer) -> Iterator[str]:
     url = pg_server.create(migrated=False)
     yield url
     pg_server.drop(url)
+
+
+@dataclass(frozen=True)
+class PgRoles:
+    """The owner and runtime roles of ``onec-sync db roles`` on a test database."""
+
+    owner: str
+    runtime: str
+    owner_url: str
+    runtime_url: str
+
+
+@pytest.fixture
+def make_pg_roles(pg_server: PgServer) -> Iterator[Callable[[str], PgRoles]]:
+    """``make_pg_roles(url)``: both roles on that (migrated) database, made with ``db roles``.
+
+    Roles are cluster-wide and the server is shared: their names are random, and they are
+    dropped after the test (and the databases holding their grants) ends.
+    """
+    from click.testing import CliRunner
+
+    from cli import main
+
+    made: list[tuple[str, str]] = []
+
+    def make(url: str) -> PgRoles:
+        suffix = uuid.uuid4().hex[:10]
+        owner, runtime = f"t_owner_{suffix}", f"t_runtime_{suffix}"
+        made.append((url, owner))
+        made.append((url, runtime))
+        env = {"ONEC_SYNC_CONFIG": "", "ONEC_SYNC_DATABASE_URL": url}
+        args = ["db", "roles", "--owner", owner, "--runtime", runtime, "--create"]
+        result = CliRunner().invoke(main, args, env=env)
+        assert result.exit_code == 0, result.output
+
+        def as_role(role: str) -> str:
+            return make_url(url).set(username=role).render_as_string(hide_password=False)
+
+        return PgRoles(owner, runtime, as_role(owner), as_role(runtime))
+
+    yield make
+    for url in {url for url, _ in made}:
+        pg_server.drop(url)
+    with pg_server.admin.connect() as conn:
+        for _, role in reversed(made):
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
 
 
 # --- SQLite ----------------------------------------------------------------------------------

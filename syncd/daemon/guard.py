@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from syncd.daemon.jobs import IDLE, Job, JobContext, JobReport
+from syncd.daemon.jobs import IDLE, Job, JobContext, JobReport, log_audit_head
 from syncd.daemon.leadership import Leadership
 from syncd.daemon.logs import log_context
 from syncd.daemon.metrics import DaemonMetrics
@@ -141,9 +141,18 @@ class JobGuard:
             log.log(level, "%s %s in %.1fs: %s", name, report.outcome, duration, report.summary,
                     extra=extra)  # fmt: skip
         self.metrics.observe(report, failures)
+        if report.outcome != IDLE and name != "audit_anchor":
+            self._log_audit_head()
         self._mark(name, running_since=None, outcome=report.outcome, summary=report.summary)
         if report.outcome != IDLE:
             self.notifier.status(self.status_line())
+
+    def _log_audit_head(self) -> None:
+        """The audit chain's head after every run that did something: an anchor in the log."""
+        try:
+            log_audit_head(self._context().engine)
+        except SQLAlchemyError as exc:
+            log.warning("audit head not logged: %s", (str(exc).splitlines() or [""])[0])
 
     def _crashed(self, name: str, exc: Exception) -> None:
         failures = self.backoff.failed(name)

@@ -14,6 +14,10 @@ odata_<stream>     pulls one stream (``odata_stock``, ...)      ``sync odata --s
 orders_push        sends the shop's orders to 1C over OData     ``onec-sync orders push``
 housekeeping       removes files older than [housekeeping]      ``onec-sync sync housekeeping``
 exchange_sweep     ends idle 1C exchange sessions               (daemon only: needs the endpoint)
+audit_anchor       logs the audit chain's head; appends it to   ``onec-sync audit anchor FILE``
+                   audit.anchor_file if set
+backup             backs up the database into backup.dir and    ``onec-sync backup``
+                   rotates old backups
 =================  ==========================================  ===============================
 """
 
@@ -25,9 +29,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from config import Settings
 from config.settings import ODATA_STREAMS
@@ -36,6 +42,8 @@ from syncd.daemon.inbox import PackageOutcome, outcomes_summary, scan_inbox
 from syncd.importer.pipeline import ProgressCallback
 from syncd.odata.orders import push_orders
 from syncd.odata.sync import run_odata_sync
+from syncd.store import anchors
+from syncd.store import backup as backups
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +144,44 @@ def exchange_sweep(ctx: JobContext) -> JobReport:
     )
 
 
+def audit_anchor(ctx: JobContext) -> JobReport:
+    """Log the audit chain's head, and append it to ``audit.anchor_file`` when set."""
+    anchor = log_audit_head(ctx.engine, ctx.settings.audit.anchor_file)
+    if anchor is None:
+        return JobReport(job="audit_anchor", outcome=IDLE, summary="audit log is empty")
+    return JobReport(
+        job="audit_anchor",
+        outcome=SUCCEEDED,
+        summary=f"audit head: entry {anchor.entry_id} {anchor.entry_hash}",
+    )
+
+
+def log_audit_head(engine: Engine, anchor_file: Path | None = None) -> anchors.Anchor | None:
+    """One log line with the audit chain's head (an anchor outside the database)."""
+    if anchor_file is not None:
+        anchor = anchors.anchor_to_file(engine, anchor_file)
+    else:
+        with Session(engine) as session:
+            anchor = anchors.current_anchor(session)
+    if anchor is not None:
+        log.info(
+            "audit head: entry %d %s", anchor.entry_id, anchor.entry_hash,
+            extra={"audit_head_id": anchor.entry_id, "audit_head_hash": anchor.entry_hash},
+        )  # fmt: skip
+    return anchor
+
+
+def backup(ctx: JobContext) -> JobReport:
+    """``backups.take_backup`` into ``backup.dir``, then ``backups.rotate``."""
+    made = backups.take_backup(ctx.settings.database, ctx.settings.backup.dir)
+    removed = backups.rotate(ctx.settings.backup)
+    return JobReport(
+        job="backup",
+        outcome=SUCCEEDED,
+        summary=f"{made.path.name} ({made.manifest.size} bytes), {len(removed)} old removed",
+    )
+
+
 def odata_pull(ctx: JobContext, *, stream: str | None = None) -> JobReport:
     """``run_odata_sync`` for every stream of ``odata.streams``, or one."""
     result = run_odata_sync(
@@ -202,6 +248,8 @@ def available_jobs() -> dict[str, Job]:
         "orders_push": orders_push,
         "housekeeping": housekeeping,
         "exchange_sweep": exchange_sweep,
+        "audit_anchor": audit_anchor,
+        "backup": backup,
     }
     for stream in ODATA_STREAMS:
         jobs[f"odata_{stream}"] = partial(odata_pull, stream=stream)

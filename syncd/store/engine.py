@@ -11,13 +11,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config import DatabaseSettings
 
+KEY_OPTION = "onec_sync_audit_key"  # syncd.store.audit reads the audit key from here
+
 
 def make_engine(settings: DatabaseSettings, **overrides: Any) -> Engine:
     """An engine for ``settings.url``; creates the SQLite file's folder when needed.
 
     SQLite runs in WAL mode with a busy timeout so the daemon's writer and the API's readers do
-    not block each other; PostgreSQL gets a pool sized from the settings.
+    not block each other; PostgreSQL gets a pool sized from the settings. The engine carries
+    ``database.audit_key`` (an execution option read by ``syncd.store.audit``), so every audit
+    entry written through it is keyed.
     """
+    overrides.setdefault("execution_options", {KEY_OPTION: settings.audit_key})
     url = make_url(settings.url)
     if url.get_backend_name() == "sqlite":
         return _make_sqlite_engine(settings, url.database, **overrides)

@@ -46,6 +46,13 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
+def known_revisions() -> set[str]:
+    """Every revision this code's migrations know (a backup at another cannot be restored)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return {script.revision for script in ScriptDirectory.from_config(cfg).walk_revisions()}
+
+
 def is_current(engine: Engine) -> bool:
     """True when the database is at the newest migration this code knows."""
     return current_revision(engine) == head_revision()

@@ -524,7 +524,8 @@ class ODataMetadata(Base):
 
 
 class AuditEntry(Base):
-    """Append-only, hash-chained: ``entry_hash = sha256(prev_hash + canonical(entry))``."""
+    """Append-only, hash-chained: ``entry_hash`` = SHA-256 or, keyed, HMAC-SHA256 of
+    ``prev_hash + canonical(entry)`` (see syncd/store/audit.py)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -542,6 +543,7 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
     entry_hash: Mapped[str] = mapped_column(String(HASH_LENGTH), unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(16))  # NULL: unkeyed (sha256, see audit)
 
 
 # --- people and machines using the storefront API -------------------------------------------
