@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from cli import main
 from config import BackupSettings, DatabaseSettings, Settings
 from syncd.importer.pipeline import Progress, import_files
-from syncd.store import backup, models
+from syncd.store import backup, migrate, models
 from syncd.store.backup import Query
 from tests.cml_builder import catalog, write_package
 
@@ -114,7 +114,7 @@ def test_restore_drill_a_backup_taken_during_an_import_comes_back_as_it_was(
     taken = made[0]
     products_then = len(seen["products"])
     assert 40 < products_then < 640, "the backup was not taken while the import ran"
-    assert taken.manifest.schema_revision == "0005"
+    assert taken.manifest.schema_revision == migrate.head_revision()
 
     code, output = cli(empty_database_url, "restore", str(taken.path))
     assert code == 0, output
@@ -204,7 +204,7 @@ def test_rotation_keeps_the_newest_by_count_and_the_young_by_age(tmp_path: Path)
         (tmp_path / f"{stem}.sqlite").write_bytes(b"x")
         manifest = backup.Manifest(
             created_at=(now - timedelta(days=days)).isoformat(), dialect="sqlite",
-            file=f"{stem}.sqlite", size=1, sha256="0" * 64, schema_revision="0005",
+            file=f"{stem}.sqlite", size=1, sha256="0" * 64, schema_revision="0004",
             audit_head_id=None, audit_head_hash=None,
         )  # fmt: skip
         (tmp_path / f"{stem}{backup.MANIFEST_SUFFIX}").write_text(json.dumps(asdict(manifest)))

@@ -5,8 +5,8 @@ UPDATE on an append-only table and would erase the evidence they are. The keyed 
 starts at the first entry written with ``database.audit_key`` set (an ``audit.key_set`` entry,
 see syncd/store/audit.py); ``onec-sync audit verify`` says where.
 
-Revision ID: 0005
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-06 15:30:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
