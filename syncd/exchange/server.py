@@ -89,23 +89,39 @@ def start_exchange(
 def serve_exchange(
     settings: Settings, engine: Engine, *, on_ready: Callable[[str], None] | None = None
 ) -> None:
-    """Serve in the foreground until SIGINT/SIGTERM, then let running imports stop cleanly."""
+    """Serve in the foreground until SIGINT/SIGTERM, then let running imports stop cleanly.
+
+    The signal handler only ends waitress's loop (``run()`` returns on ``SystemExit``); the
+    socket is closed here afterwards, never under the loop's ``select()``. Returns normally, so
+    the command exits 0 on a stop it was asked for.
+    """
     running = _build(settings, engine, None)
     exchange_service(running.app).resume()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping the exchange server", signum)
-        running.server.close()
+        raise _Stop
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if on_ready is not None:
-        on_ready(running.url)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        if on_ready is not None:
+            on_ready(running.url)
         running.server.run()
+    except _Stop:
+        pass  # the signal came before or after waitress's loop, which catches it itself
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        running.server.close()
         running.server.task_dispatcher.shutdown()
         exchange_service(running.app).close()
+
+
+class _Stop(SystemExit):
+    """Raised by the signal handler: waitress's ``run()`` catches ``SystemExit`` and returns."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
 
 
 def _build(settings: Settings, engine: Engine, listen: str | None) -> RunningExchange:
