@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,22 +16,78 @@ import click
 from config import ConfigError, Secret, Settings, load_settings, mask_url
 from config.settings import ODATA_STREAMS
 
+EXIT_STATUS_HELP = """\b
+Exit status: 0 done; 1 the work failed (a file rejected, 1C refused, ...); 2 wrong usage;
+69 a server is unreachable (PostgreSQL, Redis where required, 1C); 75 another run holds the
+lock, try later; 77 the database refused the login; 78 the configuration or the schema must be
+fixed first (`onec-sync config check`, `onec-sync db upgrade`). Errors are one line on stderr."""
+
+# Sections of the configuration that only some commands use: a problem in one of them blocks
+# only those commands (`config check` and `run` use everything).
+_OPTIONAL_SECTIONS = frozenset(
+    {"exchange", "odata", "folder", "daemon", "housekeeping", "storefront"}
+)
+_COMMAND_SECTIONS = {
+    "exchange serve": {"exchange", "daemon"},
+    "odata check": {"odata"},
+    "sync odata": {"odata"},
+    "orders push": {"odata"},
+    "sync folder": {"folder"},
+    "sync housekeeping": {"housekeeping"},
+    "serve": {"storefront"},
+    "run": _OPTIONAL_SECTIONS,
+    "config check": _OPTIONAL_SECTIONS,
+}
+# Commands that work without a database at the newest schema (`run` waits for it by itself).
+_NO_SCHEMA_CHECK = frozenset(
+    {
+        "config check",
+        "db upgrade",
+        "db downgrade",
+        "db current",
+        "exchange hash-password",
+        "emulate-1c",
+        "odata check",
+        "run",
+    }
+)
+
 
 class Context:
     """What every command gets: the settings, loaded lazily so `config check` can report errors."""
 
     def __init__(self, config_path: Path | None) -> None:
         self.config_path = config_path
+        self.command = ""
         self._settings: Settings | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            tolerate = _OPTIONAL_SECTIONS - _COMMAND_SECTIONS.get(self.command, set())
             try:
-                self._settings = load_settings(self.config_path)
+                self._settings = load_settings(self.config_path, tolerate=tolerate)
             except ConfigError as exc:
-                fail("configuration problems:\n  " + "\n  ".join(exc.problems), code=78)
+                more = len(exc.problems) - 1
+                fail(
+                    f"configuration: {exc.problems[0]}"
+                    + (f" (and {more} more)" if more else "")
+                    + "; `onec-sync config check` lists every problem",
+                    code=78,
+                )
         return self._settings
+
+    def prepare(self, command: str) -> None:
+        """Before ``command`` runs: check the schema it needs, once, here."""
+        from syncd.store.diagnosis import schema_problem
+        from syncd.store.engine import make_engine
+
+        self.command = command
+        if command in _NO_SCHEMA_CHECK:
+            return
+        problem = schema_problem(make_engine(self.settings.database))
+        if problem is not None:
+            fail(problem.message, code=problem.status)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -41,7 +98,47 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Command(click.Command):
+    def invoke(self, ctx: click.Context) -> Any:
+        path = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ""
+        ctx.ensure_object(Context).prepare(path)
+        return super().invoke(ctx)
+
+
+class _Group(click.Group):
+    command_class = _Command
+    group_class: type[click.Group] | type[type] = type  # sub-groups are _Groups too
+
+
+class _Boundary(_Group):
+    """The root group: every error a command lets through becomes one line and a status."""
+
+    group_class = _Group
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from redis.exceptions import RedisError
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as exc:
+            from syncd.store.diagnosis import explain
+            from syncd.store.engine import make_engine
+
+            problem = explain(exc, make_engine(ctx.ensure_object(Context).settings.database))
+            fail(problem.message, code=problem.status)
+        except RedisError as exc:
+            redis_url = mask_url(ctx.ensure_object(Context).settings.redis.url)
+            fail(
+                f"Redis at {redis_url} is unreachable ({exc}): start it or clear redis.url", code=69
+            )
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+
+
+@click.group(
+    cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_STATUS_HELP
+)
 @click.option(
     "--config",
     "config_path",
@@ -54,6 +151,7 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """Keep an online shop and 1C:Enterprise in sync."""
     ctx.obj = Context(config_path)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin lines are not ours
 
 
 # --- config ----------------------------------------------------------------------------------
@@ -172,7 +270,11 @@ def db_current(ctx: Context) -> None:
 def _odata_on(ctx: Context) -> Settings:
     settings = ctx.settings
     if not settings.odata.url:
-        fail("odata.url is not set: OData is off (see [odata] in the configuration)", code=78)
+        fail(
+            "odata.url is not set: OData is off; set [odata] url (ONEC_SYNC_ODATA_URL) to 1C's "
+            "/odata/standard.odata/ address, then run `onec-sync odata check`",
+            code=78,
+        )
     return settings
 
 
@@ -444,6 +546,7 @@ def audit_group(ctx: click.Context, limit: int, action: str | None, as_json: boo
     """The audit log, newest first; `audit verify` checks its hash chain."""
     if ctx.invoked_subcommand is not None:
         return
+    ctx.ensure_object(Context).prepare("audit")  # a group's own callback is not a _Command
     from sqlalchemy.orm import Session
 
     from syncd.store.engine import make_engine
@@ -504,15 +607,10 @@ def run_command(ctx: Context) -> None:
 def status_command(ctx: Context, as_json: bool) -> None:
     """Per stream: the last run, its result, the cursor and the lag; pending orders; the last
     exchange session; which daemon leads which job (PostgreSQL)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from syncd.daemon.status import collect_status, format_status
     from syncd.store.engine import make_engine
 
-    try:
-        status = collect_status(make_engine(ctx.settings.database))
-    except SQLAlchemyError as exc:
-        fail(f"the database {mask_url(ctx.settings.database.url)} cannot be read: {exc}", code=2)
+    status = collect_status(make_engine(ctx.settings.database))
     if as_json:
         click.echo(json.dumps(status, ensure_ascii=False, indent=2, default=str))
     else:
@@ -716,17 +814,10 @@ def emulate_1c(
 
 
 def _current_engine(ctx: Context) -> Any:
-    """An engine on a database at the newest schema revision (else a clear error)."""
-    from syncd.store import migrate
+    """An engine on the database (its schema was checked before the command ran)."""
     from syncd.store.engine import make_engine
 
-    engine = make_engine(ctx.settings.database)
-    if not migrate.is_current(engine):
-        fail(
-            f"the database {mask_url(ctx.settings.database.url)} is not at the newest schema; "
-            "run `onec-sync db upgrade`"
-        )
-    return engine
+    return make_engine(ctx.settings.database)
 
 
 # --- storefront: serve, users, apikeys --------------------------------------------------------

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from config.secret import Secret
 
 SQLITE_DEFAULT_URL = "sqlite:///var/onec-sync.db"
-_DB_SCHEMES = ("postgresql", "postgresql+psycopg", "sqlite", "sqlite+pysqlite")
+_DB_SCHEMES = ("postgres", "postgresql", "postgresql+psycopg", "sqlite", "sqlite+pysqlite")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
@@ -41,7 +41,7 @@ class DatabaseSettings:
                 f"database.url: {scheme + sep + '...' if sep else 'value'} is not a supported "
                 f"database URL (use postgresql+psycopg://user@host/db or sqlite:///path)"
             ]
-        if scheme.startswith("postgresql") and not rest.split("/", 1)[0]:
+        if scheme.startswith("postgres") and not rest.split("/", 1)[0]:
             return [
                 "database.url: a PostgreSQL URL needs a host, e.g. postgresql+psycopg://127.0.0.1/db"
             ]
@@ -151,8 +151,14 @@ class ExchangeSettings:
             found.append("exchange.path: must start with /")
         if self.enabled and self.username and not (self.password_hash or self.password):
             found.append(
-                "exchange: a username is set but neither password_hash nor "
-                "ONEC_SYNC_EXCHANGE_PASSWORD is"
+                "exchange.password_hash: not set, so 1C cannot log in as "
+                f"{self.username!r}; make one with `onec-sync exchange hash-password` "
+                "(or set ONEC_SYNC_EXCHANGE_PASSWORD)"
+            )
+        if self.enabled and not self.username and (self.password_hash or self.password):
+            found.append(
+                "exchange.username: not set, so every 1C login is refused; set it to the "
+                "login typed into 1C"
             )
         if self.file_limit < 1024:
             found.append("exchange.file_limit: must be at least 1024 bytes")
