@@ -406,12 +406,22 @@ def orders_push(ctx: Context, retry_failed: bool) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
 @click.option("--actor", help="Who to record in the audit log (default: $USER).")
+@click.option(
+    "--allow-mass-hide",
+    is_flag=True,
+    help="A full package may hide more than import.hide_guard_share of the catalog.",
+)
 @pass_context
-def import_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: str | None) -> None:
+def import_command(
+    ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: str | None, allow_mass_hide: bool
+) -> None:
     """Import a CommerceML package: XML files, a folder, or 1C's zip archives.
 
-    Interrupted imports of the same files resume where they stopped. Exit status 0 when every
-    file was imported (or nothing changed), 1 when a file was rejected, 2 on other errors.
+    SIGINT/SIGTERM stop it after the running batch; importing the same files again resumes it.
+    A full package that would hide more than import.hide_guard_share of the catalog is imported
+    but its hiding is held (`onec-sync runs confirm-hide RUN`). Exit status 0 when every file
+    was imported (or nothing changed), 1 when a file was rejected, 2 on other errors, 130 when
+    interrupted.
     """
     import getpass
 
@@ -426,6 +436,7 @@ def import_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: 
         with (
             package_files(list(paths), settings, engine) as files,
             _progress_bar(as_json) as progress,
+            _stop_on_signals() as should_stop,
         ):
             result = import_files(
                 engine,
@@ -434,6 +445,8 @@ def import_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: 
                 actor=who,
                 source=", ".join(map(str, paths)),
                 on_progress=progress,
+                should_stop=should_stop,
+                allow_mass_hide=allow_mass_hide,
             )
     except InputError as exc:
         fail(str(exc), code=2)
@@ -441,6 +454,10 @@ def import_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: 
         click.echo(json.dumps(_run_json(result), ensure_ascii=False, indent=2))
     else:
         click.echo(_run_summary(result))
+    if result.held_hide:
+        click.echo(f"onec-sync: {result.held_hide}", err=True)
+    if result.outcome == "interrupted":
+        fail(f"import interrupted: run {result.run_uuid} {result.error}", code=130)
     if not result.ok:
         click.echo(f"onec-sync: import {result.outcome}: {result.error}", err=True)
         sys.exit(1)
@@ -495,6 +512,7 @@ def _run_json(result: Any) -> dict[str, Any]:
         "resumed": result.resumed,
         "duration_s": round(result.duration_s, 3),
         "error": result.error,
+        "held_hide": result.held_hide,
         "counts": result.counts.as_dict(),
         "files": [
             {
@@ -512,29 +530,69 @@ def _run_json(result: Any) -> dict[str, Any]:
     }
 
 
-@main.command("runs")
+@main.group("runs", invoke_without_command=True, epilog=None)
 @click.option("--limit", default=20, show_default=True)
 @click.option("--stream", help="Only this stream (commerceml, odata:products, ...).")
 @click.option("--json", "as_json", is_flag=True)
-@pass_context
-def runs_command(ctx: Context, limit: int, stream: str | None, as_json: bool) -> None:
-    """The latest sync runs, newest first."""
+@click.pass_context
+def runs_group(ctx: click.Context, limit: int, stream: str | None, as_json: bool) -> None:
+    """The latest sync runs, newest first (times in UTC); `runs confirm-hide` and `runs
+    reject-hide` decide a full package's held hiding."""
+    if ctx.invoked_subcommand is not None:
+        return
+    context = ctx.ensure_object(Context)
+    context.prepare("runs")  # a group's own callback is not a _Command
     from sqlalchemy.orm import Session
 
     from syncd.store.engine import make_engine
-    from syncd.store.history import recent_runs
+    from syncd.store.history import format_runs, recent_runs
 
-    with Session(make_engine(ctx.settings.database)) as session:
+    with Session(make_engine(context.settings.database)) as session:
         runs = recent_runs(session, limit=limit, stream=stream)
     if as_json:
         click.echo(json.dumps(runs, ensure_ascii=False, indent=2))
-        return
-    for run in runs:
-        counts = " ".join(f"{k}={v}" for k, v in run["counts"].items() if v)
-        click.echo(
-            f"{run['started_at'][:19]}  {run['stream']:<16} {run['status']:<11} "
-            f"{counts or '-'}  {run['run_uuid']}" + (f"  {run['error']}" if run["error"] else "")
+    else:
+        click.echo(format_runs(runs))
+
+
+@runs_group.command("confirm-hide")
+@click.argument("run_uuid", metavar="RUN")
+@click.option("--actor", help="Who to record in the audit log (default: $USER).")
+@pass_context
+def runs_confirm_hide(ctx: Context, run_uuid: str, actor: str | None) -> None:
+    """Hide what the full package of RUN did not mention, as its import would have."""
+    import getpass
+
+    from syncd.importer.hiding import HideError, confirm_hide
+
+    try:
+        hidden = confirm_hide(
+            _current_engine(ctx),
+            run_uuid,
+            redis=ctx.settings.redis,
+            actor=actor or getpass.getuser(),
         )
+    except HideError as exc:
+        fail(str(exc))
+    rows = ", ".join(f"{n} {table}" for table, n in sorted(hidden.items()))
+    click.echo(f"run {run_uuid}: hid {rows}")
+
+
+@runs_group.command("reject-hide")
+@click.argument("run_uuid", metavar="RUN")
+@click.option("--actor", help="Who to record in the audit log (default: $USER).")
+@pass_context
+def runs_reject_hide(ctx: Context, run_uuid: str, actor: str | None) -> None:
+    """Drop the held hiding of RUN: nothing is hidden."""
+    import getpass
+
+    from syncd.importer.hiding import HideError, reject_hide
+
+    try:
+        reject_hide(_current_engine(ctx), run_uuid, actor=actor or getpass.getuser())
+    except HideError as exc:
+        fail(str(exc))
+    click.echo(f"run {run_uuid}: hiding rejected; nothing was hidden")
 
 
 @main.group("audit", invoke_without_command=True)

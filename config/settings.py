@@ -101,9 +101,17 @@ class ImportSettings:
     # a time.
     parallel_files: bool = True
     parallel_min_bytes: int = 4 * 1024 * 1024
+    # A full package hiding more than this share of the active rows of a table (and more than
+    # hide_guard_min_rows) has its hiding held until an operator confirms it.
+    hide_guard_share: float = 0.2
+    hide_guard_min_rows: int = 25
 
     def problems(self) -> list[str]:
         found = []
+        if not 0 < self.hide_guard_share <= 1:
+            found.append("import.hide_guard_share: must be above 0 and at most 1 (1: never hold)")
+        if self.hide_guard_min_rows < 0:
+            found.append("import.hide_guard_min_rows: must be 0 or more")
         if not 1 <= self.batch_size <= 100_000:
             found.append("import.batch_size: must be between 1 and 100000")
         if self.parallel_min_bytes < 0:

@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[list[str], str | None]] = {
     "db downgrade": (["db", "downgrade", "base", "--yes"], None),
     "import": (["import", EXAMPLE], None),
     "runs": (["runs"], None),
+    "runs confirm-hide": (["runs", "confirm-hide", "no-such-run"], None),
+    "runs reject-hide": (["runs", "reject-hide", "no-such-run"], None),
     "audit": (["audit"], None),
     "audit verify": (["audit", "verify"], None),
     "status": (["status"], None),
@@ -126,6 +128,8 @@ _WORKS = {
     "apikeys create": 0,
     "apikeys list": 0,
     "apikeys revoke": 1,  # no such key
+    "runs confirm-hide": 1,  # no such run
+    "runs reject-hide": 1,
     "db upgrade": 0,
     "db current": 0,
     "db downgrade": 0,
