@@ -20,7 +20,8 @@ EXIT_STATUS_HELP = """\b
 Exit status: 0 done; 1 the work failed (a file rejected, 1C refused, ...); 2 wrong usage;
 69 a server is unreachable (PostgreSQL, Redis where required, 1C); 75 another run holds the
 lock, try later; 77 the database refused the login; 78 the configuration or the schema must be
-fixed first (`onec-sync config check`, `onec-sync db upgrade`). Errors are one line on stderr."""
+fixed first (`onec-sync config check`, `onec-sync db upgrade`); 130 interrupted (Ctrl-C,
+SIGTERM): the same command again resumes an import. Errors are one line on stderr."""
 
 # Sections of the configuration that only some commands use: a problem in one of them blocks
 # only those commands (`config check` and `run` use everything).
