@@ -11,7 +11,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 
 from flask import Flask
@@ -56,6 +56,7 @@ class RunningExchange:
     app: Flask
     server: BaseWSGIServer | MultiSocketServer
     thread: threading.Thread | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -67,7 +68,17 @@ class RunningExchange:
         path = exchange_service(self.app).settings.path
         return f"http://{host}:{port}{path}"
 
+    def serve(self) -> None:
+        """Run waitress's loop (in ``thread``) until ``stop()``."""
+        try:
+            self.server.run()
+        except OSError:
+            # stop() closes the socket under the loop's select(): expected then, never else.
+            if not self.stopping.is_set():
+                raise
+
     def stop(self) -> None:
+        self.stopping.set()
         self.server.close()
         self.server.task_dispatcher.shutdown()
         if self.thread is not None:
@@ -80,7 +91,7 @@ def start_exchange(
 ) -> RunningExchange:
     """Serve the exchange from a background thread of this process and resume its imports."""
     running = _build(settings, engine, listen)
-    running.thread = threading.Thread(target=running.server.run, name="exchange-http", daemon=True)
+    running.thread = threading.Thread(target=running.serve, name="exchange-http", daemon=True)
     running.thread.start()
     exchange_service(running.app).resume()
     return running
