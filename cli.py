@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,22 +16,79 @@ import click
 from config import ConfigError, Secret, Settings, load_settings, mask_url
 from config.settings import ODATA_STREAMS
 
+EXIT_STATUS_HELP = """\b
+Exit status: 0 done; 1 the work failed (a file rejected, 1C refused, ...); 2 wrong usage;
+69 a server is unreachable (PostgreSQL, Redis where required, 1C); 75 another run holds the
+lock, try later; 77 the database refused the login; 78 the configuration or the schema must be
+fixed first (`onec-sync config check`, `onec-sync db upgrade`); 130 interrupted (Ctrl-C,
+SIGTERM): the same command again resumes an import. Errors are one line on stderr."""
+
+# Sections of the configuration that only some commands use: a problem in one of them blocks
+# only those commands (`config check` and `run` use everything).
+_OPTIONAL_SECTIONS = frozenset(
+    {"exchange", "odata", "folder", "daemon", "housekeeping", "storefront"}
+)
+_COMMAND_SECTIONS = {
+    "exchange serve": {"exchange", "daemon"},
+    "odata check": {"odata"},
+    "sync odata": {"odata"},
+    "orders push": {"odata"},
+    "sync folder": {"folder"},
+    "sync housekeeping": {"housekeeping"},
+    "serve": {"storefront"},
+    "run": _OPTIONAL_SECTIONS,
+    "config check": _OPTIONAL_SECTIONS,
+}
+# Commands that work without a database at the newest schema (`run` waits for it by itself).
+_NO_SCHEMA_CHECK = frozenset(
+    {
+        "config check",
+        "db upgrade",
+        "db downgrade",
+        "db current",
+        "exchange hash-password",
+        "emulate-1c",
+        "odata check",
+        "run",
+    }
+)
+
 
 class Context:
     """What every command gets: the settings, loaded lazily so `config check` can report errors."""
 
     def __init__(self, config_path: Path | None) -> None:
         self.config_path = config_path
+        self.command = ""
         self._settings: Settings | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            tolerate = _OPTIONAL_SECTIONS - _COMMAND_SECTIONS.get(self.command, set())
             try:
-                self._settings = load_settings(self.config_path)
+                self._settings = load_settings(self.config_path, tolerate=tolerate)
             except ConfigError as exc:
-                fail("configuration problems:\n  " + "\n  ".join(exc.problems), code=78)
+                more = len(exc.problems) - 1
+                fail(
+                    f"configuration: {exc.problems[0]}"
+                    + (f" (and {more} more)" if more else "")
+                    + "; `onec-sync config check` lists every problem",
+                    code=78,
+                )
         return self._settings
+
+    def prepare(self, command: str) -> None:
+        """Before ``command`` runs: check the schema it needs, once, here."""
+        from syncd.store.diagnosis import schema_problem
+        from syncd.store.engine import make_engine
+
+        self.command = command
+        if command in _NO_SCHEMA_CHECK:
+            return
+        problem = schema_problem(make_engine(self.settings.database))
+        if problem is not None:
+            fail(problem.message, code=problem.status)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -41,7 +99,47 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Command(click.Command):
+    def invoke(self, ctx: click.Context) -> Any:
+        path = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ""
+        ctx.ensure_object(Context).prepare(path)
+        return super().invoke(ctx)
+
+
+class _Group(click.Group):
+    command_class = _Command
+    group_class: type[click.Group] | type[type] = type  # sub-groups are _Groups too
+
+
+class _Boundary(_Group):
+    """The root group: every error a command lets through becomes one line and a status."""
+
+    group_class = _Group
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from redis.exceptions import RedisError
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as exc:
+            from syncd.store.diagnosis import explain
+            from syncd.store.engine import make_engine
+
+            problem = explain(exc, make_engine(ctx.ensure_object(Context).settings.database))
+            fail(problem.message, code=problem.status)
+        except RedisError as exc:
+            redis_url = mask_url(ctx.ensure_object(Context).settings.redis.url)
+            fail(
+                f"Redis at {redis_url} is unreachable ({exc}): start it or clear redis.url", code=69
+            )
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+
+
+@click.group(
+    cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_STATUS_HELP
+)
 @click.option(
     "--config",
     "config_path",
@@ -54,6 +152,7 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """Keep an online shop and 1C:Enterprise in sync."""
     ctx.obj = Context(config_path)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin lines are not ours
 
 
 # --- config ----------------------------------------------------------------------------------
@@ -178,7 +277,11 @@ def db_current(ctx: Context) -> None:
 def _odata_on(ctx: Context) -> Settings:
     settings = ctx.settings
     if not settings.odata.url:
-        fail("odata.url is not set: OData is off (see [odata] in the configuration)", code=78)
+        fail(
+            "odata.url is not set: OData is off; set [odata] url (ONEC_SYNC_ODATA_URL) to 1C's "
+            "/odata/standard.odata/ address, then run `onec-sync odata check`",
+            code=78,
+        )
     return settings
 
 
@@ -429,12 +532,22 @@ def restore_command(ctx: Context, file: Path, force: bool) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
 @click.option("--actor", help="Who to record in the audit log (default: $USER).")
+@click.option(
+    "--allow-mass-hide",
+    is_flag=True,
+    help="A full package may hide more than import.hide_guard_share of the catalog.",
+)
 @pass_context
-def import_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: str | None) -> None:
+def import_command(
+    ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: str | None, allow_mass_hide: bool
+) -> None:
     """Import a CommerceML package: XML files, a folder, or 1C's zip archives.
 
-    Interrupted imports of the same files resume where they stopped. Exit status 0 when every
-    file was imported (or nothing changed), 1 when a file was rejected, 2 on other errors.
+    SIGINT/SIGTERM stop it after the running batch; importing the same files again resumes it.
+    A full package that would hide more than import.hide_guard_share of the catalog is imported
+    but its hiding is held (`onec-sync runs confirm-hide RUN`). Exit status 0 when every file
+    was imported (or nothing changed), 1 when a file was rejected, 2 on other errors, 130 when
+    interrupted.
     """
     import getpass
 
@@ -449,6 +562,7 @@ def import_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: 
         with (
             package_files(list(paths), settings, engine) as files,
             _progress_bar(as_json) as progress,
+            _stop_on_signals() as should_stop,
         ):
             result = import_files(
                 engine,
@@ -457,6 +571,8 @@ def import_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: 
                 actor=who,
                 source=", ".join(map(str, paths)),
                 on_progress=progress,
+                should_stop=should_stop,
+                allow_mass_hide=allow_mass_hide,
             )
     except InputError as exc:
         fail(str(exc), code=2)
@@ -464,6 +580,10 @@ def import_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, actor: 
         click.echo(json.dumps(_run_json(result), ensure_ascii=False, indent=2))
     else:
         click.echo(_run_summary(result))
+    if result.held_hide:
+        click.echo(f"onec-sync: {result.held_hide}", err=True)
+    if result.outcome == "interrupted":
+        fail(f"import interrupted: run {result.run_uuid} {result.error}", code=130)
     if not result.ok:
         click.echo(f"onec-sync: import {result.outcome}: {result.error}", err=True)
         sys.exit(1)
@@ -518,6 +638,7 @@ def _run_json(result: Any) -> dict[str, Any]:
         "resumed": result.resumed,
         "duration_s": round(result.duration_s, 3),
         "error": result.error,
+        "held_hide": result.held_hide,
         "counts": result.counts.as_dict(),
         "files": [
             {
@@ -535,29 +656,69 @@ def _run_json(result: Any) -> dict[str, Any]:
     }
 
 
-@main.command("runs")
+@main.group("runs", invoke_without_command=True, epilog=None)
 @click.option("--limit", default=20, show_default=True)
 @click.option("--stream", help="Only this stream (commerceml, odata:products, ...).")
 @click.option("--json", "as_json", is_flag=True)
-@pass_context
-def runs_command(ctx: Context, limit: int, stream: str | None, as_json: bool) -> None:
-    """The latest sync runs, newest first."""
+@click.pass_context
+def runs_group(ctx: click.Context, limit: int, stream: str | None, as_json: bool) -> None:
+    """The latest sync runs, newest first (times in UTC); `runs confirm-hide` and `runs
+    reject-hide` decide a full package's held hiding."""
+    if ctx.invoked_subcommand is not None:
+        return
+    context = ctx.ensure_object(Context)
+    context.prepare("runs")  # a group's own callback is not a _Command
     from sqlalchemy.orm import Session
 
     from syncd.store.engine import make_engine
-    from syncd.store.history import recent_runs
+    from syncd.store.history import format_runs, recent_runs
 
-    with Session(make_engine(ctx.settings.database)) as session:
+    with Session(make_engine(context.settings.database)) as session:
         runs = recent_runs(session, limit=limit, stream=stream)
     if as_json:
         click.echo(json.dumps(runs, ensure_ascii=False, indent=2))
-        return
-    for run in runs:
-        counts = " ".join(f"{k}={v}" for k, v in run["counts"].items() if v)
-        click.echo(
-            f"{run['started_at'][:19]}  {run['stream']:<16} {run['status']:<11} "
-            f"{counts or '-'}  {run['run_uuid']}" + (f"  {run['error']}" if run["error"] else "")
+    else:
+        click.echo(format_runs(runs))
+
+
+@runs_group.command("confirm-hide")
+@click.argument("run_uuid", metavar="RUN")
+@click.option("--actor", help="Who to record in the audit log (default: $USER).")
+@pass_context
+def runs_confirm_hide(ctx: Context, run_uuid: str, actor: str | None) -> None:
+    """Hide what the full package of RUN did not mention, as its import would have."""
+    import getpass
+
+    from syncd.importer.hiding import HideError, confirm_hide
+
+    try:
+        hidden = confirm_hide(
+            _current_engine(ctx),
+            run_uuid,
+            redis=ctx.settings.redis,
+            actor=actor or getpass.getuser(),
         )
+    except HideError as exc:
+        fail(str(exc))
+    rows = ", ".join(f"{n} {table}" for table, n in sorted(hidden.items()))
+    click.echo(f"run {run_uuid}: hid {rows}")
+
+
+@runs_group.command("reject-hide")
+@click.argument("run_uuid", metavar="RUN")
+@click.option("--actor", help="Who to record in the audit log (default: $USER).")
+@pass_context
+def runs_reject_hide(ctx: Context, run_uuid: str, actor: str | None) -> None:
+    """Drop the held hiding of RUN: nothing is hidden."""
+    import getpass
+
+    from syncd.importer.hiding import HideError, reject_hide
+
+    try:
+        reject_hide(_current_engine(ctx), run_uuid, actor=actor or getpass.getuser())
+    except HideError as exc:
+        fail(str(exc))
+    click.echo(f"run {run_uuid}: hiding rejected; nothing was hidden")
 
 
 @main.group("audit", invoke_without_command=True)
@@ -570,6 +731,7 @@ def audit_group(ctx: click.Context, limit: int, action: str | None, as_json: boo
     its head outside the database."""
     if ctx.invoked_subcommand is not None:
         return
+    ctx.ensure_object(Context).prepare("audit")  # a group's own callback is not a _Command
     from sqlalchemy.orm import Session
 
     from syncd.store.engine import make_engine
@@ -661,15 +823,10 @@ def run_command(ctx: Context) -> None:
 def status_command(ctx: Context, as_json: bool) -> None:
     """Per stream: the last run, its result, the cursor and the lag; pending orders; the last
     exchange session; which daemon leads which job (PostgreSQL)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from syncd.daemon.status import collect_status, format_status
     from syncd.store.engine import make_engine
 
-    try:
-        status = collect_status(make_engine(ctx.settings.database))
-    except SQLAlchemyError as exc:
-        fail(f"the database {mask_url(ctx.settings.database.url)} cannot be read: {exc}", code=2)
+    status = collect_status(make_engine(ctx.settings.database))
     if as_json:
         click.echo(json.dumps(status, ensure_ascii=False, indent=2, default=str))
     else:
@@ -873,17 +1030,10 @@ def emulate_1c(
 
 
 def _current_engine(ctx: Context) -> Any:
-    """An engine on a database at the newest schema revision (else a clear error)."""
-    from syncd.store import migrate
+    """An engine on the database (its schema was checked before the command ran)."""
     from syncd.store.engine import make_engine
 
-    engine = make_engine(ctx.settings.database)
-    if not migrate.is_current(engine):
-        fail(
-            f"the database {mask_url(ctx.settings.database.url)} is not at the newest schema; "
-            "run `onec-sync db upgrade`"
-        )
-    return engine
+    return make_engine(ctx.settings.database)
 
 
 # --- storefront: serve, users, apikeys --------------------------------------------------------

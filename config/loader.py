@@ -7,7 +7,7 @@ import os
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,14 +23,22 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    tolerate: Collection[str] = (),
+) -> Settings:
     """Settings from ``path`` (else ``$ONEC_SYNC_CONFIG``, else defaults) and the environment.
 
     Raises ``ConfigError`` listing every problem: unreadable or invalid TOML, unknown tables or
     keys, values of the wrong type, secrets written into the file, inconsistent values.
+    Problems inside the tables named in ``tolerate`` (e.g. ``"exchange"`` for a command that
+    does not serve it) do not raise: those sections are built from what could be read.
     """
     env = os.environ if env is None else env
     problems: list[str] = []
+    tables: list[str] = []
     chosen = path if path is not None else env.get(CONFIG_ENV) or None
     source = Path(chosen) if chosen else None
     document = _read_toml(source, problems) if source else {}
@@ -44,11 +52,14 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
             problems.append(f"[{table_name}]: must be a table")
             table = {}
         section_cls = _hints(Settings)[fld.name]
+        tables.extend([""] * (len(problems) - len(tables)))
         sections[fld.name] = _build_section(section_cls, table_name, table, env, problems)
+        tables.extend([table_name] * (len(problems) - len(tables)))
     for unknown in document:
         problems.append(f"[{unknown}]: unknown table (see config/onec-sync.example.toml)")
-    if problems:
-        raise ConfigError(problems)
+    tables.extend([""] * (len(problems) - len(tables)))
+    if any(table not in tolerate for table in tables):
+        raise ConfigError(problems, tables)
     return Settings(**sections, source=source)
 
 

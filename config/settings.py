@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from config.secret import Secret
 
 SQLITE_DEFAULT_URL = "sqlite:///var/onec-sync.db"
-_DB_SCHEMES = ("postgresql", "postgresql+psycopg", "sqlite", "sqlite+pysqlite")
+_DB_SCHEMES = ("postgres", "postgresql", "postgresql+psycopg", "sqlite", "sqlite+pysqlite")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
@@ -42,7 +42,7 @@ class DatabaseSettings:
                 f"database.url: {scheme + sep + '...' if sep else 'value'} is not a supported "
                 f"database URL (use postgresql+psycopg://user@host/db or sqlite:///path)"
             ]
-        if scheme.startswith("postgresql") and not rest.split("/", 1)[0]:
+        if scheme.startswith("postgres") and not rest.split("/", 1)[0]:
             return [
                 "database.url: a PostgreSQL URL needs a host, e.g. postgresql+psycopg://127.0.0.1/db"
             ]
@@ -102,9 +102,17 @@ class ImportSettings:
     # a time.
     parallel_files: bool = True
     parallel_min_bytes: int = 4 * 1024 * 1024
+    # A full package hiding more than this share of the active rows of a table (and more than
+    # hide_guard_min_rows) has its hiding held until an operator confirms it.
+    hide_guard_share: float = 0.2
+    hide_guard_min_rows: int = 25
 
     def problems(self) -> list[str]:
         found = []
+        if not 0 < self.hide_guard_share <= 1:
+            found.append("import.hide_guard_share: must be above 0 and at most 1 (1: never hold)")
+        if self.hide_guard_min_rows < 0:
+            found.append("import.hide_guard_min_rows: must be 0 or more")
         if not 1 <= self.batch_size <= 100_000:
             found.append("import.batch_size: must be between 1 and 100000")
         if self.parallel_min_bytes < 0:
@@ -152,8 +160,14 @@ class ExchangeSettings:
             found.append("exchange.path: must start with /")
         if self.enabled and self.username and not (self.password_hash or self.password):
             found.append(
-                "exchange: a username is set but neither password_hash nor "
-                "ONEC_SYNC_EXCHANGE_PASSWORD is"
+                "exchange.password_hash: not set, so 1C cannot log in as "
+                f"{self.username!r}; make one with `onec-sync exchange hash-password` "
+                "(or set ONEC_SYNC_EXCHANGE_PASSWORD)"
+            )
+        if self.enabled and not self.username and (self.password_hash or self.password):
+            found.append(
+                "exchange.username: not set, so every 1C login is refused; set it to the "
+                "login typed into 1C"
             )
         if self.file_limit < 1024:
             found.append("exchange.file_limit: must be at least 1024 bytes")

@@ -2,7 +2,8 @@
 
 1. creates and migrates an SQLite database;
 2. imports the example package (``examples/package``, a small catalog written the way 1C
-   writes one) with the pipeline, then imports it again (nothing changes);
+   writes one) with the pipeline, then imports it again (nothing changes), then a mistaken
+   "full" export of one product, whose hiding of the other products the guard holds;
 3. starts the daemon (``onec-sync run``) as systemd would, lets the 1C emulator upload the
    package over the exchange protocol and run an order round trip, drops the package into the
    daemon's folder inbox, reads /health, /ready and /metrics, and stops it with SIGTERM;
@@ -30,6 +31,7 @@ from demo.exchange import play_1c
 from syncd.daemon.supervise import DaemonFailed, start_daemon
 from syncd.exchange.auth import hash_password
 from syncd.exchange.emulator import ExchangeClient, Options, collect_uploads
+from syncd.importer.hiding import reject_hide
 from syncd.importer.pipeline import RunResult, import_files
 from syncd.store import audit, migrate, models
 from syncd.store.engine import make_engine
@@ -86,7 +88,53 @@ def step_import(settings: Settings, engine: Engine) -> bool:
     print(f"   catalog now: {catalog_counts(engine)}")
     again = import_files(engine, files, settings, actor="demo", source=str(EXAMPLE_PACKAGE))
     print(f"   the same package again -> {describe(again)}")
-    return first.ok and again.ok
+    return first.ok and again.ok and step_mistaken_full_export(settings, engine)
+
+
+def step_mistaken_full_export(settings: Settings, engine: Engine) -> bool:
+    """A "full" export that names one product would hide the other 59: the guard holds it."""
+    files = write_one_product_package(DEMO_DIR / "mistaken-full-export")
+    held = import_files(engine, files, settings, actor="demo", source="a mistaken full export")
+    print(f"   a mistaken full export of 1 product -> {describe(held)}")
+    print(f"   | {held.held_hide}")
+    if held.held_hide is None:
+        return False
+    reject_hide(engine, held.run_uuid, actor="demo")
+    print(f"   `onec-sync runs reject-hide {held.run_uuid[:8]}...`: catalog still")
+    print(f"   {catalog_counts(engine)}")
+    return True
+
+
+def write_one_product_package(folder: Path) -> list[Path]:
+    """The example package cut down to its first product and that product's offers."""
+    from lxml import etree
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, container, item in (
+        ("import.xml", "Товары", "Товар"),
+        ("offers.xml", "Предложения", "Предложение"),
+    ):
+        tree = etree.parse(str(EXAMPLE_PACKAGE / name))
+        for parent in tree.iter(f"{{*}}{container}"):
+            for extra in parent.findall(f"{{*}}{item}")[1:]:
+                parent.remove(extra)
+        if name == "offers.xml":  # keep the first product's offers (its Ид, or Ид#variant)
+            first = _first_product_id()
+            for parent in tree.iter(f"{{*}}{container}"):
+                for offer in list(parent):
+                    if not offer.findtext("{*}Ид", "").startswith(first):
+                        parent.remove(offer)
+        tree.write(str(folder / name), xml_declaration=True, encoding="UTF-8")
+        written.append(folder / name)
+    return written
+
+
+def _first_product_id() -> str:
+    from lxml import etree
+
+    tree = etree.parse(str(EXAMPLE_PACKAGE / "import.xml"))
+    return str(next(tree.iter("{*}Товар")).findtext("{*}Ид"))
 
 
 def step_daemon(settings: Settings, engine: Engine, password: str) -> tuple[bool, str | None]:

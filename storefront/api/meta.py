@@ -1,17 +1,23 @@
-"""Liveness, the OpenAPI document and the interactive docs page (Swagger UI, served locally)."""
+"""Liveness, the OpenAPI document and the interactive docs page (Swagger UI, served locally).
+
+Swagger UI is vendored in ``storefront/swagger_ui/`` (npm ``swagger-ui-dist``, see its README):
+version 5 renders OpenAPI 3.1, which the document is; no release on PyPI ships it.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from flask import Blueprint, Response, abort, request, send_from_directory, url_for
-from swagger_ui_bundle import swagger_ui_path
 
 from storefront.openapi import document
 from storefront.protection import DOCS_CSP
 from storefront.responses import json_response
 
 blueprint = Blueprint("meta", __name__)
+SWAGGER_UI_VERSION = "5.36.0"
+_ASSETS_DIR = Path(__file__).resolve().parent.parent / "swagger_ui"
 _ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -63,7 +69,7 @@ def docs_init() -> Response:
 def docs_asset(name: str) -> Response:
     if name not in _ASSETS:
         abort(404)
-    response = send_from_directory(str(swagger_ui_path), name, max_age=86400)
+    response = send_from_directory(str(_ASSETS_DIR), name, max_age=86400)
     response.headers["Content-Security-Policy"] = DOCS_CSP
     return response
 

@@ -263,7 +263,10 @@ def _target_dir(path: Path | None) -> Path:
 
 def _checked_inbox(folder: FolderSettings) -> Path:
     if folder.inbox is None:
-        raise FolderError("folder.inbox is not set: the folder exchange is off")
+        raise FolderError(
+            "folder.inbox is not set: the folder exchange is off; set [folder] inbox "
+            "(ONEC_SYNC_FOLDER_INBOX) to the folder 1C exports into"
+        )
     if not folder.inbox.is_dir():
         raise FolderError(f"folder.inbox {folder.inbox} is not a folder")
     if not os.access(folder.inbox, os.W_OK):

@@ -23,6 +23,7 @@ _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("onec_
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "context"}
 _QUIET = (
+    "alembic",  # its plugin and migration-context lines on every schema check
     "waitress.queue",
     "apscheduler.executors.default",
     "apscheduler.executors.watchdog",

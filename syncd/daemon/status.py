@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from syncd.importer.hiding import held_runs
 from syncd.store import models
 
 OK_STATUSES = ("succeeded", "unchanged")
@@ -30,6 +31,7 @@ def collect_status(engine: Engine, *, now: datetime | None = None) -> dict[str, 
             "orders": order_counts(db),
             "exchange": exchange_overview(db),
             "leaders": leaders(db) if engine.dialect.name == "postgresql" else None,
+            "held_hides": held_hides(db),
         }
 
 
@@ -65,6 +67,11 @@ def last_successes(db: Session) -> list[tuple[str, datetime]]:
         .group_by(runs.stream)
     ).all()
     return [(stream, _aware(finished)) for stream, finished in rows if finished is not None]
+
+
+def held_hides(db: Session) -> list[dict[str, Any]]:
+    """Full packages whose hiding waits for an operator (``syncd.importer.hiding``)."""
+    return [{**h, "started_at": _iso(h["started_at"])} for h in held_runs(db)]
 
 
 def cursors(db: Session) -> list[dict[str, Any]]:
@@ -162,6 +169,15 @@ def format_status(status: dict[str, Any]) -> str:
             f"exchange: last session {last['id']} ({last['type']}, {last['username']}) "
             f"{last['status']} at {(last['ended_at'] or last['last_seen_at'] or '')[:19]}"
             + (f": {last['error']}" if last["error"] else "")
+        )
+    for held in status.get("held_hides") or []:
+        rows = ", ".join(
+            f"{m['would_hide']} of {m['active']} {table}"
+            for table, m in sorted(held["held"].items())
+        )
+        lines.append(
+            f"HIDING HELD: run {held['run_uuid']} ({held['started_at'][:19]}Z) would hide {rows}: "
+            f"`onec-sync runs confirm-hide {held['run_uuid']}` or `reject-hide`"
         )
     if status["leaders"] is not None:
         leaders = ", ".join(f"{x['job']} on {x['daemon']}" for x in status["leaders"])

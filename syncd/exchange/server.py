@@ -11,7 +11,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 
 from flask import Flask
@@ -56,6 +56,7 @@ class RunningExchange:
     app: Flask
     server: BaseWSGIServer | MultiSocketServer
     thread: threading.Thread | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -67,7 +68,17 @@ class RunningExchange:
         path = exchange_service(self.app).settings.path
         return f"http://{host}:{port}{path}"
 
+    def serve(self) -> None:
+        """Run waitress's loop (in ``thread``) until ``stop()``."""
+        try:
+            self.server.run()
+        except OSError:
+            # stop() closes the socket under the loop's select(): expected then, never else.
+            if not self.stopping.is_set():
+                raise
+
     def stop(self) -> None:
+        self.stopping.set()
         self.server.close()
         self.server.task_dispatcher.shutdown()
         if self.thread is not None:
@@ -80,7 +91,7 @@ def start_exchange(
 ) -> RunningExchange:
     """Serve the exchange from a background thread of this process and resume its imports."""
     running = _build(settings, engine, listen)
-    running.thread = threading.Thread(target=running.server.run, name="exchange-http", daemon=True)
+    running.thread = threading.Thread(target=running.serve, name="exchange-http", daemon=True)
     running.thread.start()
     exchange_service(running.app).resume()
     return running
@@ -89,23 +100,39 @@ def start_exchange(
 def serve_exchange(
     settings: Settings, engine: Engine, *, on_ready: Callable[[str], None] | None = None
 ) -> None:
-    """Serve in the foreground until SIGINT/SIGTERM, then let running imports stop cleanly."""
+    """Serve in the foreground until SIGINT/SIGTERM, then let running imports stop cleanly.
+
+    The signal handler only ends waitress's loop (``run()`` returns on ``SystemExit``); the
+    socket is closed here afterwards, never under the loop's ``select()``. Returns normally, so
+    the command exits 0 on a stop it was asked for.
+    """
     running = _build(settings, engine, None)
     exchange_service(running.app).resume()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping the exchange server", signum)
-        running.server.close()
+        raise _Stop
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if on_ready is not None:
-        on_ready(running.url)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        if on_ready is not None:
+            on_ready(running.url)
         running.server.run()
+    except _Stop:
+        pass  # the signal came before or after waitress's loop, which catches it itself
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        running.server.close()
         running.server.task_dispatcher.shutdown()
         exchange_service(running.app).close()
+
+
+class _Stop(SystemExit):
+    """Raised by the signal handler: waitress's ``run()`` catches ``SystemExit`` and returns."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
 
 
 def _build(settings: Settings, engine: Engine, listen: str | None) -> RunningExchange:

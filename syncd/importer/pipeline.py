@@ -40,6 +40,7 @@ from syncd.importer import lanes, undo
 from syncd.importer.batches import BackgroundWriter, batched
 from syncd.importer.checkpoints import read_checkpoint, write_stream_batch
 from syncd.importer.gctuning import fewer_collections
+from syncd.importer.hiding import Measured, held_message
 from syncd.importer.ledger import RunLedger
 from syncd.importer.package import InputFile, describe_file, describe_files, package_fingerprint
 from syncd.importer.quarantine import quarantine
@@ -85,6 +86,9 @@ _SKIPPED = {
     DocumentKind.UNKNOWN: "an empty CommerceML document: nothing to import",
 }
 _FINAL_STATUSES = ("done", "identical", "skipped", "failed")
+INTERRUPTED_HINT = (
+    "stopped after its last committed batch; importing the same files again resumes it"
+)
 
 ProgressCallback = Callable[["Progress"], None]
 StopCheck = Callable[[], bool]
@@ -107,15 +111,20 @@ def import_files(
     source: str | None = None,
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
+    allow_mass_hide: bool = False,
 ) -> RunResult:
     """Import one package (already expanded into XML files); resumes an interrupted run of the
-    same files. Only one import runs at a time per database (a named lock)."""
+    same files. Only one import runs at a time per database (a named lock).
+
+    ``allow_mass_hide``: a full package may hide any share of the catalog (else the guard of
+    ``syncd.importer.hiding`` holds a hiding above ``import.hide_guard_share``)."""
     files = describe_files(paths)
     fingerprint = package_fingerprint(files)
     with named_lock(engine, CATALOG_LOCK), fewer_collections():
         package = PackageImport.resume_or_begin(
             engine, settings, fingerprint=fingerprint, actor=actor, source=source
         )
+        package.allow_mass_hide = allow_mass_hide
         return package.run(files, on_progress=on_progress, should_stop=should_stop)
 
 
@@ -142,6 +151,7 @@ class PackageImport:
         # Tables this run may fill without key lookups (WriteOptions.fresh_tables): set by
         # ``run``, which holds the catalog lock for the whole package.
         self.fresh_tables: set[str] = set()
+        self.allow_mass_hide = False  # True: the hiding guard does not hold (hiding.py)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -438,15 +448,17 @@ class PackageImport:
             counts.merge(result.counts)
         failed = bool(failed_outside) or any(r.outcome == "failed" for r in self.results)
         undone = None
+        held: dict[str, object] | None = None
         with UnitOfWork(self.sessions) as uow:
             repo = CatalogRepository(uow.session)
             if not failed and self.settings.import_.full_package_policy == "hide":
-                self._hide_unmentioned(repo, counts)
+                held = self._hide_unmentioned(repo, counts)
             if failed and (marks := self._journal_marks()) is not None:
                 undone = undo.restore(uow.session, self.run_id, marks)
             else:
                 undo.forget(uow.session, self.run_id)
-            repo.forget_mentions(self.run_id)
+            if held is None:
+                repo.forget_mentions(self.run_id)  # a held hiding still needs them
             outcome = "failed" if failed else ("unchanged" if counts.written == 0 else "succeeded")
             error = failed_outside or next((r.error for r in self.results if r.error), None)
             run = uow.session.get_one(models.SyncRun, self.run_id)
@@ -455,6 +467,9 @@ class PackageImport:
             run.error = error
             run.finished_at = datetime.now(UTC)
             run.only_changes = self._run_only_changes()
+            run.held_hide = held
+            if held is not None:
+                self._audit_held(uow.session, held)
             audit.append(
                 uow.session,
                 action="import.run",
@@ -479,9 +494,23 @@ class PackageImport:
             error=error,
             duration_s=time.monotonic() - self.started,
             resumed=self.resumed,
+            held_hide=held_message(self.run_uuid, held, self.settings.import_.hide_guard_share)
+            if held
+            else None,
         )
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _audit_held(self, session: Session, held: dict[str, object]) -> None:
+        audit.append(
+            session,
+            action="import.hide_held",
+            outcome="held",
+            actor=self.actor,
+            source=self.source,
+            run_uuid=self.run_uuid,
+            details={"held": held, "share": self.settings.import_.hide_guard_share},
+        )
 
     def _run_details(self, undone: int | None) -> dict[str, object]:
         details: dict[str, object] = {
@@ -593,15 +622,18 @@ class PackageImport:
             writer.close()
         return counts, document.only_changes
 
-    def _hide_unmentioned(self, repo: CatalogRepository, counts: Counts) -> None:
+    def _hide_unmentioned(
+        self, repo: CatalogRepository, counts: Counts
+    ) -> dict[str, object] | None:
+        """Hide what the package did not mention; or, when that is more than the guard allows
+        (``syncd.importer.hiding``), hide nothing and return what is held."""
         if self.marks is None:
             # A run begun before the marks existed (resumed after an upgrade): rows it inserted
             # since were not recorded as mentioned, so hiding could hide them. The next full
             # package hides what this one would have.
-            return
-        flags = self._full_kinds()
-        now = datetime.now(UTC)
-        for kind in flags:
+            return None
+        planned: list[Measured] = []
+        for kind in self._full_kinds():
             mention_kind, model = _HIDES[kind]
             table = models.table(model)
             # An empty "full" catalog is far more likely a broken export than a shop with
@@ -611,8 +643,17 @@ class PackageImport:
                 continue
             # Rows the run inserted are mentioned by being there: only older ones can be hidden.
             before = self.marks.mark(table)
-            hidden = repo.hide_unmentioned(table, self.run_id, mention_kind, now, up_to_id=before)
-            counts.add(table.name, "hidden", hidden)
+            would, active = repo.count_hidable(table, self.run_id, mention_kind, up_to_id=before)
+            planned.append(Measured(table.name, mention_kind, before, would, active))
+        guard = self.settings.import_
+        if not self.allow_mass_hide and any(m.too_many(guard) for m in planned):
+            return {m.table: m.as_dict() for m in planned if m.would_hide}
+        now = datetime.now(UTC)
+        for m in planned:
+            table = models.Base.metadata.tables[m.table]
+            hidden = repo.hide_unmentioned(table, self.run_id, m.kind, now, up_to_id=m.up_to_id)
+            counts.add(m.table, "hidden", hidden)
+        return None
 
     def _full_kinds(self) -> set[DocumentKind]:
         """Kinds for which some file of this run said explicitly: not only changes."""
@@ -630,17 +671,36 @@ class PackageImport:
         return all(flags) if flags else None
 
     def _interrupted(self) -> RunResult:
-        with UnitOfWork(self.sessions) as uow:
-            uow.session.get_one(models.SyncRun, self.run_id).status = "interrupted"
-            uow.commit()
+        """Record the stop: the run keeps its committed batches and resumes when the same
+        files are imported again."""
         counts = Counts()
         for result in self.results:
             counts.merge(result.counts)
+        error = INTERRUPTED_HINT
+        with UnitOfWork(self.sessions) as uow:
+            run = uow.session.get_one(models.SyncRun, self.run_id)
+            run.status = "interrupted"
+            run.error = error
+            run.finished_at = datetime.now(UTC)
+            audit.append(
+                uow.session,
+                action="import.run",
+                outcome="interrupted",
+                actor=self.actor,
+                source=self.source,
+                run_uuid=self.run_uuid,
+                counts=counts.as_dict(),
+                duration_ms=int((time.monotonic() - self.started) * 1000),
+                error=error,
+                details=self._run_details(None),
+            )
+            uow.commit()
         return RunResult(
             run_uuid=self.run_uuid,
             outcome="interrupted",
             counts=counts,
             files=tuple(self.results),
+            error=error,
             duration_s=time.monotonic() - self.started,
             resumed=self.resumed,
         )

@@ -314,6 +314,23 @@ class CatalogRepository:
         result = cast(CursorResult[Any], self.session.execute(stmt))
         return int(result.rowcount)
 
+    def count_hidable(
+        self, table: Table, run_id: int, kind: str, *, up_to_id: int | None = None
+    ) -> tuple[int, int]:
+        """(rows ``hide_unmentioned`` would hide, visible rows of ``table``), hiding nothing."""
+        mentions = models.table(models.PackageMention)
+        mentioned = select(mentions.c.onec_id).where(
+            and_(mentions.c.run_id == run_id, mentions.c.kind == kind)
+        )
+        unmentioned: list[ColumnElement[bool]] = [table.c.onec_id.not_in(mentioned)]
+        if up_to_id is not None:
+            unmentioned.append(table.c.id <= up_to_id)
+        stmt = select(func.count().filter(and_(*unmentioned)), func.count()).where(
+            table.c.is_deleted.is_(False)
+        )
+        would, active = self.session.execute(stmt).one()
+        return int(would), int(active)
+
     def forget_mentions(self, run_id: int) -> None:
         mentions = models.table(models.PackageMention)
         self.session.execute(delete(mentions).where(mentions.c.run_id == run_id))

@@ -44,6 +44,7 @@ class RunResult:
     error: str | None = None
     duration_s: float = 0.0
     resumed: bool = False
+    held_hide: str | None = None  # why this full package's hiding waits for an operator
 
     @property
     def ok(self) -> bool:

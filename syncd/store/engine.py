@@ -26,7 +26,7 @@ def make_engine(settings: DatabaseSettings, **overrides: Any) -> Engine:
     url = make_url(settings.url)
     if url.get_backend_name() == "sqlite":
         return _make_sqlite_engine(settings, url.database, **overrides)
-    if url.drivername == "postgresql":
+    if url.drivername in ("postgresql", "postgres"):  # libpq's and Heroku's spellings
         url = url.set(drivername="postgresql+psycopg")
     options: dict[str, Any] = {
         "pool_size": settings.pool_size,

@@ -56,3 +56,12 @@ def known_revisions() -> set[str]:
 def is_current(engine: Engine) -> bool:
     """True when the database is at the newest migration this code knows."""
     return current_revision(engine) == head_revision()
+
+
+def is_known(revision: str) -> bool:
+    """True when ``revision`` is one of this code's migrations (older or the newest)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return any(
+        script.revision == revision for script in ScriptDirectory.from_config(cfg).walk_revisions()
+    )

@@ -443,6 +443,9 @@ class SyncRun(Base):
     # A package import's undo marks (syncd.importer.undo.RunMarks): the highest id of each catalog table
     # when the run began, and whether the run keeps an undo journal.
     marks: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A full package's hiding held for an operator (syncd.importer.hiding): per table, the rows
+    # it would hide and the active rows then; NULL when nothing is held.
+    held_hide: Mapped[dict[str, Any] | None] = mapped_column()
     files: Mapped[list[RunFile]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="RunFile.id"
     )

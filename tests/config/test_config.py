@@ -75,6 +75,7 @@ def test_secrets_come_from_env_file_or_systemd_credentials(tmp_path: Path) -> No
     (creds / "storefront_jwt_secret").write_text("from-systemd", encoding="utf-8")
     settings = load_settings(
         env={
+            "ONEC_SYNC_EXCHANGE_USERNAME": "1c",
             "ONEC_SYNC_EXCHANGE_PASSWORD": "from-env",
             "ONEC_SYNC_ODATA_PASSWORD_FILE": str(secret_file),
             "CREDENTIALS_DIRECTORY": str(creds),
@@ -135,7 +136,10 @@ def test_missing_file_is_a_problem(tmp_path: Path) -> None:
         ({"ONEC_SYNC_IMPORT_SITE_OWNED_FIELDS": "description,colour"}, "import.site_owned_fields"),
         ({"ONEC_SYNC_DATABASE_ECHO": "maybe"}, "ONEC_SYNC_DATABASE_ECHO"),
         ({"ONEC_SYNC_ODATA_URL": "ftp://1c"}, "odata.url"),
-        ({"ONEC_SYNC_EXCHANGE_USERNAME": "1c"}, "exchange: a username is set"),
+        (
+            {"ONEC_SYNC_EXCHANGE_USERNAME": "1c"},
+            "exchange.password_hash: not set, so 1C cannot log in",
+        ),
     ],
 )
 def test_values_that_make_no_sense_are_problems(env: dict[str, str], problem: str) -> None:

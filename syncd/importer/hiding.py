@@ -1,0 +1,172 @@
+"""The guard on mass hiding: a full package that would hide much of the catalog waits.
+
+A full package hides the products and offers it did not mention. One mistaken "full" export
+(a filtered selection, a test base) would so hide a whole shop. When hiding a table's unmentioned
+rows would hide more than ``import.hide_guard_share`` of its visible rows (and more than
+``import.hide_guard_min_rows``), the run is imported but its hiding is *held*: nothing is hidden,
+the run's mentions are kept, ``sync_runs.held_hide`` says what would go, and an audit entry
+``import.hide_held`` is written. An operator then confirms (``confirm_hide``: the same hiding,
+as the run would have done it) or rejects it (``reject_hide``: nothing is hidden).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from config import ImportSettings, RedisSettings
+from syncd.importer.repository import CatalogRepository
+from syncd.importer.writer import Counts
+from syncd.store import audit, models
+from syncd.store.engine import make_session_factory
+from syncd.store.events import CatalogNotifier
+from syncd.store.locks import CATALOG_LOCK, named_lock
+from syncd.store.unit_of_work import UnitOfWork
+
+# Statuses of a package run that finished importing (a later one makes a held hiding stale).
+_FINISHED = ("succeeded", "unchanged")
+
+
+class HideError(Exception):
+    """A held hiding cannot be confirmed or rejected; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """What hiding one table's unmentioned rows would do."""
+
+    table: str
+    kind: str  # the mention kind ("product", "offer")
+    up_to_id: int
+    would_hide: int
+    active: int
+
+    def too_many(self, settings: ImportSettings) -> bool:
+        return (
+            self.would_hide > settings.hide_guard_min_rows
+            and self.would_hide > settings.hide_guard_share * self.active
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "up_to_id": self.up_to_id,
+            "would_hide": self.would_hide,
+            "active": self.active,
+        }
+
+
+def held_message(run_uuid: str, held: dict[str, Any], share: float) -> str:
+    """One line for the operator: what would be hidden and the two commands that decide."""
+    parts = [f"{m['would_hide']} of {m['active']} {table}" for table, m in sorted(held.items())]
+    return (
+        f"hiding held: this full package would hide {', '.join(parts)} (more than "
+        f"{share:.0%}, import.hide_guard_share); check it, then `onec-sync runs confirm-hide "
+        f"{run_uuid}` or `onec-sync runs reject-hide {run_uuid}`"
+    )
+
+
+def confirm_hide(
+    engine: Engine, run_uuid: str, *, redis: RedisSettings, actor: str | None
+) -> dict[str, int]:
+    """Hide what the held run did not mention (rows that existed when it began); returns the
+    rows hidden per table. One transaction, under the catalog lock."""
+    with named_lock(engine, CATALOG_LOCK), UnitOfWork(make_session_factory(engine)) as uow:
+        run, held = _held_run(uow.session, run_uuid)
+        _refuse_if_stale(uow.session, run)
+        repo = CatalogRepository(uow.session)
+        counts = Counts.from_dict(run.counts or {})
+        now = datetime.now(UTC)
+        hidden: dict[str, int] = {}
+        for table_name, measured in held.items():
+            table = models.Base.metadata.tables[table_name]
+            n = repo.hide_unmentioned(
+                table, run.id, measured["kind"], now, up_to_id=measured["up_to_id"]
+            )
+            counts.add(table_name, "hidden", n)
+            hidden[table_name] = n
+        _close(uow.session, repo, run, "import.hide_confirmed", "confirmed", actor, hidden)
+        run.counts = counts.as_dict()
+        uow.commit()
+    notifier = CatalogNotifier(redis.url)
+    notifier.committed(["products", "offers", "prices", "stock"])
+    notifier.flush()
+    return hidden
+
+
+def reject_hide(engine: Engine, run_uuid: str, *, actor: str | None) -> None:
+    """Drop the held hiding: nothing is hidden; the run's mentions are forgotten."""
+    with named_lock(engine, CATALOG_LOCK), UnitOfWork(make_session_factory(engine)) as uow:
+        run, held = _held_run(uow.session, run_uuid)
+        repo = CatalogRepository(uow.session)
+        would = {table: m["would_hide"] for table, m in held.items()}
+        _close(uow.session, repo, run, "import.hide_rejected", "rejected", actor, would)
+        uow.commit()
+
+
+def held_runs(session: Session) -> list[dict[str, Any]]:
+    """Runs whose hiding waits for an operator, oldest first."""
+    runs = session.execute(
+        select(models.SyncRun)
+        .where(models.SyncRun.held_hide.is_not(None))
+        .order_by(models.SyncRun.id)
+    ).scalars()
+    return [
+        {"run_uuid": run.run_uuid, "started_at": run.started_at, "held": run.held_hide}
+        for run in runs
+        if run.held_hide
+    ]
+
+
+def _held_run(session: Session, run_uuid: str) -> tuple[models.SyncRun, dict[str, Any]]:
+    run = session.execute(
+        select(models.SyncRun).where(models.SyncRun.run_uuid == run_uuid)
+    ).scalar_one_or_none()
+    if run is None:
+        raise HideError(f"no run {run_uuid!r}; `onec-sync runs` lists them")
+    if not run.held_hide:
+        raise HideError(f"run {run_uuid} has no held hiding (`onec-sync status` lists those)")
+    return run, dict(run.held_hide)
+
+
+def _refuse_if_stale(session: Session, run: models.SyncRun) -> None:
+    later = session.execute(
+        select(models.SyncRun.run_uuid)
+        .where(
+            models.SyncRun.stream == run.stream,
+            models.SyncRun.id > run.id,
+            models.SyncRun.status.in_(_FINISHED),
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+    if later is not None:
+        raise HideError(
+            f"run {later} imported after run {run.run_uuid}, so its held hiding is out of date: "
+            f"`onec-sync runs reject-hide {run.run_uuid}`, then import the full package again"
+        )
+
+
+def _close(
+    session: Session,
+    repo: CatalogRepository,
+    run: models.SyncRun,
+    action: str,
+    outcome: str,
+    actor: str | None,
+    rows: dict[str, int],
+) -> None:
+    repo.forget_mentions(run.id)
+    audit.append(
+        session,
+        action=action,
+        outcome=outcome,
+        actor=actor,
+        source=run.source,
+        run_uuid=run.run_uuid,
+        details={"rows": rows, "held": run.held_hide},
+    )
+    run.held_hide = None
