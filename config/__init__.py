@@ -17,6 +17,7 @@ from config.errors import ConfigError
 from config.loader import CONFIG_ENV, ENV_PREFIX, load_settings
 from config.secret import Secret, mask_url
 from config.settings import (
+    ConsoleSettings,
     DaemonSettings,
     DatabaseSettings,
     ExchangeSettings,
@@ -35,6 +36,7 @@ __all__ = [
     "CONFIG_ENV",
     "ENV_PREFIX",
     "ConfigError",
+    "ConsoleSettings",
     "DaemonSettings",
     "DatabaseSettings",
     "ExchangeSettings",
