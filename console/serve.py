@@ -8,6 +8,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from sqlalchemy import Engine
+from waitress.server import BaseWSGIServer
 
 from config import Settings
 from console.app import create_app
@@ -36,7 +37,10 @@ def serve_console(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if on_ready is not None:
-        on_ready(f"http://{address}/")
+        assert isinstance(server, BaseWSGIServer), "one listen address"
+        assert server.socket is not None
+        host, port = server.socket.getsockname()[:2]  # the bound port, also for port 0
+        on_ready(f"http://{host}:{port}/")
     try:
         server.run()
     finally:
