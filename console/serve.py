@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from types import FrameType
 
@@ -30,8 +31,11 @@ def serve_console(
     address = listen or settings.console.listen
     server = make_server(app, address, threads=settings.console.threads, max_body=64 * 1024)
 
+    stopping = threading.Event()
+
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping the console", signum)
+        stopping.set()
         server.close()
 
     signal.signal(signal.SIGTERM, stop)
@@ -43,5 +47,9 @@ def serve_console(
         on_ready(f"http://{host}:{port}/")
     try:
         server.run()
+    except OSError:
+        if not stopping.is_set():
+            raise
+        # closing the socket from the signal handler may interrupt the select() in progress
     finally:
         server.task_dispatcher.shutdown()

@@ -54,3 +54,28 @@ def test_the_console_serves_its_login_page_on_loopback_and_stops_on_sigterm(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_the_console_unit_is_accepted_by_systemd_and_runs_console_serve(tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    from tests.daemon.test_systemd import read_unit
+
+    service = {k: v[-1] for k, v in read_unit("onec-console.service")["Service"].items()}
+    assert service["ExecStart"].endswith("onec-sync console serve")
+    assert service["RestartPreventExitStatus"] == "78"
+    assert service["LoadCredential"] == "console:/etc/onec-sync/credentials/console"
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("no systemd-analyze here")
+    text = (REPO_ROOT / "systemd" / "onec-console.service").read_text(encoding="utf-8")
+    bin_dir = Path(sys.executable).parent
+    unit = tmp_path / "onec-console.service"
+    unit.write_text(text.replace("/opt/onec-sync/venv/bin/", f"{bin_dir}/"), encoding="utf-8")
+    done = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "", done.stderr
