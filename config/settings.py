@@ -484,6 +484,7 @@ class ConsoleSettings:
     cookie_secure: bool = False  # send the session cookie over HTTPS only (set behind TLS)
     session_hours: float = 12.0  # a login lasts this long
     threads: int = 4  # requests served at once
+    login_rate_limit: str = "10/minute"  # failed logins per client address and per username
 
     def problems(self) -> list[str]:
         found = []

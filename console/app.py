@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from config import Settings
 from console import auth, views
+from syncd.exchange.throttle import LoginThrottle
 from syncd.store.engine import make_engine
 
+log = logging.getLogger(__name__)
 MIN_SECRET_LENGTH = 32
 _CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -49,6 +53,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     )
     app.extensions["console.settings"] = settings
     app.extensions["console.engine"] = engine or make_engine(settings.database)
+    app.extensions["console.throttle"] = LoginThrottle(settings.console.login_rate_limit)
     CSRFProtect(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
@@ -59,6 +64,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     app.after_request(_headers)
     app.register_error_handler(CSRFError, _csrf_refused)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(SQLAlchemyError, _database_down)
     return app
 
 
@@ -91,6 +97,12 @@ def _csrf_refused(exc: CSRFError) -> tuple[str, int]:
 def _http_error(exc: HTTPException) -> tuple[str, int]:
     code = exc.code or 500
     return render_template("error.html", code=code, message=exc.description), code
+
+
+def _database_down(exc: SQLAlchemyError) -> tuple[str, int]:
+    log.error("console: the database cannot be read: %s", exc)
+    message = "The database cannot be reached right now; nothing was changed. Try again shortly."
+    return render_template("error.html", code=503, message=message), 503
 
 
 def _when(moment: datetime | None) -> str:

@@ -14,11 +14,22 @@ from typing import Any, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from syncd.exchange.throttle import LoginThrottle
 from syncd.store import audit
 from syncd.store.models import User
 
@@ -103,6 +114,13 @@ def login() -> Any:
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:255]
         password = request.form.get("password", "")[:1024]
+        throttle: LoginThrottle = current_app.extensions["console.throttle"]
+        keys = (f"address {request.remote_addr}", f"user {username.lower()}")
+        wait = max(throttle.retry_after(key) or 0 for key in keys)
+        if wait:
+            message = f"Too many failed logins; try again in {wait} s."
+            page = render_template("login.html", error=message)
+            return page, 429, {"Retry-After": str(wait)}
         db: Session = g.db
         person = authenticate(db, username, password) if username and password else None
         if person is not None:
@@ -117,6 +135,8 @@ def login() -> Any:
             session["user_id"], session["username"] = person.id, person.name
             return redirect(_safe_next(request.args.get("next")))
         log.warning("console: refused login for %r from %s", username, request.remote_addr)
+        for key in keys:
+            throttle.failed(key)
         error = "Wrong username or password."
     status = 401 if error else 200
     return render_template("login.html", error=error), status

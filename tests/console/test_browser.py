@@ -119,3 +119,18 @@ def test_an_operator_is_offered_no_admin_action_and_a_forged_one_is_refused(
     assert "admin role" in by_id(browser, "error").text
     assert outbox_state(db_engine) == "failed"
     assert [a for a in audit_entries(db_engine) if a[0] != "console.login"] == []
+
+
+def test_every_page_fits_a_phone_screen_without_sideways_scrolling(
+    browser: Any, live_console: str, settings: Settings, db_engine: Engine
+) -> None:
+    failed_package(settings, db_engine)
+    order_with_failed_push(db_engine)
+    browser.set_window_size(390, 844)
+    log_in(browser, live_console, "alice")
+    width = browser.execute_script("return window.innerWidth")
+    assert width <= 400
+    for page in ("/", "/runs", "/quarantine", "/exchange", "/orders", "/audit"):
+        browser.get(f"{live_console}{page}")
+        page_width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert page_width <= width, f"{page} is {page_width}px wide on a {width}px screen"

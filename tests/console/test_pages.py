@@ -299,3 +299,76 @@ def test_verifying_the_audit_chain_shows_its_result(
     token = csrf_token(client, "/audit")
     page = client.post("/audit/verify", data={"csrf_token": token}).get_data(as_text=True)
     assert "Audit log intact" in page
+
+
+def test_repeated_wrong_passwords_are_throttled_even_with_the_right_one_after(
+    settings: Settings, db_engine: Engine
+) -> None:
+    from dataclasses import replace
+
+    from console import create_app
+
+    strict = replace(settings, console=replace(settings.console, login_rate_limit="3/minute"))
+    client = create_app(strict, engine=db_engine).test_client()
+    token = csrf_token(client)
+    for _ in range(3):
+        wrong = {"username": "alice", "password": "guess", "csrf_token": token}
+        assert client.post("/login", data=wrong).status_code == 401
+    right = {"username": "alice", "password": PASSWORD, "csrf_token": token}
+    reply = client.post("/login", data=right)
+    assert reply.status_code == 429
+    assert int(reply.headers["Retry-After"]) > 0
+    assert client.get("/").status_code == 302  # still not logged in
+
+
+def test_a_database_that_cannot_be_reached_gets_a_503_page_not_a_traceback(
+    settings: Settings,
+) -> None:
+    from dataclasses import replace
+
+    from config import DatabaseSettings
+    from console import create_app
+
+    down = replace(
+        settings,
+        database=DatabaseSettings(
+            url="postgresql+psycopg://127.0.0.1:1/nothing", connect_timeout_seconds=1
+        ),
+    )
+    client = create_app(down).test_client()
+    token = csrf_token(client)
+    reply = client.post(
+        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+    )
+    assert reply.status_code == 503
+    page = reply.get_data(as_text=True)
+    assert "database cannot be reached" in page
+    assert "Traceback" not in page
+
+
+def test_retrying_a_quarantined_file_that_is_still_broken_records_a_failed_run_by_the_person(
+    client: FlaskClient, settings: Settings, db_engine: Engine
+) -> None:
+    failed_package(settings, db_engine)
+    [kept] = [
+        p for p in settings.paths.quarantine_dir.iterdir() if not p.name.endswith(".reason.txt")
+    ]
+    original = kept.read_bytes()
+    log_in(client, "oscar")
+    token = csrf_token(client, f"/quarantine/{kept.name}")
+
+    reply = client.post(f"/quarantine/{kept.name}/retry", data={"csrf_token": token})
+
+    assert reply.status_code == 302
+    run_page = client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "failed" in run_page
+    assert "oscar" in run_page
+    assert kept.read_bytes() == original  # the quarantined original is kept as it was
+    assert ("console.retry", "oscar") in audit_entries(db_engine)
+    with Session(db_engine) as db:
+        outcome = db.scalars(
+            select(models.AuditEntry.outcome)
+            .where(models.AuditEntry.action == "console.retry")
+            .order_by(models.AuditEntry.id.desc())
+        ).first()
+    assert outcome == "failed"
