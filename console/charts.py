@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT, PAD = 640, 160, 28
+WIDTH, HEIGHT = 640, 170
+LEFT, BOTTOM, TOP = 40, 20, 10  # room for the scale and the axis labels
+MAX_BAR = 36.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,29 +22,36 @@ class Bar:
     bad: bool = False  # drawn red (a failed run)
 
 
-def bars(series: Sequence[Bar], *, title: str, unit: str) -> Markup:
-    """A bar per value, scaled to the largest; the axis names the largest value and ``unit``."""
+def bars(
+    series: Sequence[Bar], *, title: str, unit: str, axis: tuple[str, str] = ("", "")
+) -> Markup:
+    """A bar per value, scaled to the largest; the scale names the largest value and ``unit``;
+    ``axis`` labels the first and the last bar (e.g. their dates)."""
     if not series:
         return Markup('<p class="muted">{}: nothing in this period.</p>').format(title)
     top = max(b.value for b in series) or 1.0
-    step = (WIDTH - PAD) / len(series)
-    width = max(step * 0.8, 1.0)
+    base = HEIGHT - BOTTOM
+    step = (WIDTH - LEFT) / len(series)
+    width = min(max(step * 0.8, 1.0), MAX_BAR)
     shapes = []
     for i, b in enumerate(series):
-        h = (HEIGHT - PAD) * (b.value / top)
-        x, y = PAD + i * step, HEIGHT - PAD / 2 - h
+        h = (base - TOP) * (max(b.value, 0.0) / top)
+        x = LEFT + i * step + (step - width) / 2
         css = "bar bad" if b.bad else "bar"
         shapes.append(
-            f'<rect class="{css}" x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}">'
-            f"<title>{escape(b.label)}</title></rect>"
+            f'<rect class="{css}" x="{x:.1f}" y="{base - h:.1f}" width="{width:.1f}" '
+            f'height="{h:.1f}"><title>{escape(b.label)}</title></rect>'
         )
-    # Every text placed in the SVG is escaped above or here; the rest are our own numbers.
+    first, last = (escape(text) for text in axis)
+    # Every text placed in the SVG is escaped; the rest are our own numbers.
     return Markup(  # noqa: S704
         f'<figure class="chart"><svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{escape(title)}" preserveAspectRatio="none">'
-        f'<line class="axis" x1="{PAD}" y1="{HEIGHT - PAD / 2}" x2="{WIDTH}" '
-        f'y2="{HEIGHT - PAD / 2}"/>'
-        f'<text class="tick" x="2" y="12">{_number(top)}</text>'
+        f'aria-label="{escape(title)}">'
+        f'<line class="axis" x1="{LEFT}" y1="{base}" x2="{WIDTH}" y2="{base}"/>'
+        f'<text class="tick" x="{LEFT - 4}" y="{TOP + 8}" text-anchor="end">{_number(top)}</text>'
+        f'<text class="tick" x="{LEFT - 4}" y="{base}" text-anchor="end">0</text>'
+        f'<text class="tick" x="{LEFT}" y="{HEIGHT - 4}">{first}</text>'
+        f'<text class="tick" x="{WIDTH}" y="{HEIGHT - 4}" text-anchor="end">{last}</text>'
         f"{''.join(shapes)}</svg>"
         f"<figcaption>{escape(title)} ({escape(unit)})</figcaption></figure>"
     )

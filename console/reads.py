@@ -208,6 +208,7 @@ def run_series(db: Session, *, now: datetime, days: int = 28) -> list[dict[str, 
                 "status": status,
                 "seconds": seconds,
                 "per_second": written / seconds if seconds > 0 else 0.0,
+                "started_at": aware(started),
             }
         )
     return out
