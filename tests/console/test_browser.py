@@ -25,16 +25,30 @@ pytestmark = pytest.mark.slow
 
 
 def by_id(browser: Any, element_id: str) -> Any:
+    """The element once the page shows it (a click's navigation may still be under way)."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
 
-    return browser.find_element(By.ID, element_id)
+    return WebDriverWait(browser, 30).until(
+        expected_conditions.presence_of_element_located((By.ID, element_id))
+    )
+
+
+def click_and_wait(browser: Any, element: Any) -> None:
+    """Click, then wait until the browser has left the page the element was on."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    element.click()
+    WebDriverWait(browser, 120).until(expected_conditions.staleness_of(element))
 
 
 def log_in(browser: Any, base: str, username: str) -> None:
     browser.get(f"{base}/login")
     by_id(browser, "username").send_keys(username)
     by_id(browser, "password").send_keys(PASSWORD)
-    by_id(browser, "login").click()
+    click_and_wait(browser, by_id(browser, "login"))
     assert username in by_id(browser, "who").text
 
 
@@ -55,13 +69,13 @@ def test_an_operator_sees_a_failed_import_reads_why_retries_it_fixed_and_watches
     banner = by_id(browser, "banner")
     assert "failed package" in banner.text
     browser.save_screenshot(str(shots / "overview.png"))
-    browser.find_element(By.LINK_TEXT, "night-export").click()
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "night-export"))
     reason = by_id(browser, "reason").text
     assert "offers.xml" in reason
     assert "line" in reason
 
     fix_package(package)
-    by_id(browser, "retry").click()
+    click_and_wait(browser, by_id(browser, "retry"))
 
     assert "succeeded" in by_id(browser, "run-status").text
     browser.save_screenshot(str(shots / "run.png"))
@@ -87,7 +101,7 @@ def test_an_admin_resends_an_order_and_the_audit_log_names_them(
     browser.get(f"{live_console}/orders")
     assert "the warehouse is closed" in by_id(browser, "order-S-1001").text
 
-    by_id(browser, "resend-S-1001").click()
+    click_and_wait(browser, by_id(browser, "resend-S-1001"))
 
     assert "queued for the next order push" in browser.find_element(By.CLASS_NAME, "flash").text
     assert outbox_state(db_engine) == "pending"
@@ -100,6 +114,8 @@ def test_an_operator_is_offered_no_admin_action_and_a_forged_one_is_refused(
     browser: Any, live_console: str, db_engine: Engine
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
 
     order_with_failed_push(db_engine)
     log_in(browser, live_console, "oscar")
@@ -108,6 +124,7 @@ def test_an_operator_is_offered_no_admin_action_and_a_forged_one_is_refused(
     token = browser.find_element(By.NAME, "csrf_token").get_attribute("value")
 
     # The operator builds the admin's form by hand, with their own valid CSRF token.
+    page = browser.find_element(By.TAG_NAME, "html")
     browser.execute_script(
         "const f = document.createElement('form'); f.method = 'post';"
         "f.action = '/orders/S-1001/resend';"
@@ -115,6 +132,7 @@ def test_an_operator_is_offered_no_admin_action_and_a_forged_one_is_refused(
         "f.appendChild(t); document.body.appendChild(f); f.submit();",
         token,
     )
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
 
     assert "admin role" in by_id(browser, "error").text
     assert outbox_state(db_engine) == "failed"
