@@ -122,7 +122,8 @@ def login() -> Any:
             page = render_template("login.html", error=message)
             return page, 429, {"Retry-After": str(wait)}
         db: Session = g.db
-        person = authenticate(db, username, password) if username and password else None
+        usable = username.isprintable() and "\x00" not in password
+        person = authenticate(db, username, password) if username and password and usable else None
         if person is not None:
             # Only successful logins are audited: refused ones would let anyone fill the log.
             audit.append(

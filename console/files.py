@@ -59,7 +59,9 @@ def listing(directory: Path | None) -> list[Kept]:
 
 def find(directory: Path | None, name: str) -> Path | None:
     """The entry ``name`` of ``directory``, or None: never a path outside it."""
-    if directory is None or not name or "/" in name or "\\" in name or name in (".", ".."):
+    if directory is None or not name or len(name.encode()) > 255 or name in (".", ".."):
+        return None
+    if any(c in name for c in ("/", "\\", "\x00")):
         return None
     if name.endswith(REASON) or name.startswith("."):
         return None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from syncd.store import audit
 
 bp = Blueprint("pages", __name__)
 MAX_FILTER = 128
+_RUN_UUID = re.compile(r"[0-9A-Za-z-]{1,64}")
 
 
 def _settings() -> Settings:
@@ -76,7 +78,7 @@ def runs() -> str:
 @bp.get("/runs/<run_uuid>")
 @login_required
 def run_detail(run_uuid: str) -> str:
-    run = reads.run_detail(g.db, run_uuid[:64])
+    run = reads.run_detail(g.db, run_uuid) if _RUN_UUID.fullmatch(run_uuid) else None
     if run is None:
         abort(404, "no such run")
     return render_template("run.html", run=run)
@@ -154,8 +156,10 @@ def orders() -> str:
 @bp.post("/orders/<number>/resend")
 @admin_required
 def resend(number: str) -> Response:
+    if not number.isprintable() or len(number) > 64:
+        abort(404, "no such order")
     return _act(
-        lambda actor: actions.resend_order(_engine(), actor=actor, number=number[:64]),
+        lambda actor: actions.resend_order(_engine(), actor=actor, number=number),
         back=url_for("pages.orders"),
     )
 
@@ -206,6 +210,8 @@ def _text_arg(name: str) -> str | None:
     value = request.args.get(name, "").strip()
     if len(value) > MAX_FILTER:
         abort(400, f"{name} is longer than {MAX_FILTER} characters")
+    if not value.isprintable():
+        abort(400, f"{name} must not contain control characters")
     return value or None
 
 

@@ -147,7 +147,8 @@ def test_a_retry_of_a_package_already_retried_is_not_found(
 
 
 @pytest.mark.parametrize(
-    "name", ["..", "../inbox", "..%2Fdone", ".onec-sync", "x.reason.txt", "nope"]
+    "name",
+    ["..", "../inbox", "..%2Fdone", ".onec-sync", "x.reason.txt", "nope", "n" * 300, "a%00b"],
 )
 def test_a_name_outside_the_failed_and_quarantine_folders_is_not_found(
     client: FlaskClient, settings: Settings, db_engine: Engine, name: str
@@ -372,3 +373,32 @@ def test_retrying_a_quarantined_file_that_is_still_broken_records_a_failed_run_b
             .order_by(models.AuditEntry.id.desc())
         ).first()
     assert outcome == "failed"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/runs/abc%00def", 404),
+        ("get", "/runs?stream=a%00b", 400),
+        ("get", "/audit?actor=a%00b", 400),
+        ("get", "/audit?action=%01", 400),
+        ("post", "/orders/S%00-1/resend", 404),
+    ],
+)
+def test_control_characters_in_a_request_get_a_4xx_not_a_database_error(
+    client: FlaskClient, db_engine: Engine, method: str, path: str, status: int
+) -> None:
+    log_in(client, "alice")
+    token = csrf_token(client, "/orders")
+    reply = getattr(client, method)(path, data={"csrf_token": token})
+    assert reply.status_code == status
+
+
+def test_a_username_with_a_nul_byte_is_a_wrong_login_not_a_database_error(
+    client: FlaskClient,
+) -> None:
+    token = csrf_token(client)
+    reply = client.post(
+        "/login", data={"username": "ali\x00ce", "password": PASSWORD, "csrf_token": token}
+    )
+    assert reply.status_code == 401
