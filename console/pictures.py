@@ -22,13 +22,15 @@ def overview_pictures(
         "throughput": bars(
             [Bar(r["per_second"], f"{_day(r['started_at'])} {r['stream']} {r['run_uuid']}: "
                  f"{r['per_second']:.0f} rows/s", r["status"] == "failed") for r in series],
-            title="Import throughput per run, last 4 weeks", unit="rows written per second",
+            title=f"Import throughput of the last {len(series)} runs (4 weeks at most)",
+            unit="rows written per second",
             axis=span,
         ),
         "durations": bars(
             [Bar(r["seconds"], f"{_day(r['started_at'])} {r['stream']} {r['run_uuid']}: "
                  f"{r['seconds']:.1f} s", r["status"] == "failed") for r in series],
-            title="Duration per run, last 4 weeks", unit="seconds", axis=span,
+            title=f"Duration of the last {len(series)} runs (4 weeks at most)", unit="seconds",
+            axis=span,
         ),
         "lag": bars(
             [Bar(s["lag_seconds"] or 0.0, f"{s['stream']}: lag {s['lag_seconds']} s",
@@ -45,4 +47,4 @@ def overview_pictures(
 
 
 def _day(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+    return moment.isoformat(" ", "minutes")[:16] if moment else ""

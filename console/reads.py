@@ -188,14 +188,17 @@ def orders_on_the_way(db: Session, *, limit: int = PAGE) -> list[dict[str, Any]]
 # --- pictures --------------------------------------------------------------------------------
 
 
-def run_series(db: Session, *, now: datetime, days: int = 28) -> list[dict[str, Any]]:
-    """Finished runs of the last ``days`` days, oldest first: rows written per second, seconds."""
+def run_series(
+    db: Session, *, now: datetime, days: int = 28, limit: int = 240
+) -> list[dict[str, Any]]:
+    """The latest ``limit`` finished runs of the last ``days`` days, oldest first: rows written
+    per second and seconds (more bars than that would be thinner than a pixel)."""
     r = models.SyncRun
     rows = db.execute(
         select(r.run_uuid, r.stream, r.status, r.counts, r.started_at, r.finished_at)
         .where(r.started_at >= now - timedelta(days=days), r.finished_at.is_not(None))
         .order_by(r.id.desc())
-        .limit(1000)
+        .limit(limit)
     ).all()
     out = []
     for run_uuid, stream, status, counts, started, finished in reversed(rows):
