@@ -232,6 +232,7 @@ def test_an_admin_runs_a_job_now_and_it_is_audited(
         "/orders/S-1001/resend",
         "/jobs/housekeeping/run",
         "/failed/{package}/retry",
+        "/quarantine/{kept}/retry",
         "/audit/verify",
         "/logout",
     ],
@@ -254,7 +255,12 @@ def test_every_action_without_a_valid_csrf_token_is_refused(
         token = csrf_token(other)
     log_in(client, "alice")
 
-    reply = client.post(action.format(package=package.name), data={"csrf_token": token})
+    [kept] = [
+        p for p in settings.paths.quarantine_dir.iterdir() if not p.name.endswith(".reason.txt")
+    ]
+    path = action.format(package=package.name, kept=kept.name)
+
+    reply = client.post(path, data={"csrf_token": token})
 
     assert reply.status_code == 400
     assert "CSRF" in reply.get_data(as_text=True)
