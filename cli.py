@@ -1156,5 +1156,35 @@ def apikeys_revoke(ctx: Context, prefix: str) -> None:
     click.echo(f"revoked {described['prefix']} ({described['name']})")
 
 
+# --- console (the operator console) -------------------------------------------------------------
+
+
+@main.group("console")
+def console_group() -> None:
+    """The operator console: a browser page for operators and admins."""
+
+
+@console_group.command("serve")
+@click.option("--listen", help="HOST:PORT to listen on (default: console.listen).")
+@pass_context
+def console_serve(ctx: Context, listen: str | None) -> None:
+    """Serve the console until SIGINT/SIGTERM (log in as a user of `onec-sync users create`)."""
+    from console.app import ConsoleConfigError
+    from console.serve import serve_console
+
+    engine = _current_engine(ctx)
+    try:
+        serve_console(
+            ctx.settings, engine, listen=listen,
+            on_ready=lambda url: click.echo(f"serving the operator console at {url}"),
+        )  # fmt: skip
+    except ConsoleConfigError as exc:
+        fail(str(exc), code=78)
+    except ValueError as exc:
+        fail(f"--listen / console.listen: {exc}", code=78)
+    except OSError as exc:
+        fail(f"cannot listen on {listen or ctx.settings.console.listen}: {exc}", code=78)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

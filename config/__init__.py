@@ -19,6 +19,7 @@ from config.secret import Secret, mask_url
 from config.settings import (
     AuditSettings,
     BackupSettings,
+    ConsoleSettings,
     DaemonSettings,
     DatabaseSettings,
     ExchangeSettings,
@@ -39,6 +40,7 @@ __all__ = [
     "AuditSettings",
     "BackupSettings",
     "ConfigError",
+    "ConsoleSettings",
     "DaemonSettings",
     "DatabaseSettings",
     "ExchangeSettings",

@@ -549,6 +549,26 @@ class BackupSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConsoleSettings:
+    """The operator console (``onec-sync console serve``): a browser page for people."""
+
+    listen: str = "127.0.0.1:8090"  # loopback: put a TLS proxy in front to reach it from elsewhere
+    secret_key: Secret = field(default_factory=lambda: Secret(""))  # signs cookies and CSRF tokens
+    cookie_secure: bool = False  # send the session cookie over HTTPS only (set behind TLS)
+    session_hours: float = 12.0  # a login lasts this long
+    threads: int = 4  # requests served at once
+    login_rate_limit: str = "10/minute"  # failed logins per client address and per username
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.session_hours <= 0:
+            found.append("console.session_hours: must be positive")
+        if self.threads < 1:
+            found.append("console.threads: must be at least 1")
+        return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LoggingSettings:
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "text"] = "auto"  # auto: JSON unless stderr is a terminal
@@ -569,6 +589,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     source: Path | None = None  # the file these came from, if any
 
 

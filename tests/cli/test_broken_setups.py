@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[list[str], str | None]] = {
     "exchange hash-password": (["exchange", "hash-password", "--stdin"], "pw\n"),
     "exchange serve": (["exchange", "serve", "--listen", "127.0.0.1:0"], None),
     "serve": (["serve", "--dev", "--listen", "127.0.0.1:0"], None),
+    "console serve": (["console", "serve", "--listen", "127.0.0.1:0"], None),
     "run": (["run"], None),
     "users create": (["users", "create", "anna", "--password-stdin"], "a-long-password-1\n"),
     "apikeys create": (["apikeys", "create", "shop backend"], None),
@@ -72,7 +73,7 @@ NO_DATABASE = {
     "emulate-1c": 1,  # nothing listens at its URL
 }
 # Commands that would keep serving (or retrying) where the setup lets them start.
-LONG_RUNNING = {"exchange serve", "serve", "run", "emulate-1c"}
+LONG_RUNNING = {"exchange serve", "serve", "console serve", "run", "emulate-1c"}
 
 
 @dataclass
@@ -134,6 +135,7 @@ _WORKS = {
     "apikeys revoke": 1,  # no such key
     "runs confirm-hide": 1,  # no such run
     "runs reject-hide": 1,
+    "console serve": 78,  # console.secret_key is not set
     "db roles": 1,  # SQLite has no roles
     "audit anchor": 0,
     "backup": 0,

@@ -1,0 +1,154 @@
+"""The console in a real browser (headless Chromium): what an operator and an admin do.
+
+Screenshots of the overview and of a run's detail are written under the test's tmp dir
+(``<pytest tmp>/.../screenshots/``) for a person to look at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from config import Settings
+from tests.console.conftest import (
+    PASSWORD,
+    audit_entries,
+    failed_package,
+    fix_package,
+    order_with_failed_push,
+    outbox_state,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def by_id(browser: Any, element_id: str) -> Any:
+    """The element once the page shows it (a click's navigation may still be under way)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    return WebDriverWait(browser, 30).until(
+        expected_conditions.presence_of_element_located((By.ID, element_id))
+    )
+
+
+def click_and_wait(browser: Any, element: Any) -> None:
+    """Click, then wait until the browser has left the page the element was on."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    element.click()
+    WebDriverWait(browser, 120).until(expected_conditions.staleness_of(element))
+
+
+def log_in(browser: Any, base: str, username: str) -> None:
+    browser.get(f"{base}/login")
+    by_id(browser, "username").send_keys(username)
+    by_id(browser, "password").send_keys(PASSWORD)
+    click_and_wait(browser, by_id(browser, "login"))
+    assert username in by_id(browser, "who").text
+
+
+def test_an_operator_sees_a_failed_import_reads_why_retries_it_fixed_and_watches_it_succeed(
+    browser: Any,
+    live_console: str,
+    settings: Settings,
+    db_engine: Engine,
+    tmp_path: Path,
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    package = failed_package(settings, db_engine)
+    log_in(browser, live_console, "oscar")
+
+    banner = by_id(browser, "banner")
+    assert "failed package" in banner.text
+    browser.save_screenshot(str(shots / "overview.png"))
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "night-export"))
+    reason = by_id(browser, "reason").text
+    assert "offers.xml" in reason
+    assert "line" in reason
+
+    fix_package(package)
+    click_and_wait(browser, by_id(browser, "retry"))
+
+    assert "succeeded" in by_id(browser, "run-status").text
+    browser.save_screenshot(str(shots / "run.png"))
+    browser.get(f"{live_console}/")
+    assert not browser.find_elements(By.ID, "banner") or "failed package" not in (
+        by_id(browser, "banner").text
+    )
+    browser.get(f"{live_console}/audit")
+    rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.audit tr")]
+    assert any("console.retry" in r and "oscar" in r for r in rows)
+    assert ("console.retry", "oscar") in audit_entries(db_engine)
+    assert (shots / "overview.png").stat().st_size > 0
+    assert (shots / "run.png").stat().st_size > 0
+
+
+def test_an_admin_resends_an_order_and_the_audit_log_names_them(
+    browser: Any, live_console: str, db_engine: Engine
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    order_with_failed_push(db_engine)
+    log_in(browser, live_console, "alice")
+    browser.get(f"{live_console}/orders")
+    assert "the warehouse is closed" in by_id(browser, "order-S-1001").text
+
+    click_and_wait(browser, by_id(browser, "resend-S-1001"))
+
+    assert "queued for the next order push" in browser.find_element(By.CLASS_NAME, "flash").text
+    assert outbox_state(db_engine) == "pending"
+    browser.get(f"{live_console}/audit")
+    rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.audit tr")]
+    assert any("console.order.resend" in r and "alice" in r for r in rows)
+
+
+def test_an_operator_is_offered_no_admin_action_and_a_forged_one_is_refused(
+    browser: Any, live_console: str, db_engine: Engine
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    order_with_failed_push(db_engine)
+    log_in(browser, live_console, "oscar")
+    browser.get(f"{live_console}/orders")
+    assert browser.find_elements(By.ID, "resend-S-1001") == []
+    token = browser.find_element(By.NAME, "csrf_token").get_attribute("value")
+
+    # The operator builds the admin's form by hand, with their own valid CSRF token.
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script(
+        "const f = document.createElement('form'); f.method = 'post';"
+        "f.action = '/orders/S-1001/resend';"
+        "const t = document.createElement('input'); t.name = 'csrf_token'; t.value = arguments[0];"
+        "f.appendChild(t); document.body.appendChild(f); f.submit();",
+        token,
+    )
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+
+    assert "admin role" in by_id(browser, "error").text
+    assert outbox_state(db_engine) == "failed"
+    assert [a for a in audit_entries(db_engine) if a[0] != "console.login"] == []
+
+
+def test_every_page_fits_a_phone_screen_without_sideways_scrolling(
+    browser: Any, live_console: str, settings: Settings, db_engine: Engine
+) -> None:
+    failed_package(settings, db_engine)
+    order_with_failed_push(db_engine)
+    browser.set_window_size(390, 844)
+    log_in(browser, live_console, "alice")
+    width = browser.execute_script("return window.innerWidth")
+    assert width <= 400
+    for page in ("/", "/runs", "/quarantine", "/exchange", "/orders", "/audit"):
+        browser.get(f"{live_console}{page}")
+        page_width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert page_width <= width, f"{page} is {page_width}px wide on a {width}px screen"

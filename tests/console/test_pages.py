@@ -1,0 +1,410 @@
+"""The console through Flask's test client: login and its cookie, every page, every action,
+roles, CSRF, and what a lying request gets."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from config import Settings
+from syncd.store import models
+from tests.console.conftest import (
+    PASSWORD,
+    audit_entries,
+    csrf_token,
+    failed_package,
+    fix_package,
+    log_in,
+    order_with_failed_push,
+    outbox_state,
+)
+
+PAGES = ("/", "/runs", "/quarantine", "/exchange", "/orders", "/audit")
+
+
+def test_pages_need_a_login(client: FlaskClient) -> None:
+    for page in PAGES:
+        reply = client.get(page)
+        assert reply.status_code == 302
+        assert reply.headers["Location"].startswith("/login")
+
+
+def test_a_wrong_password_is_refused_and_shows_no_page(client: FlaskClient) -> None:
+    token = csrf_token(client)
+    reply = client.post(
+        "/login", data={"username": "alice", "password": "wrong password", "csrf_token": token}
+    )
+    assert reply.status_code == 401
+    assert "Wrong username or password" in reply.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_the_session_cookie_is_httponly_samesite_strict_and_secure_when_configured(
+    client: FlaskClient, settings: Settings, db_engine: Engine
+) -> None:
+    from dataclasses import replace
+
+    from console import create_app
+
+    token = csrf_token(client)
+    reply = client.post(
+        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+    )
+    cookie = reply.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    assert "Secure" not in cookie
+
+    secure = replace(settings, console=replace(settings.console, cookie_secure=True))
+    https = create_app(secure, engine=db_engine).test_client()
+    page = https.get("/login", base_url="https://console.example").get_data(as_text=True)
+    token = re.findall(r'name="csrf_token" value="([^"]+)"', page)[0]
+    reply = https.post(
+        "/login",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
+        base_url="https://console.example",
+        headers={"Referer": "https://console.example/login"},
+    )
+    assert "; Secure" in reply.headers["Set-Cookie"]
+
+
+def test_a_login_cannot_redirect_to_another_site(client: FlaskClient) -> None:
+    token = csrf_token(client)
+    reply = client.post(
+        "/login?next=//evil.example/x",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
+    )
+    assert reply.headers["Location"] == "/"
+
+
+def test_every_page_answers_for_an_operator(
+    client: FlaskClient, settings: Settings, db_engine: Engine
+) -> None:
+    failed_package(settings, db_engine)
+    order_with_failed_push(db_engine)
+    log_in(client, "oscar")
+    for page in PAGES:
+        reply = client.get(page)
+        assert reply.status_code == 200, page
+        assert "<svg" in reply.get_data(as_text=True) or page != "/"
+    with Session(db_engine) as db:
+        run_uuid = db.scalars(select(models.SyncRun.run_uuid)).first()
+    reply = client.get(f"/runs/{run_uuid}")
+    assert reply.status_code == 200
+    assert "failed" in reply.get_data(as_text=True)
+
+
+def test_the_overview_shows_a_failed_import_in_a_red_banner_with_its_reason(
+    client: FlaskClient, settings: Settings, db_engine: Engine
+) -> None:
+    package = failed_package(settings, db_engine)
+    log_in(client, "oscar")
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="banner"' in page
+    assert "night-export" in page
+    detail = client.get(f"/failed/{package.name}").get_data(as_text=True)
+    assert "offers.xml" in detail
+    assert "line" in detail
+
+
+def test_retrying_a_fixed_failed_package_imports_it_and_names_the_person(
+    client: FlaskClient, settings: Settings, db_engine: Engine
+) -> None:
+    package = failed_package(settings, db_engine)
+    fix_package(package)
+    log_in(client, "oscar")
+    token = csrf_token(client, f"/failed/{package.name}")
+
+    reply = client.post(f"/failed/{package.name}/retry", data={"csrf_token": token})
+
+    assert reply.status_code == 302
+    run_page = client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "succeeded" in run_page
+    assert settings.folder.done_path is not None
+    assert [p.name.split("_", 1)[1] for p in settings.folder.done_path.iterdir()] == [
+        "night-export"
+    ]
+    with Session(db_engine) as db:
+        assert db.scalar(select(models.Product.id).limit(1)) is not None
+    assert ("console.retry", "oscar") in audit_entries(db_engine)
+    assert ("import.run", "oscar") in audit_entries(db_engine, "import.run")
+
+
+def test_a_retry_of_a_package_already_retried_is_not_found(
+    client: FlaskClient, settings: Settings, db_engine: Engine
+) -> None:
+    package = failed_package(settings, db_engine)
+    fix_package(package)
+    log_in(client, "oscar")
+    token = csrf_token(client, f"/failed/{package.name}")
+    client.post(f"/failed/{package.name}/retry", data={"csrf_token": token})
+    again = client.post(f"/failed/{package.name}/retry", data={"csrf_token": token})
+    assert again.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["..", "../inbox", "..%2Fdone", ".onec-sync", "x.reason.txt", "nope", "n" * 300, "a%00b"],
+)
+def test_a_name_outside_the_failed_and_quarantine_folders_is_not_found(
+    client: FlaskClient, settings: Settings, db_engine: Engine, name: str
+) -> None:
+    failed_package(settings, db_engine)
+    log_in(client, "oscar")
+    token = csrf_token(client, "/quarantine")
+    for path in (f"/failed/{name}", f"/quarantine/{name}", f"/quarantine/{name}/download"):
+        assert client.get(path).status_code == 404, path
+    reply = client.post(f"/failed/{name}/retry", data={"csrf_token": token})
+    assert reply.status_code == 404
+
+
+def test_a_quarantined_file_can_be_downloaded_as_it_was_kept(
+    client: FlaskClient, settings: Settings, db_engine: Engine
+) -> None:
+    failed_package(settings, db_engine)
+    [kept] = [
+        p for p in settings.paths.quarantine_dir.iterdir() if not p.name.endswith(".reason.txt")
+    ]
+    log_in(client, "oscar")
+    page = client.get("/quarantine").get_data(as_text=True)
+    assert "offers.xml" in page
+    reply = client.get(f"/quarantine/{kept.name}/download")
+    assert reply.status_code == 200
+    assert reply.data == kept.read_bytes()
+    assert "attachment" in reply.headers["Content-Disposition"]
+
+
+def test_an_admin_resends_a_failed_order_and_the_audit_log_names_them(
+    client: FlaskClient, db_engine: Engine
+) -> None:
+    order_with_failed_push(db_engine)
+    log_in(client, "alice")
+    token = csrf_token(client, "/orders")
+
+    reply = client.post("/orders/S-1001/resend", data={"csrf_token": token})
+
+    assert reply.status_code == 302
+    assert outbox_state(db_engine) == "pending"
+    assert ("console.order.resend", "alice") in audit_entries(db_engine)
+    audit_page = client.get("/audit").get_data(as_text=True)
+    assert "console.order.resend" in audit_page
+    assert "alice" in audit_page
+    again = client.post("/orders/S-1001/resend", data={"csrf_token": token})
+    assert again.status_code == 400  # already queued: nothing to re-send
+
+
+@pytest.mark.parametrize(
+    "action", ["/orders/S-1001/resend", "/jobs/housekeeping/run", "/jobs/folder_scan/run"]
+)
+def test_an_operator_cannot_perform_an_admin_action_by_direct_post(
+    client: FlaskClient, db_engine: Engine, action: str
+) -> None:
+    order_with_failed_push(db_engine)
+    log_in(client, "oscar")
+    token = csrf_token(client, "/orders")
+
+    reply = client.post(action, data={"csrf_token": token})
+
+    assert reply.status_code == 403
+    assert outbox_state(db_engine) == "failed"
+    assert [a for a in audit_entries(db_engine) if a[0] != "console.login"] == []
+    assert "resend-S-1001" not in client.get("/orders").get_data(as_text=True)
+
+
+def test_an_admin_runs_a_job_now_and_it_is_audited(
+    client: FlaskClient, settings: Settings, db_engine: Engine
+) -> None:
+    log_in(client, "alice")
+    token = csrf_token(client, "/")
+    reply = client.post("/jobs/housekeeping/run", data={"csrf_token": token})
+    assert reply.status_code == 302
+    assert ("console.job", "alice") in audit_entries(db_engine)
+    assert client.post("/jobs/nope/run", data={"csrf_token": token}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "/orders/S-1001/resend",
+        "/jobs/housekeeping/run",
+        "/failed/{package}/retry",
+        "/quarantine/{kept}/retry",
+        "/audit/verify",
+        "/logout",
+    ],
+)
+@pytest.mark.parametrize("token", ["", "forged-token", "other-session"])
+def test_every_action_without_a_valid_csrf_token_is_refused(
+    client: FlaskClient,
+    settings: Settings,
+    db_engine: Engine,
+    action: str,
+    token: str,
+) -> None:
+    package = failed_package(settings, db_engine)
+    fix_package(package)
+    order_with_failed_push(db_engine)
+    if token == "other-session":
+        from console import create_app
+
+        other = create_app(settings, engine=db_engine).test_client()
+        token = csrf_token(other)
+    log_in(client, "alice")
+
+    [kept] = [
+        p for p in settings.paths.quarantine_dir.iterdir() if not p.name.endswith(".reason.txt")
+    ]
+    path = action.format(package=package.name, kept=kept.name)
+
+    reply = client.post(path, data={"csrf_token": token})
+
+    assert reply.status_code == 400
+    assert "CSRF" in reply.get_data(as_text=True)
+    assert outbox_state(db_engine) == "failed"
+    assert package.exists()
+    assert [a for a in audit_entries(db_engine) if a[0] != "console.login"] == []
+
+
+def test_a_deactivated_user_is_logged_out_on_the_next_click(
+    client: FlaskClient, db_engine: Engine
+) -> None:
+    log_in(client, "oscar")
+    assert client.get("/").status_code == 200
+    with Session(db_engine) as db:
+        user = db.scalars(select(models.User).where(models.User.username == "oscar")).one()
+        user.is_active = False
+        db.commit()
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/runs?status=bogus",
+        "/runs?before=-1",
+        "/runs?before=1e9",
+        "/audit?before=x",
+        "/runs?stream=" + "s" * 200,
+    ],
+)
+def test_bad_filters_get_a_400_naming_the_problem(client: FlaskClient, query: str) -> None:
+    log_in(client, "oscar")
+    reply = client.get(query)
+    assert reply.status_code == 400
+    assert re.search(r"status|before|stream", reply.get_data(as_text=True))
+
+
+def test_verifying_the_audit_chain_shows_its_result(
+    client: FlaskClient, settings: Settings, db_engine: Engine
+) -> None:
+    failed_package(settings, db_engine)
+    log_in(client, "oscar")
+    token = csrf_token(client, "/audit")
+    page = client.post("/audit/verify", data={"csrf_token": token}).get_data(as_text=True)
+    assert "Audit log intact" in page
+
+
+def test_repeated_wrong_passwords_are_throttled_even_with_the_right_one_after(
+    settings: Settings, db_engine: Engine
+) -> None:
+    from dataclasses import replace
+
+    from console import create_app
+
+    strict = replace(settings, console=replace(settings.console, login_rate_limit="3/minute"))
+    client = create_app(strict, engine=db_engine).test_client()
+    token = csrf_token(client)
+    for _ in range(3):
+        wrong = {"username": "alice", "password": "guess", "csrf_token": token}
+        assert client.post("/login", data=wrong).status_code == 401
+    right = {"username": "alice", "password": PASSWORD, "csrf_token": token}
+    reply = client.post("/login", data=right)
+    assert reply.status_code == 429
+    assert int(reply.headers["Retry-After"]) > 0
+    assert client.get("/").status_code == 302  # still not logged in
+
+
+def test_a_database_that_cannot_be_reached_gets_a_503_page_not_a_traceback(
+    settings: Settings,
+) -> None:
+    from dataclasses import replace
+
+    from config import DatabaseSettings
+    from console import create_app
+
+    down = replace(
+        settings,
+        database=DatabaseSettings(
+            url="postgresql+psycopg://127.0.0.1:1/nothing", connect_timeout_seconds=1
+        ),
+    )
+    client = create_app(down).test_client()
+    token = csrf_token(client)
+    reply = client.post(
+        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+    )
+    assert reply.status_code == 503
+    page = reply.get_data(as_text=True)
+    assert "database cannot be reached" in page
+    assert "Traceback" not in page
+
+
+def test_retrying_a_quarantined_file_that_is_still_broken_records_a_failed_run_by_the_person(
+    client: FlaskClient, settings: Settings, db_engine: Engine
+) -> None:
+    failed_package(settings, db_engine)
+    [kept] = [
+        p for p in settings.paths.quarantine_dir.iterdir() if not p.name.endswith(".reason.txt")
+    ]
+    original = kept.read_bytes()
+    log_in(client, "oscar")
+    token = csrf_token(client, f"/quarantine/{kept.name}")
+
+    reply = client.post(f"/quarantine/{kept.name}/retry", data={"csrf_token": token})
+
+    assert reply.status_code == 302
+    run_page = client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "failed" in run_page
+    assert "oscar" in run_page
+    assert kept.read_bytes() == original  # the quarantined original is kept as it was
+    assert ("console.retry", "oscar") in audit_entries(db_engine)
+    with Session(db_engine) as db:
+        outcome = db.scalars(
+            select(models.AuditEntry.outcome)
+            .where(models.AuditEntry.action == "console.retry")
+            .order_by(models.AuditEntry.id.desc())
+        ).first()
+    assert outcome == "failed"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/runs/abc%00def", 404),
+        ("get", "/runs?stream=a%00b", 400),
+        ("get", "/audit?actor=a%00b", 400),
+        ("get", "/audit?action=%01", 400),
+        ("post", "/orders/S%00-1/resend", 404),
+    ],
+)
+def test_control_characters_in_a_request_get_a_4xx_not_a_database_error(
+    client: FlaskClient, db_engine: Engine, method: str, path: str, status: int
+) -> None:
+    log_in(client, "alice")
+    token = csrf_token(client, "/orders")
+    reply = getattr(client, method)(path, data={"csrf_token": token})
+    assert reply.status_code == status
+
+
+def test_a_username_with_a_nul_byte_is_a_wrong_login_not_a_database_error(
+    client: FlaskClient,
+) -> None:
+    token = csrf_token(client)
+    reply = client.post(
+        "/login", data={"username": "ali\x00ce", "password": PASSWORD, "csrf_token": token}
+    )
+    assert reply.status_code == 401
