@@ -30,6 +30,10 @@ class DatabaseSettings:
     connect_timeout_seconds: int = 5
     echo: bool = False
     audit_key: Secret = field(default_factory=lambda: Secret(""))  # keys the audit chain (HMAC)
+    # PostgreSQL streaming replicas the storefront sends catalog reads to (README "Read replicas")
+    replica_urls: tuple[str, ...] = ()
+    # Without Redis (no commit positions to compare), a replica further behind than this is skipped
+    replica_max_lag_seconds: float = 5.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -49,6 +53,16 @@ class DatabaseSettings:
         found = []
         if self.pool_size < 1:
             found.append("database.pool_size: must be at least 1")
+        if self.replica_urls and not scheme.startswith("postgresql"):
+            found.append("database.replica_urls: replicas need a PostgreSQL database.url")
+        for replica in self.replica_urls:
+            if not replica.startswith(("postgresql://", "postgresql+psycopg://")):
+                found.append(
+                    f"database.replica_urls: {replica.partition('://')[0]}://... is not a "
+                    "PostgreSQL URL (use postgresql+psycopg://user@host/db)"
+                )
+        if self.replica_max_lag_seconds <= 0:
+            found.append("database.replica_max_lag_seconds: must be positive")
         return found
 
 

@@ -62,9 +62,9 @@ def create_app(
     if db.engine.dialect.name == "sqlite":
         _add_sqlite_fold(db)
     link = RedisLink(settings.redis.url, timeout_seconds=settings.redis.socket_timeout_seconds)
-    app.extensions[CACHE_EXTENSION] = ResponseCache(
-        link, ttl_seconds=settings.storefront.cache_ttl_seconds
-    )
+    cache = ResponseCache(link, ttl_seconds=settings.storefront.cache_ttl_seconds)
+    app.extensions[CACHE_EXTENSION] = cache
+    db.commit_position = cache.commit_position
     app.extensions[KEY_CACHE_EXTENSION] = KeyCache(link)
     tokens.init_app(app, settings.storefront, allow_ephemeral_secret=dev or app.testing)
     for module in (meta, catalog, search, orders, auth, admin):
@@ -82,7 +82,7 @@ def close_app(app: Flask) -> None:
     cache: ResponseCache = app.extensions[CACHE_EXTENSION]
     cache.close()
     app.extensions[KEY_CACHE_EXTENSION].close()
-    app.extensions["onec_sync_db"].engine.dispose()
+    app.extensions["onec_sync_db"].dispose()
 
 
 def _add_sqlite_fold(db: Database) -> None:

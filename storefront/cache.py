@@ -28,7 +28,13 @@ from redis.retry import Retry
 
 from storefront.errors import RedisUnavailable
 from storefront.redis_link import RedisLink
-from syncd.store.events import CATALOG_CHANNEL, GENERATION_KEY, generation_seed, parse_message
+from syncd.store.events import (
+    CATALOG_CHANNEL,
+    CATALOG_POSITION_KEY,
+    GENERATION_KEY,
+    generation_seed,
+    parse_announcement,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +100,11 @@ class LocalCache:
 
 class Generations:
     """The current generation under ``key`` (default: the catalog's), kept fresh by a thread
-    subscribed to ``channel`` and a periodic re-read."""
+    subscribed to ``channel`` and a periodic re-read.
+
+    For the catalog it also keeps the primary's WAL position announced with the generation
+    (``position``): read replicas must have replayed that far before they serve a read.
+    """
 
     def __init__(
         self,
@@ -103,14 +113,17 @@ class Generations:
         *,
         key: str = GENERATION_KEY,
         channel: str = CATALOG_CHANNEL,
+        position_key: str | None = CATALOG_POSITION_KEY,
         refresh_seconds: float = 1.0,
     ) -> None:
         self.link = link
         self.local = local
         self.key = key
         self.channel = channel
+        self.position_key = position_key
         self.refresh_seconds = refresh_seconds
         self._value: int | None = None
+        self._position: int | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -132,9 +145,19 @@ class Generations:
         fresh = time.monotonic() - self._checked_at < self.refresh_seconds
         if value is not None and fresh and self.listening:
             return value
-        value = self.link.run(lambda client: _read_or_seed_generation(client, self.key))
-        self._advance(value)
+        value, position = self.link.run(
+            lambda client: _read_or_seed_generation(client, self.key, self.position_key)
+        )
+        self._advance(value, position)
         return value
+
+    @property
+    def position(self) -> int | None:
+        """The WAL position announced with the current generation, while that generation is
+        trustworthy (subscribed, or read from Redis within ``refresh_seconds``); None when it is
+        unknown (no sync announced one since Redis started, or Redis is unreachable)."""
+        recent = time.monotonic() - self._checked_at < self.refresh_seconds
+        return self._position if self.listening or recent else None
 
     def close(self) -> None:
         self._stop.set()
@@ -142,9 +165,11 @@ class Generations:
         if thread is not None and thread.is_alive():
             thread.join(timeout=3)
 
-    def _advance(self, value: int) -> None:
+    def _advance(self, value: int, position: int | None = None) -> None:
         with self._lock:
             self._checked_at = time.monotonic()
+            if position is not None and (self._position is None or position > self._position):
+                self._position = position
             if self._value is not None and value <= self._value:
                 return
             self._value = value
@@ -192,21 +217,23 @@ class Generations:
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=1.0)
                 if message and message.get("type") == "message":
-                    generation = parse_message(message["data"])
+                    generation, position = parse_announcement(message["data"])
                     if generation is not None:
-                        self._advance(generation)
+                        self._advance(generation, position)
         finally:
             self._listening = False
             pubsub.close()
             client.close()
 
 
-def _read_or_seed_generation(client: redis.Redis, key: str) -> int:
-    raw = client.get(key)
+def _read_or_seed_generation(
+    client: redis.Redis, key: str, position_key: str | None
+) -> tuple[int, int | None]:
+    raw, position = client.mget([key, position_key]) if position_key else (client.get(key), None)
     if raw is None:
         client.set(key, generation_seed(), nx=True)
         raw = client.get(key)
-    return int(raw or 0)
+    return int(raw or 0), int(position) if position else None
 
 
 class ResponseCache:
@@ -253,6 +280,11 @@ class ResponseCache:
                     _redis_key(generation, key), entry.to_redis(), ex=self.ttl_seconds
                 )
             )
+
+    def commit_position(self) -> int | None:
+        """The primary's WAL position of the last catalog commit announced, when known (see
+        ``Generations.position``); None when caching is off or Redis cannot tell."""
+        return self.generations.position if self.enabled else None
 
     def close(self) -> None:
         self.generations.close()

@@ -26,7 +26,7 @@ blueprint = Blueprint("catalog", __name__)
 @require(CATALOG_READ)
 @cached_read
 def groups() -> dict[str, Any]:
-    return {"items": catalog.group_tree(database.session())}
+    return {"items": catalog.group_tree(database.catalog_session())}
 
 
 @blueprint.get("/price-types")
@@ -34,14 +34,14 @@ def groups() -> dict[str, Any]:
 @cached_read
 def price_types() -> dict[str, Any]:
     default = settings().storefront.default_price_type
-    return {"items": catalog.price_types(database.session(), default)}
+    return {"items": catalog.price_types(database.catalog_session(), default)}
 
 
 @blueprint.get("/warehouses")
 @require(CATALOG_READ)
 @cached_read
 def warehouses() -> dict[str, Any]:
-    return {"items": catalog.warehouses(database.session())}
+    return {"items": catalog.warehouses(database.catalog_session())}
 
 
 @blueprint.get("/products")
@@ -49,7 +49,7 @@ def warehouses() -> dict[str, Any]:
 @cached_read
 def products() -> dict[str, Any]:
     params = query(ProductListQuery)
-    session = database.session()
+    session = database.catalog_session()
     if params.group and not catalog.group_exists(session, params.group):
         raise BadRequest(
             f"there is no group {params.group!r}",
@@ -74,7 +74,7 @@ def products() -> dict[str, Any]:
 @require(CATALOG_READ)
 @cached_read
 def product(product_id: str) -> dict[str, Any]:
-    found = product_detail(database.session(), product_id)
+    found = product_detail(database.catalog_session(), product_id)
     if found is None:
         raise NotFound(f"there is no product {product_id!r}")
     return found
@@ -83,7 +83,7 @@ def product(product_id: str) -> dict[str, Any]:
 def price_type_id(wanted: str | None) -> str | None:
     """The Ид of the price type named (by Ид or name), else of the default; 400 if unknown."""
     row = catalog.resolve_price_type(
-        database.session(), wanted, settings().storefront.default_price_type
+        database.catalog_session(), wanted, settings().storefront.default_price_type
     )
     if row is None and wanted:
         raise BadRequest(

@@ -24,7 +24,7 @@ blueprint = Blueprint("search", __name__)
 def search() -> dict[str, Any]:
     params = query(SearchQuery)
     return search_products(
-        database.session(),
+        database.catalog_session(),
         params.q,
         limit=params.limit,
         cursor=params.cursor,

@@ -35,7 +35,11 @@ class KeyCache:
         self.max_age_seconds = max_age_seconds
         self.max_entries = max_entries
         self.generations = Generations(
-            link, None, key=CREDENTIALS_GENERATION_KEY, channel=CREDENTIALS_CHANNEL
+            link,
+            None,
+            key=CREDENTIALS_GENERATION_KEY,
+            channel=CREDENTIALS_CHANNEL,
+            position_key=None,
         )
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()

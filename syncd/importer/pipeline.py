@@ -145,7 +145,7 @@ class PackageImport:
         self.started = time.monotonic()
         self.tz = ZoneInfo(settings.import_.timezone)
         self.results: list[FileResult] = []
-        self.notifier = CatalogNotifier(settings.redis.url)
+        self.notifier = CatalogNotifier(settings.redis.url, engine=engine)
         self.ledger = RunLedger(self.sessions, self.run_id, self.run_uuid, self.actor, self.source)
         self.marks = RunMarks.from_dict(run.marks)
         # Tables this run may fill without key lookups (WriteOptions.fresh_tables): set by
@@ -341,7 +341,7 @@ class PackageImport:
         lanes.die_with_parent(parent)
         os.nice(lanes.SECOND_LANE_NICENESS)
         self.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
-        self.notifier = CatalogNotifier(self.settings.redis.url)
+        self.notifier = CatalogNotifier(self.settings.redis.url, engine=self.engine)
         try:
             ok = self._run_lane(
                 files,

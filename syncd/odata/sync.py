@@ -88,7 +88,7 @@ def run_odata_sync(
     """
     names = _chosen(settings, stream)
     stop = should_stop or (lambda: False)
-    notifier = CatalogNotifier(settings.redis.url)
+    notifier = CatalogNotifier(settings.redis.url, engine=engine)
     with named_lock(engine, LOCK_NAME, wait=False), named_lock(engine, CATALOG_LOCK, wait=False):
         sessions = make_session_factory(engine)
         result = RunResult(run_uuid=str(uuid.uuid4()))
