@@ -457,10 +457,10 @@ class DaemonSettings:
 
     def problems(self) -> list[str]:
         found = []
-        if self.ops_listen and self.ops_listen == self.http_listen:
+        if self.ops_listen == self.http_listen and not self.ops_listen.endswith(":0"):
             found.append(
-                "daemon.ops_listen: must differ from daemon.http_listen (or be empty); the "
-                "exchange's port answers only the exchange and a bare health check"
+                "daemon.ops_listen: must differ from daemon.http_listen (or be empty: not served "
+                "apart); the exchange's port answers only the exchange and bare health checks"
             )
         if self.ops_token and len(self.ops_token.reveal()) < 16:
             found.append("daemon.ops_token: at least 16 characters")
