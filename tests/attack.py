@@ -370,8 +370,16 @@ ATTACKS: tuple[Attack, ...] = (
 
 def run_attacks(target: Target) -> dict[str, list[str]]:
     """Every attack's findings by name (only those that found something)."""
-    findings = {attack.__name__: attack(target) for attack in ATTACKS}
+    findings = {attack.__name__: _run(attack, target) for attack in ATTACKS}
     return {name: found for name, found in findings.items() if found}
+
+
+def _run(attack: Attack, target: Target) -> list[str]:
+    """An attack's findings; one that could not even run (1C locked out, a server gone) is one."""
+    try:
+        return attack(target)
+    except (RuntimeError, httpx.HTTPError, ValueError, KeyError) as exc:
+        return [f"could not run: {exc!r}"[:300]]
 
 
 def main() -> int:
