@@ -99,6 +99,20 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+STDIN_SECRET_HELP = "Read the password from the first line of standard input."  # noqa: S105
+
+
+def read_password(from_stdin: bool, prompt: str, *, confirm: bool) -> str:
+    """The password from stdin's first line or a hidden prompt; exits 1 when it is empty."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    if not password:
+        fail("an empty password cannot be used; give one on stdin or at the prompt")
+    return password
+
+
 class _Command(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         path = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ""
@@ -921,19 +935,13 @@ def exchange_group() -> None:
 
 
 @exchange_group.command("hash-password")
-@click.option(
-    "--stdin", "from_stdin", is_flag=True, help="Read the password from the first line of stdin."
-)
-def exchange_hash_password(from_stdin: bool) -> None:
+@click.option("--password-stdin", is_flag=True, help=STDIN_SECRET_HELP)
+@click.option("--stdin", "old_stdin", is_flag=True, hidden=True)  # the flag's former name
+def exchange_hash_password(password_stdin: bool, old_stdin: bool) -> None:
     """Print the argon2 hash of 1C's exchange password, for exchange.password_hash."""
     from syncd.exchange.auth import hash_password
 
-    if from_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("1C exchange password", hide_input=True, confirmation_prompt=True)
-    if not password:
-        fail("an empty password cannot be used")
+    password = read_password(password_stdin or old_stdin, "1C exchange password", confirm=True)
     click.echo(hash_password(password))
 
 
@@ -977,13 +985,8 @@ def exchange_sessions(ctx: Context, limit: int, as_json: bool) -> None:
     "--url", required=True, help="The exchange URL, e.g. http://127.0.0.1:8081/1c_exchange"
 )
 @click.option("--user", required=True, help="The login typed into 1C.")
-@click.option(
-    "--password",
-    envvar="ONEC_SYNC_EMULATOR_PASSWORD",
-    prompt=True,
-    hide_input=True,
-    help="The password (or $ONEC_SYNC_EMULATOR_PASSWORD).",
-)
+@click.option("--password-stdin", is_flag=True, help=STDIN_SECRET_HELP)
+@click.option("--password", envvar="ONEC_SYNC_EMULATOR_PASSWORD", hidden=True)  # or stdin, prompt
 @click.option(
     "--zip", "use_zip", is_flag=True, help="Send each XML zipped, if the site accepts zip."
 )
@@ -1004,7 +1007,8 @@ def exchange_sessions(ctx: Context, limit: int, as_json: bool) -> None:
 def emulate_1c(
     url: str,
     user: str,
-    password: str,
+    password_stdin: bool,
+    password: str | None,
     use_zip: bool,
     chunk_size: int | None,
     protocol_version: str | None,
@@ -1013,8 +1017,12 @@ def emulate_1c(
     paths: tuple[Path, ...],
 ) -> None:
     """Play 1C's side of the exchange against URL: upload PATHs (files or package folders),
-    import them, then the sale exchange. Exits 1 if anything failed."""
+    import them, then the sale exchange. Exits 1 if anything failed. The password comes from
+    --password-stdin, else $ONEC_SYNC_EMULATOR_PASSWORD, else a prompt."""
     from syncd.exchange.emulator import Options, emulate
+
+    if password_stdin or password is None:
+        password = read_password(password_stdin, "Password", confirm=False)
 
     options = Options(
         url=url,
@@ -1063,17 +1071,14 @@ def users_group() -> None:
 @users_group.command("create")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["operator", "admin"]), default="operator")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--password-stdin", is_flag=True, help=STDIN_SECRET_HELP)
 @pass_context
 def users_create(ctx: Context, username: str, role: str, password_stdin: bool) -> None:
     """Create USERNAME; asks for the password unless --password-stdin."""
     from storefront import manage
     from storefront.errors import StorefrontError
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = read_password(password_stdin, "Password", confirm=True)
     try:
         user = manage.create_user(
             ctx.settings.database, username=username, password=password, role=role
@@ -1081,6 +1086,73 @@ def users_create(ctx: Context, username: str, role: str, password_stdin: bool) -
     except StorefrontError as exc:
         fail(str(exc))
     click.echo(f"created {user['role']} {user['username']}")
+
+
+# --- users: list, disable, enable, set-password ------------------------------------------------
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def users_list(ctx: Context, as_json: bool) -> None:
+    """List users: name, role, whether they may log in."""
+    from storefront import manage
+
+    found = manage.list_users(ctx.settings.database)
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    for user in found:
+        state = "active" if user["is_active"] else "disabled"
+        click.echo(
+            f"{user['username']:<24} {user['role']:<8} {state:<8} since {user['created_at']}"
+        )
+
+
+def _change_user(ctx: Context, change: Callable[[], dict[str, Any]], done: str) -> None:
+    from storefront.errors import StorefrontError
+
+    try:
+        user = change()
+    except StorefrontError as exc:
+        fail(str(exc))
+    click.echo(f"{done} {user['username']}")
+
+
+@users_group.command("disable")
+@click.argument("username")
+@pass_context
+def users_disable(ctx: Context, username: str) -> None:
+    """USERNAME may no longer log in; their sessions end at once (tokens refused)."""
+    from storefront import manage
+
+    db = ctx.settings.database
+    _change_user(ctx, lambda: manage.set_active(db, username=username, active=False), "disabled")
+
+
+@users_group.command("enable")
+@click.argument("username")
+@pass_context
+def users_enable(ctx: Context, username: str) -> None:
+    """USERNAME may log in again (sessions ended by disabling stay ended)."""
+    from storefront import manage
+
+    db = ctx.settings.database
+    _change_user(ctx, lambda: manage.set_active(db, username=username, active=True), "enabled")
+
+
+@users_group.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help=STDIN_SECRET_HELP)
+@pass_context
+def users_set_password(ctx: Context, username: str, password_stdin: bool) -> None:
+    """A new password for USERNAME; their sessions end (they log in again)."""
+    from storefront import manage
+
+    password = read_password(password_stdin, "New password", confirm=True)
+    db = ctx.settings.database
+    change = lambda: manage.set_password(db, username=username, password=password)  # noqa: E731
+    _change_user(ctx, change, "new password for")
 
 
 @main.group("apikeys")
@@ -1143,7 +1215,10 @@ def apikeys_list(ctx: Context, include_revoked: bool, as_json: bool) -> None:
 @click.argument("prefix")
 @pass_context
 def apikeys_revoke(ctx: Context, prefix: str) -> None:
-    """Revoke the key with PREFIX (the 12 characters after osk_); takes effect at once."""
+    """Revoke the key with PREFIX (the 12 characters after osk_).
+
+    Running API workers refuse the key within storefront.key_cache_seconds (5 s by default),
+    with or without Redis; at once when this command can reach the workers' Redis."""
     from storefront import manage
     from storefront.errors import StorefrontError
 

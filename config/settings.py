@@ -167,9 +167,15 @@ class ExchangeSettings:
     import_wait_seconds: float = 1.5  # how long one mode=import request waits before "progress"
     login_rate_limit: str = "10/minute"  # failed logins per client address
     status_map: dict[str, str] = field(default_factory=dict)  # 1C status name -> shop status
+    # --- what an exchange session may do, and who may never be locked out
+    session_max_seconds: int = 6 * 3600  # absolute lifetime of a session, however busy
+    session_max_files: int = 2000  # files one session may upload
+    session_max_bytes: int = 16 * 1024**3  # bytes one session may upload, all files together
+    cookie_secure: bool = False  # mark the session cookie Secure (1C reaches us over https)
+    login_allowlist: tuple[str, ...] = ()  # 1C's addresses/networks, never locked out
 
     def problems(self) -> list[str]:
-        found = []
+        found = _exchange_limit_problems(self)
         if not self.path.startswith("/"):
             found.append("exchange.path: must start with /")
         if self.enabled and self.username and not (self.password_hash or self.password):
@@ -196,6 +202,38 @@ class ExchangeSettings:
                 "(1C and proxies give up on slow requests)"
             )
         return found
+
+
+def _exchange_limit_problems(settings: ExchangeSettings) -> list[str]:
+    import ipaddress
+
+    found = []
+    limits = (settings.session_max_seconds, settings.session_max_files, settings.session_max_bytes)
+    if min(limits) < 1:
+        found.append(
+            "exchange.session_max_seconds, session_max_files, session_max_bytes: must be above 0"
+        )
+    for network in settings.login_allowlist:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            found.append(f"exchange.login_allowlist: {network!r} is no address or network")
+    return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProxySettings:
+    """Reverse proxies in front of both HTTP apps (the API and the 1C exchange).
+
+    ``hops``: how many proxies append to ``X-Forwarded-For`` (0: none, the socket's peer is the
+    client). Only set it when every request reaches us through exactly that many proxies: a client
+    talking to us directly could otherwise name any address it likes.
+    """
+
+    hops: int = 0
+
+    def problems(self) -> list[str]:
+        return ["proxy.hops: must be 0 (no proxy) to 5"] if not 0 <= self.hops <= 5 else []
 
 
 # The streams `onec-sync sync odata` knows, in the order a full sync runs them (references first).
@@ -477,9 +515,20 @@ class DaemonSettings:
     schedules: dict[str, str] = field(
         default_factory=dict
     )  # job -> "every 60s" | "cron: */5 * * * *"
+    # /metrics and the detailed /ready: on this address ("": not served apart), and on the
+    # exchange's port only to `Authorization: Bearer <ops_token>` (empty: not at all there)
+    ops_listen: str = "127.0.0.1:8082"
+    ops_token: Secret = field(default_factory=lambda: Secret(""))
 
     def problems(self) -> list[str]:
         found = []
+        if self.ops_listen == self.http_listen and not self.ops_listen.endswith(":0"):
+            found.append(
+                "daemon.ops_listen: must differ from daemon.http_listen (or be empty: not served "
+                "apart); the exchange's port answers only the exchange and bare health checks"
+            )
+        if self.ops_token and len(self.ops_token.reveal()) < 16:
+            found.append("daemon.ops_token: at least 16 characters")
         for job, text in sorted(self.schedules.items()):
             interval = schedule_interval(text)
             if interval is None and schedule_cron(text) is None:
@@ -524,10 +573,18 @@ class StorefrontSettings:
     login_rate_limit: str = "10/minute"  # login attempts per client address
     workers: int = 4  # gunicorn worker processes (`onec-sync serve`)
     threads: int = 4  # threads per worker (gunicorn gthread); 1 = one request at a time
-    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For is trusted
+    proxy_hops: int = 0  # moved to [proxy] hops (one setting for the API and the exchange)
+    key_cache_seconds: float = 5.0  # a revoked API key is refused within this, Redis or not
 
     def problems(self) -> list[str]:
         found = []
+        if self.proxy_hops:
+            found.append(
+                "storefront.proxy_hops: set [proxy] hops instead (one setting for the API and "
+                "the exchange)"
+            )
+        if not 0 <= self.key_cache_seconds <= 60:
+            found.append("storefront.key_cache_seconds: 0 (no cache) to 60")
         if self.workers < 1:
             found.append("storefront.workers: must be at least 1")
         if self.threads < 1:
@@ -604,6 +661,7 @@ class Settings:
     audit: AuditSettings = field(default_factory=AuditSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    proxy: ProxySettings = field(default_factory=ProxySettings)
     source: Path | None = None  # the file these came from, if any
 
 

@@ -115,8 +115,10 @@ def login() -> Any:
         username = request.form.get("username", "").strip()[:255]
         password = request.form.get("password", "")[:1024]
         throttle: LoginThrottle = current_app.extensions["console.throttle"]
-        keys = (f"address {request.remote_addr}", f"user {username.lower()}")
-        wait = max(throttle.retry_after(key) or 0 for key in keys)
+        # Counted before the password is checked (a burst cannot pass the limit); a correct
+        # login empties both buckets.
+        keys = (("address", request.remote_addr or ""), ("user", username.lower()))
+        wait = max(throttle.attempt(bucket, who) or 0 for bucket, who in keys)
         if wait:
             message = f"Too many failed logins; try again in {wait} s."
             page = render_template("login.html", error=message)
@@ -131,13 +133,13 @@ def login() -> Any:
                 source=f"console {request.remote_addr}",
             )  # fmt: skip
             db.commit()
+            for bucket, who in keys:
+                throttle.succeeded(bucket, who)
             session.clear()  # a new session id: nothing from before the login carries over
             session.permanent = True
             session["user_id"], session["username"] = person.id, person.name
             return redirect(_safe_next(request.args.get("next")))
         log.warning("console: refused login for %r from %s", username, request.remote_addr)
-        for key in keys:
-            throttle.failed(key)
         error = "Wrong username or password."
     status = 401 if error else 200
     return render_template("login.html", error=error), status

@@ -9,6 +9,7 @@ moved it to ``done/``, reads /health, /ready and /metrics, then stops it with SI
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -49,7 +50,11 @@ def write_daemon_config(settings: Settings, demo_dir: Path) -> Path:
             "settle_seconds": 1.0,
             "recheck_seconds": 0.2,
         },
-        "daemon": {"http_listen": "127.0.0.1:0", "stop_timeout_seconds": 20.0},
+        "daemon": {
+            "http_listen": "127.0.0.1:0",
+            "ops_listen": "127.0.0.1:0",
+            "stop_timeout_seconds": 20.0,
+        },
         "daemon.schedules": {"folder_scan": "every 1s", "housekeeping": "every 1h"},
         "logging": {"format": "json"},
     }
@@ -76,6 +81,10 @@ def run_daemon_demo(
     config = write_daemon_config(settings, demo_dir)
     log = demo_dir / "onec-syncd.log"
     failures: list[str] = []
+    # The details of /health, /ready and /metrics answer an operator's token on the daemon's port.
+    token = secrets.token_urlsafe(24)
+    env = {**(env or {}), "ONEC_SYNC_DAEMON_OPS_TOKEN": token}
+    operator = {"Authorization": f"Bearer {token}"}
     try:
         daemon = start_daemon(config, log=log, env=env, watchdog_seconds=2, ready_timeout=timeout)
     except DaemonFailed as exc:
@@ -89,9 +98,10 @@ def run_daemon_demo(
     took = time.monotonic() - dropped if imported else None
     if not imported:
         failures.append(f"the package was not imported within {timeout:.0f}s")
-    health = httpx.get(daemon.url + "/health", timeout=10).json()
+    health = httpx.get(daemon.url + "/health", headers=operator, timeout=10).json()
     ready = httpx.get(daemon.url + "/ready", timeout=10).status_code == 200
-    written = _metric(httpx.get(daemon.url + "/metrics", timeout=10).text, stream="folder")
+    metrics = httpx.get(daemon.url + "/metrics", headers=operator, timeout=10).text
+    written = _metric(metrics, stream="folder")
     outcome = health["jobs"]["folder_scan"]["last_outcome"]
     asked = time.monotonic()
     code = daemon.stop(timeout=60)

@@ -65,11 +65,13 @@ def create_app(
     cache = ResponseCache(link, ttl_seconds=settings.storefront.cache_ttl_seconds)
     app.extensions[CACHE_EXTENSION] = cache
     db.commit_position = cache.commit_position
-    app.extensions[KEY_CACHE_EXTENSION] = KeyCache(link)
+    app.extensions[KEY_CACHE_EXTENSION] = KeyCache(
+        link, max_age_seconds=settings.storefront.key_cache_seconds
+    )
     tokens.init_app(app, settings.storefront, allow_ephemeral_secret=dev or app.testing)
     for module in (meta, catalog, search, orders, auth, admin):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
-    protection.init_app(app, settings.storefront)
+    protection.init_app(app, settings.storefront, settings.proxy)
     app.extensions["onec_sync_limiter"] = protection.make_limiter(
         app, settings.storefront, settings.redis
     )

@@ -36,8 +36,22 @@ def create_user(
     )
 
 
-def set_password(settings: DatabaseSettings, *, username: str, password: str) -> None:
-    _in_transaction(settings, lambda s: users.set_password(s, username=username, password=password))
+def set_password(settings: DatabaseSettings, *, username: str, password: str) -> dict[str, Any]:
+    """Raises ``NotFound``/``BadRequest``; the user's sessions end."""
+    return _in_transaction(
+        settings, lambda s: users.set_password(s, username=username, password=password)
+    )
+
+
+def set_active(settings: DatabaseSettings, *, username: str, active: bool) -> dict[str, Any]:
+    """Raises ``NotFound``; disabling ends the user's sessions."""
+    return _in_transaction(
+        settings, lambda s: users.set_active(s, username=username, active=active)
+    )
+
+
+def list_users(settings: DatabaseSettings) -> list[dict[str, Any]]:
+    return _in_transaction(settings, users.list_users)
 
 
 def create_api_key(

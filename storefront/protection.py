@@ -1,8 +1,13 @@
 """Rate limits, CORS, compression, security headers, request size, proxies.
 
-Rate limits (Flask-Limiter, fixed windows): ``storefront.rate_limit`` per API key (by its
-prefix), or per client address for calls without a key; ``storefront.login_rate_limit`` per
-client address on ``POST /auth/login``. Counters live in Redis, shared by every worker. When
+Rate limits (Flask-Limiter, fixed windows): ``storefront.rate_limit`` per verified caller (an
+API key that checked out, a person's valid access token), so nobody else can spend a caller's
+budget; calls without credentials count per client address (``anon:``), and calls whose
+credentials failed count per client address in a bucket of their own (``failed:``), so guessing
+keys neither touches a real key's budget nor escapes the limit. The ``X-RateLimit-*`` headers
+describe only the bucket of the request they answer. ``storefront.login_rate_limit`` counts per
+client address on ``POST /auth/login``. The client address is the socket's peer unless
+``proxy.hops`` trusts reverse proxies (``X-Forwarded-For``, werkzeug's ``ProxyFix``). Counters live in Redis, shared by every worker. When
 Redis is down or not configured, each worker process counts in its own memory (the same limits,
 so the effective limit is multiplied by the number of workers) and Flask-Limiter goes back to
 Redis once it answers again (it re-checks with exponential back-off). The counters cost one
@@ -20,10 +25,10 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import RedisSettings, StorefrontSettings
-from storefront.auth.apikeys import split_key
-from storefront.auth.guard import API_KEY_HEADER
-from storefront.errors import BadRequest
+from config import ProxySettings, RedisSettings, StorefrontSettings
+from storefront.auth.guard import API_KEY_HEADER, authenticate
+from storefront.auth.roles import Principal
+from storefront.errors import BadRequest, Unauthorized
 from storefront.ratelimit import storage_uri
 
 MAX_PATH_VALUE = 255
@@ -44,10 +49,30 @@ EXPOSED_HEADERS = [
 
 
 def rate_limit_key() -> str:
-    """``key:<prefix>`` for a well-formed API key, else ``ip:<client address>``."""
-    presented = request.headers.get(API_KEY_HEADER)
-    prefix = split_key(presented) if presented else None
-    return f"key:{prefix}" if prefix else f"ip:{get_remote_address()}"
+    """The bucket this request counts in: the verified caller's identity, else the client
+    address (``anon:`` without credentials, ``failed:`` with credentials that did not verify)."""
+    principal: Principal | None = g.get("principal")
+    if principal is not None:
+        return principal.identity
+    kind = "failed" if g.get("onec_auth_failed") else "anon"
+    return f"{kind}:{get_remote_address()}"
+
+
+def _identify_caller() -> None:
+    """Verify the request's credentials before the limiter counts it (memoised on ``g`` for the
+    view). Refusing is left to the view: public pages stay public. Refresh and logout take
+    refresh tokens, which are no access tokens: they count per address."""
+    if request.endpoint in _ADDRESS_COUNTED:
+        return
+    if API_KEY_HEADER not in request.headers and "Authorization" not in request.headers:
+        return
+    try:
+        authenticate()
+    except Unauthorized:
+        g.onec_auth_failed = True
+
+
+_ADDRESS_COUNTED = frozenset({"auth.login", "auth.refresh", "auth.logout"})
 
 
 def make_limiter(app: Flask, settings: StorefrontSettings, redis: RedisSettings) -> Limiter:
@@ -71,6 +96,7 @@ def make_limiter(app: Flask, settings: StorefrontSettings, redis: RedisSettings)
     # Flask runs after-request hooks in reverse order of registration: these two run just
     # before and just after the limiter's, which writes Retry-After on every response.
     app.after_request(_keep_own_retry_after)
+    app.before_request(_identify_caller)  # before the limiter's own check
     limiter.init_app(app)
     app.after_request(_remember_retry_after)
     login_view = app.view_functions["auth.login"]
@@ -80,7 +106,7 @@ def make_limiter(app: Flask, settings: StorefrontSettings, redis: RedisSettings)
     return limiter
 
 
-def init_app(app: Flask, settings: StorefrontSettings) -> None:
+def init_app(app: Flask, settings: StorefrontSettings, proxy: ProxySettings) -> None:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config.update(
         COMPRESS_MIMETYPES=["application/json"],
@@ -102,9 +128,8 @@ def init_app(app: Flask, settings: StorefrontSettings) -> None:
             expose_headers=EXPOSED_HEADERS,
             max_age=600,
         )
-    if settings.proxy_hops:
-        hops = settings.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    if proxy.hops:  # the client address and scheme from X-Forwarded-For/-Proto, hops deep
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy.hops, x_proto=proxy.hops)  # type: ignore[method-assign]
     app.before_request(_check_path_values)
     app.after_request(_security_headers)
 

@@ -432,12 +432,6 @@ class TokenPair(Output):
     expires_in: int = Field(description="seconds the access token is valid")
 
 
-class AccessToken(Output):
-    access_token: str
-    token_type: Literal["Bearer"]
-    expires_in: int
-
-
 class Revoked(Output):
     revoked: int
 

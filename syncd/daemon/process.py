@@ -39,7 +39,7 @@ from config import ConfigError, Settings
 from syncd.daemon import stopsignals
 from syncd.daemon.endpoint import Endpoint, start_endpoint
 from syncd.daemon.guard import JobGuard
-from syncd.daemon.health import ReadinessProbe, make_ops_blueprint
+from syncd.daemon.health import ReadinessProbe, make_ops_blueprint, make_public_blueprint
 from syncd.daemon.jobs import Job, JobContext, available_jobs, unmet_needs
 from syncd.daemon.leadership import Leadership
 from syncd.daemon.logs import configure_logging
@@ -116,14 +116,19 @@ class Daemon:
             return EX_CONFIG
         if not self._schema_usable():
             return EX_CONFIG
+        probe = ReadinessProbe(self.engine)
         ops = make_ops_blueprint(
-            ReadinessProbe(self.engine), self.metrics,
-            stopping=self.stop_event.is_set, describe=self.guard.describe,
+            probe, self.metrics, stopping=self.stop_event.is_set, describe=self.guard.describe,
+        )  # fmt: skip
+        public = make_public_blueprint(
+            probe, self.metrics, stopping=self.stop_event.is_set, describe=self.guard.describe,
+            token=self.settings.daemon.ops_token.reveal(),
         )  # fmt: skip
         try:
-            self.endpoint = start_endpoint(self.settings, self.engine, ops)
+            self.endpoint = start_endpoint(self.settings, self.engine, ops, public)
         except OSError as exc:  # the port is taken, or the address is not this host's
-            log.error("cannot listen on %s: %s", self.settings.daemon.http_listen, exc)
+            daemon = self.settings.daemon
+            log.error("cannot listen on %s or %s: %s", daemon.http_listen, daemon.ops_listen, exc)
             return 1
         threading.Thread(target=self._resume_exchange, name="exchange-resume", daemon=True).start()
         self._install(triggers)
@@ -131,7 +136,8 @@ class Daemon:
         self._install_signals()
         self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
         log.info(
-            "onec-syncd serving %s; jobs: %s", self.endpoint.url,
+            "onec-syncd serving %s (operators: %s); jobs: %s", self.endpoint.url,
+            self.endpoint.ops_url or "-",
             ", ".join(f"{n} ({s})" for n, s in sorted(self._schedules.items())) or "none",
         )  # fmt: skip
         self.notifier.ready(self.guard.status_line())

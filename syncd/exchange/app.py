@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
@@ -43,13 +43,14 @@ def create_exchange_app(
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
         # The request guard: 1C must read a status keyword even when we broke (a database gone,
-        # a full disk); the traceback goes to the log, the reason to 1C.
+        # a full disk); the traceback goes to the log, a bare reason to 1C. Other paths than the
+        # exchange's answer with their real HTTP status (404 for an unknown path).
         if isinstance(exc, HTTPException):
-            return to_response(failure(f"HTTP {exc.code}: {exc.description}"), encoding)
+            if request.path != settings.exchange.path:
+                return Response(f"{exc.code} {exc.name}\n", exc.code, content_type="text/plain")
+            return to_response(failure(f"HTTP {exc.code}: {exc.name}"), encoding)
         log.exception("exchange request failed")
-        return to_response(
-            failure(f"internal error ({type(exc).__name__}); see the onec-sync log"), encoding
-        )
+        return to_response(failure("internal error; see the onec-sync log"), encoding)
 
     if health:
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import threading
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -23,6 +24,8 @@ _HASHER = PasswordHasher()
 # Verified when the login is wrong, so that a wrong login takes as long as a wrong password.
 _DUMMY_HASH = _HASHER.hash("onec-sync: not a password")
 _ENCODINGS = ("utf-8", "windows-1251")
+# argon2 takes 64 MiB a check: at most this many run at once, however many requests arrive.
+_CONCURRENT_CHECKS = threading.BoundedSemaphore(2)
 
 
 def hash_password(password: str) -> str:
@@ -76,6 +79,14 @@ class CredentialChecker:
     def configured(self) -> bool:
         return bool(self._username) and bool(self._hash or self._plain)
 
+    def bucket(self, readings: list[BasicCredentials]) -> str:
+        """The throttle bucket of an attempt: ``"login"`` when a reading names the configured
+        login, else ``"other"`` (every wrong login shares one, so guessing logins gains nothing)."""
+        named = any(
+            hmac.compare_digest(r.username.encode("utf-8"), self._username) for r in readings
+        )
+        return "login" if named and self._username else "other"
+
     def check(self, readings: list[BasicCredentials]) -> str:
         """The login of the first reading that matches; raises ``AuthenticationError`` otherwise."""
         if not self.configured:
@@ -96,7 +107,8 @@ class CredentialChecker:
     def _password_matches(self, password: str, *, real_login: bool) -> bool:
         if self._hash:
             try:
-                return _HASHER.verify(self._hash if real_login else _DUMMY_HASH, password)
+                with _CONCURRENT_CHECKS:
+                    return _HASHER.verify(self._hash if real_login else _DUMMY_HASH, password)
             except (VerificationError, InvalidHashError):
                 return False
         return hmac.compare_digest(password.encode("utf-8"), self._plain)

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.exchange import audit_trail
+from syncd.exchange.kinds import wrong_kind
 from syncd.exchange.package import FileReport, PackageBackend, RunReport, summarize
 from syncd.exchange.runner import JobKey, JobOutcome, JobProgress
 from syncd.exchange.sessions import FAILED, OPEN, SUCCEEDED, end_session
@@ -96,6 +97,9 @@ class CatalogJobs:
             row = find_file(db, session, name)
             if row is None or not Path(row.stored_path).is_file():
                 return self._fail(db, (session_id, name), f"{name} was not uploaded")
+            refused = wrong_kind(Path(row.stored_path), name=name, exchange_type="catalog")
+            if refused is not None:
+                return self._fail(db, (session_id, name), refused)
             _mark(row, IMPORTING)
             db.commit()
             run_uuid = self._run_of(db, session)

@@ -7,6 +7,7 @@ HTTP 200; only a request without any credentials gets 401 (see ``challenge``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,6 +16,9 @@ from flask import Response
 Status = Literal["success", "progress", "failure"]
 # What a reason line may carry: 1C splits on "\n", so a reason never contains one.
 _MAX_REASON = 2000
+# An absolute server path (two or more segments): replies show only its last segment, so 1C
+# (or whoever holds its password) never learns where the daemon keeps its files.
+_SERVER_PATH = re.compile(r"(?<![\w:/.])/(?:[^\s/'\"]+/)+([^\s/'\"]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +30,7 @@ class Reply:
     lines: tuple[str, ...] = ()
 
     def text(self) -> str:
-        body = [self.status, *(_one_line(line) for line in self.lines)]
+        body = [self.status, *(_one_line(without_paths(line)) for line in self.lines)]
         return "\n".join(body) + "\n"
 
 
@@ -65,6 +69,11 @@ def challenge(encoding: str) -> Response:
         content_type=f"text/plain; charset={encoding}",
         headers={"WWW-Authenticate": 'Basic realm="1c", charset="UTF-8"'},
     )
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its last segment."""
+    return _SERVER_PATH.sub(r"\1", text)
 
 
 def _one_line(text: str) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config import ExchangeSettings
 from exchange_formats.commerceml import read_orders
 from exchange_formats.errors import FormatError
+from syncd.exchange.kinds import wrong_kind
 from syncd.exchange.order_updates import apply_updates
 from syncd.exchange.package import summarize
 from syncd.exchange.runner import JobKey, JobOutcome, JobProgress
@@ -91,6 +92,9 @@ class SaleJobs:
             return self._apply(db, session, row)
 
     def _apply(self, db: Session, session: ExchangeSession, row: ExchangeFile) -> JobOutcome:
+        refused = wrong_kind(Path(row.stored_path), name=row.name, exchange_type="sale")
+        if refused is not None:
+            return self._fail(db, session, row, refused)
         tz = ZoneInfo(self._ctx.timezone)
         try:
             documents = list(read_orders(Path(row.stored_path), name=row.name, tz=tz))

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine
@@ -33,9 +34,14 @@ def parse_listen(listen: str) -> tuple[str, int]:
 
 
 def make_server(
-    app: Flask, listen: str, *, threads: int, max_body: int
+    app: Flask, listen: str, *, threads: int, max_body: int, proxy_hops: int = 0
 ) -> BaseWSGIServer | MultiSocketServer:
-    """A waitress server bound to ``listen`` (port 0: any free port, see ``effective_port``)."""
+    """A waitress server bound to ``listen`` (port 0: any free port, see ``effective_port``).
+
+    ``proxy_hops`` (``proxy.hops``): how many reverse proxies append to ``X-Forwarded-For``;
+    waitress then takes the client's address from there (0: the socket's peer, and forwarded
+    headers are dropped, so no client can name its own address).
+    """
     host, port = parse_listen(listen)
     return create_server(
         app,
@@ -46,7 +52,19 @@ def make_server(
         max_request_body_size=max_body,
         channel_timeout=300,
         clear_untrusted_proxy_headers=True,
+        **_proxying(proxy_hops),
     )
+
+
+def _proxying(hops: int) -> dict[str, Any]:
+    """waitress's trusted-proxy options for ``proxy.hops`` (none: forwarded headers dropped)."""
+    if not hops:
+        return {}
+    return {
+        "trusted_proxy": "*",
+        "trusted_proxy_count": hops,
+        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+    }
 
 
 @dataclass
@@ -144,5 +162,6 @@ def _build(settings: Settings, engine: Engine, listen: str | None) -> RunningExc
         # One request carries at most file_limit bytes (1C splits bigger files); the margin keeps
         # waitress from answering 413 where we want to say failure with a reason.
         max_body=max(settings.exchange.file_limit * 4, 64 * 1024 * 1024),
+        proxy_hops=settings.proxy.hops,
     )
     return RunningExchange(app, server)

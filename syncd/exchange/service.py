@@ -53,9 +53,15 @@ class ExchangeService:
         self.sessions = make_session_factory(engine)
         self.credentials = CredentialChecker(settings.exchange)
         self.throttle = LoginThrottle(
-            settings.exchange.login_rate_limit, settings.redis.url or "memory://"
+            settings.exchange.login_rate_limit,
+            settings.redis.url or "memory://",
+            allowlist=settings.exchange.login_allowlist,
         )
-        self.upload_limits = UploadLimits(settings.exchange.max_upload_bytes)
+        self.upload_limits = UploadLimits(
+            settings.exchange.max_upload_bytes,
+            max_session_files=settings.exchange.session_max_files,
+            max_session_bytes=settings.exchange.session_max_bytes,
+        )
         staging = Staging(
             ArchiveLimits(
                 max_ratio=settings.exchange.zip_max_ratio,

@@ -2,8 +2,12 @@
 
 The token 1C gets on ``checkauth`` (and sends back as ``Cookie: <name>=<token>``) is stored only as
 its SHA-256, so the database alone cannot be used to join a running exchange. A session stays
-usable for ``exchange.session_ttl_seconds`` after its last request; its ``status`` says how it
-ended (``open`` -> ``succeeded`` | ``failed`` | ``expired``).
+usable for ``exchange.session_ttl_seconds`` after its last request and for
+``exchange.session_max_seconds`` after ``checkauth`` at most, however busy; its ``status`` says how
+it ended (``open`` -> ``succeeded`` | ``failed`` | ``expired``). A failed or expired session refuses
+every further request; a succeeded one only repeats its end (``deactivate``/``complete``,
+``success``) or how an import went, and, for ``type=sale``, takes the order updates 1C sends
+after ``success``.
 """
 
 from __future__ import annotations
@@ -68,22 +72,52 @@ def open_session(
 
 
 def find_session(
-    db: Session, token: str, *, exchange_type: str, ttl_seconds: int
+    db: Session, token: str, *, exchange_type: str, ttl_seconds: int, max_seconds: int
 ) -> ExchangeSession | None:
-    """The live session of ``token`` for this exchange type, touched; ``None`` if unknown/expired."""
+    """The session of ``token`` for this exchange type, touched; ``None`` if unknown or of
+    another type. One idle longer than ``ttl_seconds`` or older than ``max_seconds`` is marked
+    ``expired`` (if still open) and returned: the caller refuses it by its status."""
     row = db.scalars(
         select(ExchangeSession).where(ExchangeSession.token == token_digest(token))
     ).one_or_none()
     if row is None or row.type != exchange_type:
         return None
     now = datetime.now(UTC)
-    if _aware(row.last_seen_at) < now - timedelta(seconds=ttl_seconds):
+    idle = _aware(row.last_seen_at) < now - timedelta(seconds=ttl_seconds)
+    too_old = _aware(row.created_at) < now - timedelta(seconds=max_seconds)
+    if idle or too_old:
         if row.status == OPEN:
             row.status, row.ended_at = EXPIRED, now
-        return None
+            row.error = "idle too long" if idle else "older than exchange.session_max_seconds"
+        return row
     if _aware(row.last_seen_at) < now - timedelta(seconds=_TOUCH_EVERY_SECONDS):
         row.last_seen_at = now  # not on every request: one write a while is enough for expiry
     return row
+
+
+# What a succeeded session still answers: repeating its end or asking again how an import went,
+# and 1C's order updates after a sale's success. Never a new upload into a finished package.
+AFTER_SUCCESS = frozenset(
+    {
+        ("catalog", "import"),
+        ("catalog", "deactivate"),
+        ("catalog", "complete"),
+        ("sale", "success"),
+        ("sale", "file"),
+        ("sale", "import"),
+    }
+)
+
+
+def refusal(row: ExchangeSession, mode: str) -> str | None:
+    """Why ``row`` may not serve ``mode`` (None: it may)."""
+    if row.status == OPEN or (row.status == SUCCEEDED and (row.type, mode) in AFTER_SUCCESS):
+        return None
+    reason = f": {row.error}" if row.error else ""
+    return (
+        f"this exchange session has {row.status}{reason}; it takes no more requests: "
+        "start again with mode=checkauth"
+    )
 
 
 def staging_dir(row: ExchangeSession) -> Path:

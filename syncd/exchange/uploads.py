@@ -9,6 +9,7 @@ a row of ``exchange_files`` (size, number of chunks, status, error).
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,8 @@ FINISHED_STATES = frozenset({IMPORTED, FAILED, STORED, EXTRACTED})
 @dataclass(frozen=True, slots=True)
 class UploadLimits:
     max_file_bytes: int
+    max_session_files: int = 2000
+    max_session_bytes: int = 16 * 1024**3
 
 
 def receive_chunk(
@@ -60,6 +63,7 @@ def receive_chunk(
     except UnsafeNameError as exc:
         _quarantine_body(db, session, raw_name, body, limits, quarantine_dir, str(exc))
         raise
+    _check_session_budget(session, name, limits)
     row = _file_row(db, session, name)
     path = Path(row.stored_path)
     if row.status != UPLOADING:
@@ -73,7 +77,7 @@ def receive_chunk(
         row.status = FAILED
         row.error = (
             f"{name}: larger than exchange.max_upload_bytes ({limits.max_file_bytes} bytes); "
-            f"the first {row.size} bytes are kept in {path}"
+            f"its first {row.size} bytes are kept for inspection"
         )
         db.flush()
         raise UploadTooLargeError(row.error)
@@ -81,9 +85,30 @@ def receive_chunk(
     return row
 
 
+def _check_session_budget(session: ExchangeSession, name: str, limits: UploadLimits) -> None:
+    """Refuse a new file past ``exchange.session_max_files``, any body once the session's files
+    reached ``exchange.session_max_bytes`` (one request body may cross it, no more)."""
+    uploads = [f for f in session.files if f.status != REJECTED]
+    if name not in {f.name for f in uploads} and len(uploads) >= limits.max_session_files:
+        raise UploadTooLargeError(
+            f"{name}: this exchange session already holds {len(uploads)} files, the most "
+            "exchange.session_max_files allows"
+        )
+    if sum(f.size or 0 for f in uploads) >= limits.max_session_bytes:
+        raise UploadTooLargeError(
+            f"{name}: this exchange session already received exchange.session_max_bytes "
+            f"({limits.max_session_bytes} bytes)"
+        )
+
+
 def find_file(db: Session, session: ExchangeSession, name: str) -> ExchangeFile | None:
+    """The session's upload named ``name`` (never a rejected body kept in quarantine)."""
     return db.scalars(
-        select(ExchangeFile).where(ExchangeFile.session_id == session.id, ExchangeFile.name == name)
+        select(ExchangeFile).where(
+            ExchangeFile.session_id == session.id,
+            ExchangeFile.name == name,
+            ExchangeFile.status != REJECTED,
+        )
     ).one_or_none()
 
 
@@ -122,22 +147,27 @@ def _start_over(row: ExchangeFile, path: Path) -> None:
 
 def _append(body: IO[bytes], path: Path, already: int, limit: int) -> tuple[int, bool]:
     """Bytes appended and whether the whole body fitted under ``limit``."""
-    room = limit - already
-    written = 0
     with path.open("ab") as out:
-        while True:
-            piece = body.read(min(_PIECE, room - written + 1))
-            if not piece:
-                break
-            if written + len(piece) > room:
-                out.write(piece[: room - written])
-                written = room
-                return written, False
-            out.write(piece)
-            written += len(piece)
-        out.flush()
-        os.fsync(out.fileno())
-    return written, True
+        return _copy(body, out, limit - already)
+
+
+def _copy(body: IO[bytes], out: IO[bytes], room: int) -> tuple[int, bool]:
+    """Copy ``body`` into ``out``, at most ``room`` bytes; (bytes written, whether all fitted).
+    Synced to disk before returning."""
+    written, complete = 0, True
+    while True:
+        piece = body.read(min(_PIECE, room - written + 1))
+        if not piece:
+            break
+        if written + len(piece) > room:
+            out.write(piece[: room - written])
+            written, complete = room, False
+            break
+        out.write(piece)
+        written += len(piece)
+    out.flush()
+    os.fsync(out.fileno())
+    return written, complete
 
 
 def _quarantine_body(
@@ -149,24 +179,29 @@ def _quarantine_body(
     quarantine_dir: Path,
     reason: str,
 ) -> None:
-    """Keep a refused upload for inspection under a name we choose; record it as ``rejected``."""
+    """Keep a refused upload for inspection, write-once: a fresh file under a name we choose
+    (created exclusively, never overwritten or re-opened), and a row of its own (``rejected``)
+    whose name no upload can take."""
     folder = quarantine_dir / "exchange" / f"session-{session.id}"
     folder.mkdir(parents=True, exist_ok=True)
-    shown = raw_name.replace("\x00", "\\0")[:900] or "(empty)"
-    number = len(list(folder.iterdir())) + 1
-    path = folder / f"rejected-{number:04d}.bin"
-    written, _ = _append(body, path, 0, limits.max_file_bytes)
-    row = find_file(db, session, f"rejected: {shown}") or ExchangeFile(
-        session_id=session.id, name=f"rejected: {shown}", counts={}, chunks=0
+    shown = raw_name.replace("\x00", "\\0")[:900] or "(empty)"  # the row name fits 1024
+    unique = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(8)}"
+    path = folder / f"rejected-{unique}.bin"
+    with path.open("xb") as out:  # created here, exclusively: an existing file is never touched
+        written, _ = _copy(body, out, limits.max_file_bytes)
+    row = ExchangeFile(
+        session_id=session.id,
+        # "/rejected/..." starts with "/": sanitize_filename refuses absolute names, so no upload
+        # is ever called like this (and find_file skips rejected rows anyway).
+        name=f"/rejected/{unique}: {shown}",
+        stored_path=str(path),
+        size=written,
+        kind="rejected",
+        status=REJECTED,
+        error=reason,
+        chunks=1,
+        counts={},
+        updated_at=datetime.now(UTC),
     )
-    row.stored_path, row.size, row.kind, row.status, row.error = (
-        str(path),
-        written,
-        "rejected",
-        REJECTED,
-        reason,
-    )
-    row.chunks = (row.chunks or 0) + 1
-    row.updated_at = datetime.now(UTC)
     db.add(row)
     db.flush()

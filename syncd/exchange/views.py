@@ -44,6 +44,7 @@ from syncd.exchange.sessions import (
     end_session,
     find_session,
     open_session,
+    refusal,
 )
 from syncd.exchange.sessions import FAILED as FAILED_SESSION
 from syncd.exchange.staging import RECEIVED
@@ -159,6 +160,7 @@ def _dispatch(call: Call) -> Response:
             max_age=call.service.settings.session_ttl_seconds,
             httponly=True,
             samesite="Strict",
+            secure=call.service.settings.cookie_secure,
         )
     return response
 
@@ -167,16 +169,23 @@ def _dispatch(call: Call) -> Response:
 
 
 def _authenticate(call: Call) -> None:
-    """A live session from the cookie, else a new one from valid Basic credentials."""
+    """A live session from the cookie, else a new one from valid Basic credentials. A cookie
+    naming a failed, expired or ended session is refused whatever else the request carries."""
     token = call.request.cookies.get(COOKIE_NAME)
     if token:
-        call.session = find_session(
+        settings = call.service.settings
+        found = find_session(
             call.db,
             token,
             exchange_type=call.type,
-            ttl_seconds=call.service.settings.session_ttl_seconds,
+            ttl_seconds=settings.session_ttl_seconds,
+            max_seconds=settings.session_max_seconds,
         )
-        if call.session is not None:
+        if found is not None:
+            reason = refusal(found, call.mode)
+            if reason is not None:
+                raise AuthenticationError(reason)
+            call.session = found
             return
     if parse_basic(call.request.headers.get("Authorization")) is None and token:
         raise AuthenticationError(
@@ -190,15 +199,17 @@ def _login(call: Call) -> None:
     readings = parse_basic(call.request.headers.get("Authorization"))
     if readings is None:
         raise NoCredentials
-    wait = service.throttle.retry_after(address)
+    bucket = service.credentials.bucket(readings)
+    wait = service.throttle.attempt(bucket, address)
     if wait is not None:
+        log.warning("exchange: login from %s refused unchecked (too many attempts)", address)
         raise AuthenticationError(f"too many failed logins from {address}; try again in {wait} s")
     try:
         username = service.credentials.check(readings)
     except AuthenticationError:
-        service.throttle.failed(address)
         log.warning("exchange: failed login from %s", address)
         raise
+    service.throttle.succeeded(bucket, address)
     client = ClientInfo(
         username=username,
         remote_addr=address,

@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 from syncd.importer.errors import UnsafeNameError
 
 MAX_NAME_LENGTH = 1024
+MAX_PART_BYTES = 255  # one folder or file name (NAME_MAX of ext4, XFS, NTFS in UTF-16 units)
 # Prefixes 1C on Linux puts in front of its temp files (Bitrix strips the same ones).
 _STRIPPED_PREFIXES = ("/tmp/", "/var/tmp/", "upload/1c/webdata/", "upload/1c/webdata")  # noqa: S108
 _DRIVE = re.compile(r"^[A-Za-z]:/?")
@@ -58,6 +59,11 @@ def sanitize_filename(raw: str) -> str:
         raise UnsafeNameError(f"file name {raw!r} is empty")
     if ".." in parts:
         raise UnsafeNameError(f"file name {raw!r} contains '..'")
+    if any(len(part.encode("utf-8")) > MAX_PART_BYTES for part in parts):
+        raise UnsafeNameError(
+            f"a folder or file name in {raw[:80]!r}... is longer than {MAX_PART_BYTES} bytes "
+            "(what file systems allow)"
+        )
     _refuse_executable(parts[-1], raw)
     return str(PurePosixPath(*parts))
 

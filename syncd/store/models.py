@@ -579,6 +579,20 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
+class TokenFamily(Base):
+    """One login: its refresh tokens rotate, and only ``current_jti`` may refresh (see
+    ``storefront.auth.families``). An ended family's tokens are all refused."""
+
+    __tablename__ = "token_families"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(255), index=True)
+    current_jti: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    ended_because: Mapped[str | None] = mapped_column(String(32))
+
+
 class RevokedToken(Base):
     """Revoked JWT ids; the database is the truth, Redis only a cache of it."""
 

@@ -35,6 +35,7 @@ def write_config(
         },
         "daemon": {
             "http_listen": "127.0.0.1:0",
+            "ops_listen": "127.0.0.1:0",
             "http_threads": 4,
             "stop_timeout_seconds": 20.0,
             "backoff_max_seconds": 3.0,
@@ -51,12 +52,20 @@ def write_config(
     return path
 
 
+# The details of /health, /ready and /metrics answer this token on the daemon's port.
+OPS_TOKEN = "tests-operator-token-0123456789"
+
+
 def launch(config: Path, **kw: Any) -> DaemonProcess:
+    kw["env"] = {"ONEC_SYNC_DAEMON_OPS_TOKEN": OPS_TOKEN, **(kw.get("env") or {})}
     return start_daemon(config, log=config.with_suffix(f".{_next()}.log"), **kw)
 
 
 def get(daemon: DaemonProcess, path: str) -> httpx.Response:
-    return httpx.get(daemon.url + path, timeout=10)
+    """``path`` as an operator sees it (with the ops token)."""
+    return httpx.get(
+        daemon.url + path, headers={"Authorization": f"Bearer {OPS_TOKEN}"}, timeout=10
+    )
 
 
 def health(daemon: DaemonProcess) -> dict[str, Any]:

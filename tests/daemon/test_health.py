@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-from flask import Flask
+import pytest
+from flask import Blueprint, Flask
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from config import DaemonSettings, DatabaseSettings, ExchangeSettings, Settings
+from config import DaemonSettings, DatabaseSettings, ExchangeSettings, Secret, Settings
 from syncd.daemon.endpoint import start_endpoint
-from syncd.daemon.health import ReadinessProbe, make_ops_blueprint
+from syncd.daemon.health import ReadinessProbe, make_ops_blueprint, make_public_blueprint
 from syncd.daemon.jobs import JobReport, StreamReport
 from syncd.daemon.metrics import DaemonMetrics
 from syncd.store.engine import make_engine
@@ -114,12 +115,10 @@ def test_the_endpoint_serves_the_exchange_only_when_it_is_enabled(
     for enabled in (True, False):
         settings = Settings(
             database=DatabaseSettings(url=fresh_sqlite_url),
-            daemon=DaemonSettings(http_listen="127.0.0.1:0"),
+            daemon=DaemonSettings(http_listen="127.0.0.1:0", ops_listen="127.0.0.1:0"),
             exchange=ExchangeSettings(enabled=enabled),
         )
-        ops = make_ops_blueprint(ReadinessProbe(engine), DaemonMetrics(engine),
-                                 stopping=lambda: False, describe=dict)  # fmt: skip
-        endpoint = start_endpoint(settings, engine, ops)
+        endpoint = start_endpoint(settings, engine, *blueprints(engine))
         try:
             checkauth = httpx.get(endpoint.url + "/1c_exchange?type=catalog&mode=checkauth")
             health = httpx.get(endpoint.url + "/health")
@@ -133,3 +132,66 @@ def test_the_endpoint_serves_the_exchange_only_when_it_is_enabled(
             assert checkauth.text.startswith("failure")  # 1C's protocol answers, no login set
         else:
             assert checkauth.status_code == 404
+
+
+TOKEN = "an operator token 0123456789"
+
+
+def blueprints(engine: Engine, *, stopping: bool = False) -> tuple[Blueprint, Blueprint]:
+    probe, metrics = ReadinessProbe(engine, ttl=0), DaemonMetrics(engine)
+    ops = make_ops_blueprint(probe, metrics, stopping=lambda: stopping,
+                             describe=lambda: {"jobs": {"odata": {}}, "pid": 1})  # fmt: skip
+    public = make_public_blueprint(probe, metrics, stopping=lambda: stopping,
+                                   describe=lambda: {"jobs": {"odata": {}}, "pid": 1},
+                                   token=TOKEN)  # fmt: skip
+    return ops, public
+
+
+@pytest.mark.parametrize("schema", ["current", "behind"])
+def test_the_exchange_port_answers_bare_checks_with_real_codes_and_404_elsewhere(
+    schema: str, fresh_sqlite_url: str, empty_pg_url: str, make_db_engine: Callable[..., Engine]
+) -> None:
+    url = fresh_sqlite_url if schema == "current" else empty_pg_url
+    engine = make_db_engine(url)
+    settings = Settings(
+        database=DatabaseSettings(url=url),
+        daemon=DaemonSettings(
+            http_listen="127.0.0.1:0", ops_listen="127.0.0.1:0", ops_token=Secret(TOKEN)
+        ),
+    )
+    endpoint = start_endpoint(settings, engine, *blueprints(engine))
+    try:
+        public = {p: httpx.get(endpoint.url + p) for p in ("/health", "/ready", "/metrics", "/x")}
+        operator = httpx.get(
+            endpoint.url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        wrong = httpx.get(endpoint.url + "/metrics", headers={"Authorization": "Bearer nope"})
+        assert endpoint.ops_url is not None
+        ops_ready = httpx.get(endpoint.ops_url + "/ready")
+        ops_metrics = httpx.get(endpoint.ops_url + "/metrics")
+    finally:
+        endpoint.stop_serving()
+        assert endpoint.exchange is not None
+        endpoint.exchange.close()
+    ok = schema == "current"
+    assert (public["/health"].status_code, public["/health"].json()) == (200, {"status": "ok"})
+    assert public["/ready"].json() == {"ready": ok}
+    assert public["/ready"].status_code == (200 if ok else 503)
+    assert public["/metrics"].status_code == 404
+    assert public["/x"].status_code == 404
+    assert "pid" not in public["/health"].text
+    assert operator.status_code == 200
+    assert "onec_sync_database_up" in operator.text
+    assert wrong.status_code == 404
+    assert ops_ready.status_code == (200 if ok else 503)
+    assert "schema" in ops_ready.json()
+    assert ops_metrics.status_code == 200
+
+
+def test_health_answers_503_while_the_daemon_stops(fresh_sqlite_url: str) -> None:
+    engine = make_engine(DatabaseSettings(url=fresh_sqlite_url))
+    for blueprint in blueprints(engine, stopping=True):
+        app = Flask("test")
+        app.register_blueprint(blueprint)
+        assert app.test_client().get("/health").status_code == 503
+    engine.dispose()
