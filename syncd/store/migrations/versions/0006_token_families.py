@@ -4,8 +4,8 @@
 that may still be used (``current_jti``), when the family stops working at the latest, and when
 and why it was ended (logout, a reused refresh token, a disabled user, a new password).
 
-Revision ID: 0004
-Revises: 0002
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06 15:20:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0002"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
