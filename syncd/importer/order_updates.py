@@ -1,4 +1,7 @@
-"""Order updates from 1C (``type=sale&mode=file``): numbers, posting, status, payment, shipment.
+"""Order updates from 1C: numbers, posting, status, payment, shipment.
+
+The same documents arrive through every door - the sale exchange (``type=sale&mode=file``), the
+folder inbox and ``onec-sync import`` - and are applied here, the same way.
 
 1C sends back the orders it changed as CommerceML ``Документ``s whose ``Ид`` is the shop's order
 number. Some carry only requisites (no ``Товары``): those never touch order lines. Every change
@@ -36,9 +39,15 @@ class UpdateCounts:
 
 
 def apply_updates(
-    db: Session, documents: Iterable[OrderRecord], status_map: Mapping[str, str]
+    db: Session,
+    documents: Iterable[OrderRecord],
+    status_map: Mapping[str, str],
+    *,
+    source: str = SOURCE,
 ) -> UpdateCounts:
-    """Apply every document to its shop order. Flushes, the caller commits (or rolls back)."""
+    """Apply every document to its shop order; ``source`` names the door in the history rows
+    (the sale exchange, a folder or ``onec-sync import``). Flushes, the caller commits (or rolls
+    back)."""
     counts = UpdateCounts()
     for document in documents:
         order = _find(db, document)
@@ -49,7 +58,7 @@ def apply_updates(
         if not changes:
             counts.unchanged += 1
             continue
-        _apply(db, order, changes, document)
+        _apply(db, order, changes, document, source)
         counts.updated += 1
     db.flush()
     return counts
@@ -108,7 +117,11 @@ def _status(req: Mapping[str, str], status_map: Mapping[str, str]) -> str | None
 
 
 def _apply(
-    db: Session, order: Order, changes: dict[str, tuple[Any, Any]], document: OrderRecord
+    db: Session,
+    order: Order,
+    changes: dict[str, tuple[Any, Any]],
+    document: OrderRecord,
+    source: str,
 ) -> None:
     for name, (_old, new) in changes.items():
         setattr(order, name, new)
@@ -117,7 +130,7 @@ def _apply(
         OrderStatusChange(
             order_id=order.id,
             status=order.status,
-            source=SOURCE,
+            source=source,
             note="1C: " + ", ".join(_describe(name, new) for name, (_, new) in changes.items()),
             details={
                 "changes": {

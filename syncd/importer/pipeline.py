@@ -33,7 +33,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from exchange_formats.commerceml import open_document
+from exchange_formats.commerceml import open_document, read_orders
 from exchange_formats.errors import FormatError
 from exchange_formats.records import DocumentKind, Record
 from syncd.importer import lanes, undo
@@ -41,6 +41,7 @@ from syncd.importer.batches import BackgroundWriter, batched
 from syncd.importer.checkpoints import read_checkpoint, write_stream_batch
 from syncd.importer.gctuning import fewer_collections
 from syncd.importer.ledger import RunLedger
+from syncd.importer.order_updates import apply_updates
 from syncd.importer.package import InputFile, describe_file, describe_files, package_fingerprint
 from syncd.importer.quarantine import quarantine
 from syncd.importer.repository import CatalogRepository
@@ -73,6 +74,7 @@ __all__ = [
 ]
 
 STREAM = "commerceml"
+ORDER_SOURCE = "1c-import"  # order history rows written by a folder or CLI import
 # Which kind of rows a full document of each kind is authoritative for.
 _HIDES = {
     DocumentKind.CATALOG: ("product", models.Product),
@@ -81,7 +83,6 @@ _HIDES = {
 
 # Documents the catalog import does not write, and why (they are audited as skipped).
 _SKIPPED = {
-    DocumentKind.ORDERS: "order documents are read by the sale exchange",
     DocumentKind.UNKNOWN: "an empty CommerceML document: nothing to import",
 }
 _FINAL_STATUSES = ("done", "identical", "skipped", "failed")
@@ -400,7 +401,10 @@ class PackageImport:
             reason = _SKIPPED[item.header.kind]
             return self._add(self.ledger.record_skipped(item, run_file.id, reason))
         try:
-            counts, only_changes = self._write_file(item, run_file, on_progress, should_stop)
+            if item.header.kind == DocumentKind.ORDERS:
+                counts, only_changes = self._apply_orders(item), None
+            else:
+                counts, only_changes = self._write_file(item, run_file, on_progress, should_stop)
         except FormatError as exc:
             return self._reject(item, run_file.id, exc, started, move=move_rejected)
         duration = time.monotonic() - started
@@ -540,6 +544,22 @@ class PackageImport:
         run_file = self.ledger.claim(bad[0])
         self._reject(bad[0], run_file.id, bad[1], started, move=False)
         return False
+
+    def _apply_orders(self, item: InputFile) -> Counts:
+        """Order documents 1C wrote back (status, payment, shipment, lines), applied as the sale
+        exchange applies them: the whole file is read first, then written in one transaction."""
+        documents = list(read_orders(item.path, name=item.name, tz=self.tz))
+        with UnitOfWork(self.sessions) as uow:
+            found = apply_updates(
+                uow.session, documents, self.settings.exchange.status_map, source=ORDER_SOURCE
+            )
+            uow.commit()
+        counts = Counts()
+        counts.add("orders", "updated", found.updated)
+        counts.add("orders", "unchanged", found.unchanged)
+        for onec_id in found.unknown:
+            counts.warn(f"order document {onec_id!r} matches no shop order")
+        return counts
 
     def _records(self, item: InputFile) -> Iterator[Record]:
         return open_document(item.path, name=item.name, tz=self.tz).records()
