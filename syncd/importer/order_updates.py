@@ -83,7 +83,9 @@ def _changes(
     if number_1c:
         wanted["onec_number"] = number_1c
     if document.date_1c is not None:
-        wanted["onec_date"] = document.date_1c
+        # In UTC: SQLite keeps a timestamp's wall time without its offset, and ``_same`` reads
+        # a stored naive time as UTC, so a repeated document compares equal.
+        wanted["onec_date"] = document.date_1c.astimezone(UTC)
     _flag(wanted, "posted", req.get("проведен"))
     _flag(wanted, "paid", req.get("оплачен"), req.get("заказ оплачен"))
     if req.get("номер оплаты по 1с"):
