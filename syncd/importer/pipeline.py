@@ -47,7 +47,6 @@ from syncd.importer.quarantine import quarantine
 from syncd.importer.repository import CatalogRepository
 from syncd.importer.results import FileResult, Progress, RunResult, file_result
 from syncd.importer.undo import RunMarks
-from syncd.importer.validation import ValidationStopped, first_error
 from syncd.importer.writer import CatalogWriter, Counts, WriteOptions
 from syncd.store import audit, models
 from syncd.store.engine import make_session_factory
@@ -219,11 +218,11 @@ class PackageImport:
         imported in two lanes at once (``syncd.importer.lanes``); the end state is the same.
         """
         try:
-            if self._maybe_full(files):
-                if unidentified := next((f for f in files if f.error is not None), None):
-                    self._import_item(unidentified)  # rejected before anything is written
-                    return self.finish()
-                self._keep_journal()
+            unidentified = next((f for f in files if f.error is not None), None)
+            if unidentified is not None and self._maybe_full(files):
+                self._import_item(unidentified)  # rejected before anything is written
+                return self.finish()
+            self._journal_if_full(files)
             if self.marks is not None and self.engine.dialect.name == "postgresql":
                 self.fresh_tables = {t for t, mark in self.marks.ids.items() if mark == 0}
             if (two := self._lanes(files)) is not None:
@@ -269,7 +268,10 @@ class PackageImport:
     ) -> None:
         """The catalog lane here, the offers lane in a child process; a lane that fails or is
         stopped stops the other at its next batch. Raises ``Interrupted`` when stopped."""
-        context = multiprocessing.get_context("fork")  # see syncd.importer.validation on fork
+        # fork, not forkserver/spawn: those re-import the caller's __main__ in the child, which
+        # breaks any script that calls the pipeline without a __main__ guard; signal handlers
+        # act only in the process that installed them (syncd.daemon.stopsignals).
+        context = multiprocessing.get_context("fork")
         stop, failed = context.Event(), context.Event()
         progress: multiprocessing.SimpleQueue[Progress] = context.SimpleQueue()
         parent = os.getpid()
@@ -365,17 +367,16 @@ class PackageImport:
         on_progress: ProgressCallback | None = None,
         should_stop: StopCheck | None = None,
         move_rejected: bool = False,
-        read_first: bool = False,
     ) -> FileResult:
-        """Import one file of the run; a file this run already finished is not read again.
+        """Import one file of the run as it arrives (the HTTP exchange); a file this run already
+        finished is not read again.
 
-        ``read_first`` reads the file through before its first batch is written, so a bad file
-        changes nothing (what ``run`` does for every file of a full package); the exchange uses
-        it as files arrive one by one.
+        From the first file that may be full on, the run keeps the undo journal, as ``run`` does
+        for a package given whole: a bad file later makes ``finish`` put back every row the run
+        changed. Files of the run imported before that one are changes only and kept.
         """
         item = describe_file(path, name)
-        if read_first and not self._prevalidate([item], should_stop):
-            return self.results[-1]
+        self._journal_if_full([item])
         return self._import_item(
             item, on_progress=on_progress, should_stop=should_stop, move_rejected=move_rejected
         )
@@ -509,6 +510,11 @@ class PackageImport:
             uow.session.get_one(models.SyncRun, self.run_id).marks = self.marks.as_dict()
             uow.commit()
 
+    def _journal_if_full(self, files: Sequence[InputFile]) -> None:
+        """The one rule for every door: a package that may be full keeps the undo journal."""
+        if self._maybe_full(files):
+            self._keep_journal()
+
     def _maybe_full(self, files: Sequence[InputFile]) -> bool:
         """Whether the package may be full. Files that cannot be identified do not count: a
         package's files share the setting, so the readable ones speak for it."""
@@ -516,34 +522,6 @@ class PackageImport:
         if not readable:
             return True
         return any(f.header.only_changes is not True and f.header.kind in _HIDES for f in readable)
-
-    def _prevalidate(self, files: Sequence[InputFile], should_stop: StopCheck | None) -> bool:
-        """Read every file once, writing nothing; reject the package at its first bad file.
-
-        A file whose exact bytes imported cleanly before needs no second look.
-        """
-        known = self.ledger.known_good([f.sha256 for f in files])
-        started = time.monotonic()
-        unread = [f for f in files if f.error is not None or f.sha256 not in known]
-        unidentified = next((f for f in unread if f.error is not None), None)
-        bad: tuple[InputFile, FormatError] | None = None
-        if unidentified is not None and unidentified.error is not None:
-            bad = (unidentified, unidentified.error)
-        else:
-            to_read = [f for f in unread if f.header.kind in _HIDES]
-            try:
-                found = first_error(
-                    [(f.path, f.name) for f in to_read], self.settings.import_.timezone, should_stop
-                )
-            except ValidationStopped:
-                raise Interrupted(self.run_uuid) from None
-            if found is not None:
-                bad = (to_read[found[0]], found[1])
-        if bad is None:
-            return True
-        run_file = self.ledger.claim(bad[0])
-        self._reject(bad[0], run_file.id, bad[1], started, move=False)
-        return False
 
     def _apply_orders(self, item: InputFile) -> Counts:
         """Order documents 1C wrote back (status, payment, shipment, lines), applied as the sale
