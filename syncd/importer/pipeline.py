@@ -33,6 +33,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
+from exchange_formats import records as r
 from exchange_formats.commerceml import open_document, read_orders
 from exchange_formats.errors import FormatError
 from exchange_formats.records import DocumentKind, Record
@@ -79,6 +80,11 @@ _HIDES = {
     DocumentKind.CATALOG: ("product", models.Product),
     DocumentKind.OFFERS: ("offer", models.Offer),
 }
+
+# What the catalog lane leaves to the offers lane when both files list them (syncd.importer.lanes)
+LANE_REFERENCES = (r.PriceType, r.Warehouse)
+LANE_REFERENCES_SET: frozenset[type] = frozenset(LANE_REFERENCES)
+_CLASSIFIER_RECORDS = (r.Group, r.Property, r.Unit, r.PriceType, r.Warehouse)
 
 # Documents the catalog import does not write, and why (they are audited as skipped).
 _SKIPPED = {
@@ -142,6 +148,10 @@ class PackageImport:
         # Tables this run may fill without key lookups (WriteOptions.fresh_tables): set by
         # ``run``, which holds the catalog lock for the whole package.
         self.fresh_tables: set[str] = set()
+        # Two lanes with references_first: what the references written first did, and the
+        # catalog files (by hash) whose lane skips them.
+        self.reference_counts = Counts()
+        self.skip_references: set[str] = set()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -226,7 +236,9 @@ class PackageImport:
             if self.marks is not None and self.engine.dialect.name == "postgresql":
                 self.fresh_tables = {t for t, mark in self.marks.ids.items() if mark == 0}
             if (two := self._lanes(files)) is not None:
-                self._run_lanes(files, *two, on_progress=on_progress, should_stop=should_stop)
+                self._run_lanes(
+                    files, two.catalog, two.offers, on_progress=on_progress, should_stop=should_stop
+                )
             else:
                 self._run_lane(files, on_progress=on_progress, should_stop=should_stop)
         except Interrupted:
@@ -247,7 +259,7 @@ class PackageImport:
                 return False
         return True
 
-    def _lanes(self, files: Sequence[InputFile]) -> tuple[list[InputFile], list[InputFile]] | None:
+    def _lanes(self, files: Sequence[InputFile]) -> lanes.Split | None:
         options = self.settings.import_
         if not options.parallel_files or self.engine.dialect.name != "postgresql":
             return None
@@ -255,7 +267,38 @@ class PackageImport:
             return None
         if all(self._identical_earlier(f) is not None for f in files):
             return None  # a replay: every file is skipped unread
-        return lanes.split(files)
+        found = lanes.split(files)
+        if found is not None and found.references_first and not self._write_references(found):
+            return None
+        return found
+
+    def _write_references(self, split: lanes.Split) -> bool:
+        """The catalog files' price types and warehouses, written before the lanes start; the
+        catalog lane then skips them (the offers lane owns those tables: ``lanes.Split``).
+        False when a catalog file cannot be read that far: the files then go one after another,
+        and the bad one is rejected as usual."""
+        found: list[Record] = []
+        try:
+            for item in split.catalog:
+                if self._identical_earlier(item) is not None:
+                    continue  # skipped unread by its lane: it writes nothing
+                for record in open_document(item.path, name=item.name, tz=self.tz).records():
+                    if isinstance(record, LANE_REFERENCES):
+                        found.append(record)
+                    elif not isinstance(record, _CLASSIFIER_RECORDS):
+                        break  # the catalog has begun: the references came before it
+        except FormatError:
+            return False
+        options = WriteOptions(
+            notifier=self.notifier,
+            journal=(self.run_id, marks) if (marks := self._journal_marks()) else None,
+        )
+        with UnitOfWork(self.sessions) as uow:
+            self.reference_counts.merge(CatalogWriter(uow.session, options).write(found))
+            uow.commit()
+        self.fresh_tables -= lanes.SHARED_REFERENCES  # the offers lane finds these rows there
+        self.skip_references = {item.sha256 for item in split.catalog}
+        return True
 
     def _run_lanes(
         self,
@@ -439,6 +482,7 @@ class PackageImport:
         upload, an archive); the run ends failed with that reason and hides nothing.
         """
         counts = Counts()
+        counts.merge(self.reference_counts)
         for result in self.results:
             counts.merge(result.counts)
         failed = bool(failed_outside) or any(r.outcome == "failed" for r in self.results)
@@ -557,6 +601,9 @@ class PackageImport:
             pass
         options = WriteOptions(
             notifier=self.notifier,
+            skip_records=LANE_REFERENCES_SET
+            if item.sha256 in self.skip_references
+            else frozenset(),
             site_owned=frozenset(self.settings.import_.site_owned_fields),
             mention_run_id=None if item.header.only_changes else self.run_id,
             create_missing_products=item.header.kind == DocumentKind.CATALOG,

@@ -118,6 +118,9 @@ class WriteOptions:
     # of the set and the batch is written again the usual way.
     fresh_tables: set[str] = field(default_factory=set)
     create_missing_products: bool = False  # variants seen in import.xml make their product
+    # Record types left to another writer (the catalog lane's price types and warehouses, owned
+    # by the offers lane: syncd.importer.lanes).
+    skip_records: frozenset[type] = frozenset()
     # Told which tables changed once the caller's transaction commits (the API's cache).
     notifier: CatalogNotifier | None = None
 
@@ -149,7 +152,10 @@ class CatalogWriter:
         counts = Counts()
         now = datetime.now(UTC)
         grouped: dict[type, list[Any]] = defaultdict(list)
+        skip = self.options.skip_records
         for record in records:
+            if skip and type(record) in skip:
+                continue
             if _valid_ids(record, counts):
                 grouped[type(record)].append(record)
         self._write_units(grouped[r.Unit], now, counts)
