@@ -156,7 +156,7 @@ class CatalogWriter:
         for record in records:
             if skip and type(record) in skip:
                 continue
-            if _valid_ids(record, counts):
+            if _valid_ids(record, counts) and _named(record, counts):
                 grouped[type(record)].append(record)
         self._write_units(grouped[r.Unit], now, counts)
         self._write_simple(models.Group, grouped[r.Group], _group_row, now, counts)
@@ -431,6 +431,16 @@ def _valid_ids(record: r.Record, counts: Counts) -> bool:
     if len(key) > MAX_ONEC_ID:
         counts.add(table, "rejected")
         _problem(counts, f"{table} Ид longer than {MAX_ONEC_ID} characters: {key[:40]}...")
+        return False
+    return True
+
+
+def _named(record: r.Record, counts: Counts) -> bool:
+    """A product 1C sent with an empty Наименование is refused alone (unless it is deleted):
+    written, the shop would show a product without a name."""
+    if isinstance(record, r.Product) and not record.name and not record.deleted:
+        counts.add("products", "rejected")
+        _problem(counts, f"product {record.onec_id!r} has no Наименование: not written")
         return False
     return True
 
