@@ -278,6 +278,11 @@ class PackageImport:
         False when a catalog file cannot be read that far: the files then go one after another,
         and the bad one is rejected as usual."""
         found: list[Record] = []
+        if self._offers_begun(split.offers):
+            # A resumed run: these were written before its offers lane began, which then wrote
+            # its own over them; writing them again would put import.xml's back on top.
+            self.skip_references = {item.sha256 for item in split.catalog}
+            return True
         try:
             for item in split.catalog:
                 if self._identical_earlier(item) is not None:
@@ -360,6 +365,20 @@ class PackageImport:
         self._reload_results(files)
         if stop.is_set() and not failed.is_set():
             raise Interrupted(self.run_uuid)
+
+    def _offers_begun(self, offers: Sequence[InputFile]) -> bool:
+        """Whether this run already wrote part of one of these files (it is being resumed)."""
+        with UnitOfWork(self.sessions) as uow:
+            begun = uow.session.execute(
+                select(models.RunFile.id)
+                .where(
+                    models.RunFile.run_id == self.run_id,
+                    models.RunFile.sha256.in_([f.sha256 for f in offers]),
+                    (models.RunFile.records_done > 0) | models.RunFile.status.in_(_FINAL_STATUSES),
+                )
+                .limit(1)
+            ).first()
+        return begun is not None
 
     def _child_lane(
         self,

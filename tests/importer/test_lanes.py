@@ -193,3 +193,24 @@ def test_a_208_package_listing_price_types_and_warehouses_in_both_files_splits_a
     assert laned_dump == serial_dump
     assert laned.outcome == serial.outcome == "succeeded"
     assert laned.counts.as_dict() == serial.counts.as_dict()
+
+
+def test_a_stopped_208_package_resumes_to_the_end_of_one_file_after_another(
+    new_db: Callable[[], Engine], tmp_path: Path, lane_runs: list[int]
+) -> None:
+    package = with_references(write_package(tmp_path / "p", catalog(200)))
+    reference = new_db()
+    assert import_files(reference, package, settings_for(tmp_path / "serial", lanes=False)).ok
+
+    settings = settings_for(tmp_path / "laned", lanes=True)
+    engine = new_db()
+    seen: list[Progress] = []
+    stopped = import_files(
+        engine, package, settings, on_progress=seen.append, should_stop=lambda: len(seen) >= 3
+    )
+    assert stopped.outcome == "interrupted"
+    resumed = import_files(engine, package, settings)
+    assert resumed.ok
+    assert resumed.resumed
+    assert dump(engine) == dump(reference)
+    assert len(lane_runs) == 2
