@@ -176,12 +176,10 @@ def test_a_208_package_listing_price_types_and_warehouses_in_both_files_splits_a
         package = with_references(write_package(tmp_path / f"b{lanes}", changed(catalog(150))))
         results[lanes] = (import_files(engine, package, settings), dump(engine))
         with engine.connect() as conn:
-            names = dict(
-                conn.execute(select(models.PriceType.onec_id, models.PriceType.name)).tuples().all()
-            )
-            stores = dict(
-                conn.execute(select(models.Warehouse.onec_id, models.Warehouse.name)).tuples().all()
-            )
+            price_types = select(models.PriceType.onec_id, models.PriceType.name)
+            names = {row.onec_id: row.name for row in conn.execute(price_types)}
+            warehouses = select(models.Warehouse.onec_id, models.Warehouse.name)
+            stores = {row.onec_id: row.name for row in conn.execute(warehouses)}
         assert names == {
             "PT-RETAIL": "Розничная",  # offers.xml's name: it came after import.xml's
             "PT-OPT": "Оптовая",

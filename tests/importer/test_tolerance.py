@@ -35,6 +35,8 @@ def test_a_product_with_an_empty_name_is_refused_alone_and_the_rest_of_the_file_
     assert result.counts.by_table["products"]["rejected"] == 1
     assert any("'P-00001' has no Наименование" in p for p in result.counts.problems)
     with Session(engine) as session:
-        names = dict(session.execute(select(Product.onec_id, Product.name)).tuples().all())
+        names = {
+            row.onec_id: row.name for row in session.execute(select(Product.onec_id, Product.name))
+        }
     assert "" not in names.values()
     assert {"P-00000", "P-00002", "P-00003", "P-00004"} <= names.keys()
