@@ -51,6 +51,8 @@ class PackageSpec:
     seed: int = 1
     groups: int = 40
     properties: int = 12
+    # import.xml's Классификатор also lists ТипыЦен, Склады and ЕдиницыИзмерения (2.08+ exports)
+    classifier_references: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +381,7 @@ def _generate_pair(out_dir: Path, spec: PackageSpec) -> Package:
     offers = prices = stock_rows = 0
     with _open(import_path, spec.encoding) as cat, _open(offers_path, spec.encoding) as off:
         _root_open(cat, spec.encoding)
-        _classifier(cat, d, bitrix=False)
+        _classifier(cat, d, bitrix=spec.classifier_references)
         _catalog_open(cat, d)
         _root_open(off, spec.encoding)
         _offers_open(off, d, with_dictionaries=True)
@@ -439,6 +441,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[Path, PackageSpec]:
     parser.add_argument("--split", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--classifier-references",
+        action="store_true",
+        help="list ТипыЦен and Склады in import.xml's Классификатор too, as 2.08+ exports do",
+    )
     args = parser.parse_args(argv)
     spec = PackageSpec(
         products=args.products,
@@ -448,6 +455,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Path, PackageSpec]:
         encoding=args.encoding,
         split=args.split,
         seed=args.seed,
+        classifier_references=args.classifier_references,
     )
     return args.out, spec
 

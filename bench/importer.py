@@ -1,6 +1,7 @@
 """Import benchmark: the pipeline into PostgreSQL against a reference in the same run.
 
     python -m bench import [--products 100000] [--variants 0] [--rss-sizes 10000,1000000]
+                           [--classifier-references]   # a 2.08+ package (ТипыЦен, Склады in import.xml)
 
 Generates a package (``bench/gen_package.py``; cached under bench/out), creates a fresh
 PostgreSQL database (``ONEC_SYNC_BENCH_PG_URL``, default the test server) and measures, each step
@@ -172,9 +173,14 @@ def onec_sync(*args: str) -> list[str]:
     return [sys.executable, "-c", "import cli; cli.main()", *args]
 
 
-def package(products: int, variants: int) -> tuple[list[Path], int]:
-    out = ROOT / "out" / f"import-{products}-{variants}"
-    spec = PackageSpec(products=products, variants=variants)
+def package(
+    products: int, variants: int, *, classifier_references: bool = False
+) -> tuple[list[Path], int]:
+    shape = "-208" if classifier_references else ""
+    out = ROOT / "out" / f"import-{products}-{variants}{shape}"
+    spec = PackageSpec(
+        products=products, variants=variants, classifier_references=classifier_references
+    )
     marker = out / "spec.json"
     wanted = json.dumps(spec.__dict__ if hasattr(spec, "__dict__") else repr(spec), default=str)
     if not (marker.exists() and marker.read_text() == wanted):
@@ -217,9 +223,16 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--variants", type=int, default=0)
     parser.add_argument("--rss-sizes", default="", help="e.g. 10000,1000000: first import only")
     parser.add_argument("--pg-url", default=os.environ.get("ONEC_SYNC_BENCH_PG_URL", DEFAULT_PG))
+    parser.add_argument(
+        "--classifier-references",
+        action="store_true",
+        help="a 2.08+ package: import.xml's Классификатор lists ТипыЦен and Склады too",
+    )
     args, _ = parser.parse_known_args(argv)
     work = ROOT / "out" / "import-work"
-    files, products = package(args.products, args.variants)
+    files, products = package(
+        args.products, args.variants, classifier_references=args.classifier_references
+    )
 
     first, db = first_import(files, products, args.pg_url, work)
     try:
@@ -253,7 +266,9 @@ def run(argv: list[str]) -> None:
     )
     print(f"  peak RSS {peak:.0f} MB (bar < {RSS_BAR_MB:.0f}): {_verdict(peak < RSS_BAR_MB)}")
     for size in filter(None, (s.strip() for s in args.rss_sizes.split(","))):
-        sized_files, sized_products = package(int(size), args.variants)
+        sized_files, sized_products = package(
+            int(size), args.variants, classifier_references=args.classifier_references
+        )
         step, sized_db = first_import(sized_files, sized_products, args.pg_url, work)
         sized_db.drop()
         print(f"  at {sized_products:>9,} products: {step.line().strip()}")

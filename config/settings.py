@@ -167,6 +167,13 @@ class ExchangeSettings:
     import_wait_seconds: float = 1.5  # how long one mode=import request waits before "progress"
     login_rate_limit: str = "10/minute"  # failed logins per client address
     status_map: dict[str, str] = field(default_factory=dict)  # 1C status name -> shop status
+    # type=sale&mode=info: what 1C's status/payment/delivery matching tables list.
+    payment_systems: dict[str, str] = field(default_factory=dict)  # Ид -> name
+    delivery_services: dict[str, str] = field(default_factory=dict)  # Ид -> name
+    # type=listen: how long one long-poll waits for a new order, and how many wait at once.
+    listen_seconds: float = 50.0
+    listen_max_waiting: int = 2
+
     # --- what an exchange session may do, and who may never be locked out
     session_max_seconds: int = 6 * 3600  # absolute lifetime of a session, however busy
     session_max_files: int = 2000  # files one session may upload
@@ -176,6 +183,13 @@ class ExchangeSettings:
 
     def problems(self) -> list[str]:
         found = _exchange_limit_problems(self)
+        if not 0 < self.listen_seconds <= 60:
+            found.append(
+                "exchange.listen_seconds: must be above 0 and at most 60 "
+                "(proxies end requests at 60 s)"
+            )
+        if self.listen_max_waiting < 1:
+            found.append("exchange.listen_max_waiting: must be at least 1")
         if not self.path.startswith("/"):
             found.append("exchange.path: must start with /")
         if self.enabled and self.username and not (self.password_hash or self.password):

@@ -95,6 +95,7 @@ def place_demo_order(engine: Engine) -> str | None:
         rows = db.execute(
             select(Offer, Price)
             .join(Price, Price.offer_onec_id == Offer.onec_id)
+            .where(Price.value.is_not(None))
             .order_by(Offer.id)
             .limit(2)
         ).all()
@@ -108,8 +109,8 @@ def place_demo_order(engine: Engine) -> str | None:
                 product_onec_id=offer.product_onec_id,
                 name=offer.name or offer.onec_id,
                 quantity=Decimal(index),
-                price=price.value,
-                total=price.value * index,
+                price=price.value or Decimal(0),
+                total=(price.value or Decimal(0)) * index,
             )
             for index, (offer, price) in enumerate(rows, start=1)
         ]

@@ -208,7 +208,7 @@ class Product:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Price:
     price_type_onec_id: str
-    value: Decimal  # ЦенаЗаЕдиницу
+    value: Decimal | None  # ЦенаЗаЕдиницу; None: a price on request (see ``presentation``)
     currency: str | None = None
     unit: str | None = None  # Единица, as sent
     coefficient: Decimal | None = None

@@ -125,9 +125,14 @@ class CustomerOrdersQuery(Input):
 
 class PriceSummary(Output):
     price_type_id: str
-    value: MoneyText = Field(description="the lowest price over the product's variants")
+    value: MoneyText | None = Field(
+        description="the lowest price over the product's variants; null: price on request"
+    )
     currency: str | None
     varies: bool = Field(description="true when variants have different prices")
+    presentation: str | None = Field(
+        description='when no variant has a price: what 1C says instead ("Уточните у менеджера")'
+    )
 
 
 class ImageRef(Output):
@@ -237,7 +242,7 @@ class VariantProperty(Output):
 class VariantPrice(Output):
     price_type_id: str
     price_type: str | None
-    value: MoneyText
+    value: MoneyText | None = Field(description="null: price on request (see presentation)")
     currency: str | None
     unit: str | None
     presentation: str | None

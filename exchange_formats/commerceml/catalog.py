@@ -102,8 +102,8 @@ def product(element: Element) -> Product | Offer:
             deleted=deleted,
             version=version,
         )
-    if name is None and not deleted:
-        raise fail(element, f"product {onec_id!r} has no Наименование")
+    # An empty Наименование is read as "" and left to the writer, which refuses that product
+    # alone (a nameless product would be shown wrong) and lets the rest of the file land.
     return Product(
         onec_id=onec_id,
         name=name or "",

@@ -12,6 +12,10 @@ shapes 1C uses:
 * ``<Остатки><Остаток><Количество/></Остаток>`` - no warehouse: adds to the total.
 
 A shape that is absent says nothing: it never becomes zero.
+
+A price with an empty ``ЦенаЗаЕдиницу`` and a ``Представление`` ("Уточните у менеджера") is 1C's
+price on request: a ``Price`` with ``value=None`` and the presentation (the writer counts it as a
+warning). An empty ``ЦенаЗаЕдиницу`` without a presentation is the same: 1C has no price to state.
 """
 
 from __future__ import annotations
@@ -178,8 +182,6 @@ def _price(element: Element) -> Price:
             min_quantity = optional_decimal(child)
     if not type_id:
         raise fail(element, "a price has no ИдТипаЦены")
-    if value is None:
-        raise fail(element, "a price has no ЦенаЗаЕдиницу")
     return Price(
         price_type_onec_id=type_id,
         value=value,

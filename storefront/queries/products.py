@@ -343,7 +343,8 @@ _SUMMARIES_PG = text(
 SELECT p.onec_id, p.name, p.sku, p.code, p.barcode, p.group_onec_id, p.unit, p.brand,
        p.manufacturer, p.updated_at,
        (SELECT json_build_object('value', min(x.value)::text, 'highest', max(x.value)::text,
-                                 'currency', max(x.currency))
+                                 'currency', max(x.currency), 'priced', count(x.value),
+                                 'all', count(*), 'presentation', max(x.presentation))
           FROM prices x JOIN offers o ON o.onec_id = x.offer_onec_id AND NOT o.is_deleted
          WHERE x.product_onec_id = p.onec_id AND x.price_type_onec_id = :price_type
         HAVING count(*) > 0) AS price,
@@ -371,12 +372,16 @@ def _summary_parts_pg(
     for row in session.execute(_SUMMARIES_PG, {"ids": ids, "price_type": price_type or ""}):
         price = None
         if row.price is not None and price_type is not None:
-            price = {
-                "price_type_id": price_type,
-                "value": money(Decimal(row.price["value"])),
-                "currency": row.price["currency"],
-                "varies": row.price["highest"] != row.price["value"],
-            }
+            found_price = row.price
+            lowest = found_price["value"]
+            price = _price_summary(
+                price_type,
+                lowest=None if lowest is None else Decimal(lowest),
+                highest=None if lowest is None else Decimal(found_price["highest"]),
+                currency=found_price["currency"],
+                on_request=found_price["all"] - found_price["priced"],
+                presentation=found_price["presentation"],
+            )
         found[row.onec_id] = (row._mapping, price, row.total, row.image)
     return found
 
@@ -392,6 +397,9 @@ def _lowest_price_rows(
             func.min(PR.c.value).label("value"),
             func.max(PR.c.value).label("highest"),
             func.max(PR.c.currency).label("currency"),
+            func.count(PR.c.value).label("priced"),
+            func.count().label("all"),
+            func.max(PR.c.presentation).label("presentation"),
         )
         .join(O, O.c.onec_id == PR.c.offer_onec_id)
         .where(
@@ -402,13 +410,35 @@ def _lowest_price_rows(
         .group_by(PR.c.product_onec_id)
     )
     return {
-        row.product_onec_id: {
-            "price_type_id": price_type,
-            "value": money(row.value),
-            "currency": row.currency,
-            "varies": row.highest != row.value,
-        }
+        row.product_onec_id: _price_summary(
+            price_type,
+            lowest=row.value,
+            highest=row.highest,
+            currency=row.currency,
+            on_request=row.all - row.priced,
+            presentation=row.presentation,
+        )
         for row in rows
+    }
+
+
+def _price_summary(
+    price_type: str,
+    *,
+    lowest: Decimal | None,
+    highest: Decimal | None,
+    currency: str | None,
+    on_request: int,
+    presentation: str | None,
+) -> dict[str, Any]:
+    """The lowest price; ``value`` None when every variant's price is on request (1C sent no
+    value, only a presentation such as "Уточните у менеджера", which is then served)."""
+    return {
+        "price_type_id": price_type,
+        "value": money(lowest),
+        "currency": currency,
+        "varies": lowest is not None and (highest != lowest or on_request > 0),
+        "presentation": presentation if lowest is None else None,
     }
 
 

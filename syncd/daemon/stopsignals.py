@@ -1,9 +1,9 @@
 """Signal handlers that only the process which installed them obeys.
 
-The import pipeline reads full packages through in forked worker processes
-(``syncd.importer.validation``), and a forked child inherits its parent's Python signal handlers. A pool
-stops its workers with SIGTERM; a worker running the daemon's handler would announce the daemon's
-stop (log lines, ``STOPPING=1`` to systemd) and keep running. Handlers installed here act only in
+The import pipeline runs its second lane in a forked process (``syncd.importer.lanes``), and a
+forked child inherits its parent's Python signal handlers. A signal sent to the process group
+reaches the lane too; a child running the daemon's handler would announce the daemon's stop
+(log lines, ``STOPPING=1`` to systemd) and keep running. Handlers installed here act only in
 their own process; in a forked child the signal does what it does by default (SIGTERM ends it).
 """
 

@@ -3,7 +3,8 @@
 One catalog writer at a time (a lock): two 1C sessions may upload at once, but their imports run
 one after the other, so batches of two packages never interleave on the same rows.
 
-When the package is finished: a Bitrix-module client (it names a ``version`` on ``init``) says so
+When the package is finished: a file that fails ends it at once (the pipeline puts back what a
+full package changed); a Bitrix-module client (it names a ``version`` on ``init``) says so
 with ``deactivate``/``complete``; the standard 1C client opens a session per XML file and never
 says so, so its session is finished as soon as its last document imported. A session abandoned
 half-way is finished when it expires (``ExchangeService.sweep``).
@@ -73,8 +74,12 @@ class CatalogJobs:
         self, session_id: int, name: str, progress: JobProgress, stop: threading.Event
     ) -> JobOutcome:
         outcome = self._import_one(session_id, name, progress, stop)
-        if outcome.interrupted or not self._standard_client_done(session_id):
+        if outcome.interrupted:
             return outcome
+        if outcome.ok and not self._standard_client_done(session_id):
+            return outcome
+        # The last document, or a bad one: the package ends here (a bad file puts back what the
+        # package changed, and 1C stops its exchange at the failure it is answered).
         finished = self._finish(session_id, progress)
         return finished if outcome.ok and not finished.ok else outcome
 
@@ -104,7 +109,7 @@ class CatalogJobs:
             db.commit()
             run_uuid = self._run_of(db, session)
             path = Path(row.stored_path)
-        progress.stage = f"checking {name} before writing"
+        progress.stage = f"importing {name}"
         report = self._ctx.backend.import_file(
             run_uuid,
             path,

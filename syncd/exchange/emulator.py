@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -335,15 +336,26 @@ def run_sale(
         _expect(client, f"sale import {name}", reply, say, polls)
 
 
-def updates_document(numbers: list[str], *, status: str = "[N] Принят") -> bytes:
-    """What 1C sends back after loading the site's orders: its number, posted, a status."""
+UpdatedLine = tuple[str, str, str, str]  # offer Ид, name, quantity, price
+
+
+def updates_document(
+    numbers: list[str],
+    *,
+    status: str = "[N] Принят",
+    lines: dict[str, list[UpdatedLine]] | None = None,
+) -> bytes:
+    """What 1C sends back after loading the site's orders: its number, posted, a status; and,
+    for the orders named in ``lines``, their goods as 1C has them now (``Товары``)."""
     now = datetime.now(ZoneInfo("Europe/Moscow"))
+    lines = lines or {}
     documents = "".join(
         f"<Документ><Ид>{escape(number)}</Ид><Номер>{escape(number)}</Номер>"
         f"<Дата>{now:%Y-%m-%d}</Дата><Время>{now:%H:%M:%S}</Время>"
         "<ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль>"
         "<Валюта>руб</Валюта><Курс>1</Курс>"
-        "<ЗначенияРеквизитов>"
+        + _goods(lines.get(number))
+        + "<ЗначенияРеквизитов>"
         + _requisite("Номер по 1С", f"ЗК-{index:06d}")
         + _requisite("Дата по 1С", f"{now:%Y-%m-%dT%H:%M:%S}")
         + _requisite("Проведен", "true")
@@ -356,6 +368,18 @@ def updates_document(numbers: list[str], *, status: str = "[N] Принят") ->
         f'<КоммерческаяИнформация ВерсияСхемы="2.05" ДатаФормирования="{now:%Y-%m-%dT%H:%M:%S}">'
         f"{documents}</КоммерческаяИнформация>\n"
     ).encode()
+
+
+def _goods(lines: list[UpdatedLine] | None) -> str:
+    if lines is None:
+        return ""
+    goods = "".join(
+        f"<Товар><Ид>{escape(offer)}</Ид><Наименование>{escape(name)}</Наименование>"
+        f"<ЦенаЗаЕдиницу>{price}</ЦенаЗаЕдиницу><Количество>{quantity}</Количество>"
+        f"<Сумма>{Decimal(price) * Decimal(quantity)}</Сумма></Товар>"
+        for offer, name, quantity, price in lines
+    )
+    return f"<Товары>{goods}</Товары>"
 
 
 def _requisite(name: str, value: str) -> str:

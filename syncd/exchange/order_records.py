@@ -19,9 +19,8 @@ from exchange_formats.records import (
     UnitRef,
 )
 from exchange_formats.records import Order as OrderRecord
+from syncd.importer.order_lines import DELIVERY_LINE_ID
 from syncd.store import models
-
-DELIVERY_LINE_ID = "ORDER_DELIVERY"
 
 
 def order_record(order: models.Order) -> OrderRecord:

@@ -1,10 +1,9 @@
 """``PackageBackend`` on the import pipeline: ``syncd.importer.pipeline.PackageImport``.
 
-A package imported whole keeps an undo journal, but the exchange hands the pipeline one file at a
-time as 1C uploads them, and ``import_file`` writes batch by batch. So each file is read through
-once first (``read_first``: the pipeline's own check, which quarantines and audits a bad file): a
-malformed file is refused before its first batch is written, and the catalog stays as it was
-(files of the package imported before it stay). Each file is imported holding the catalog lock.
+The exchange hands the pipeline one file at a time as 1C uploads them; the pipeline treats them as
+one package, the same way whichever door it came through: from the first file that may be full
+on, it keeps the undo journal, so a bad file (or a refused upload) makes ``finish`` put back every
+row the package changed. Each file is imported holding the catalog lock.
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ class PipelineBackend:
         try:
             with named_lock(self._engine, CATALOG_LOCK):  # one catalog writer at a time
                 result = package.import_file(
-                    path, name=name, on_progress=progress, should_stop=should_stop, read_first=True
+                    path, name=name, on_progress=progress, should_stop=should_stop
                 )
         except Interrupted:
             return FileReport(ok=False, interrupted=True, error=f"{name}: interrupted")
@@ -65,7 +64,10 @@ class PipelineBackend:
         package = self._package(run_uuid)
         # When the exchange refused part of this package (an upload, an archive) that the
         # pipeline never saw, the run ends as failed, which hides nothing.
-        refused = None if hide else "part of the package was refused by the exchange"
+        failed_inside = any(not result.ok for result in package.results)
+        refused = (
+            None if hide or failed_inside else "part of the package was refused by the exchange"
+        )
         result = package.finish(failed_outside=refused)
         with self._lock:
             self._runs.pop(run_uuid, None)

@@ -9,7 +9,7 @@ on the site after that goes back to ``new`` (the storefront's part) and is sent 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -35,6 +35,22 @@ def orders_to_send(db: Session, *, limit: int | None = None) -> Sequence[Order]:
     if limit is not None:
         query = query.limit(limit)
     return db.scalars(query).all()
+
+
+def has_new_orders(db: Session) -> bool:
+    """Whether an order exists that no exchange has handed out yet (what ``type=listen`` waits
+    for)."""
+    query = select(Order.id).where(Order.export_state == NEW, Order.is_deleted.is_(False))
+    return db.scalars(query.limit(1)).first() is not None
+
+
+def site_statuses(db: Session, status_map: Mapping[str, str], *, limit: int = 500) -> list[str]:
+    """The shop's order statuses for ``mode=info``: ``new``, those ``exchange.status_map`` maps
+    1C's statuses to, ``cancelled``, then any other status orders carry (at most ``limit``)."""
+    found = dict.fromkeys([NEW, *status_map.values(), "cancelled"])
+    stored = db.scalars(select(Order.status).distinct().order_by(Order.status).limit(limit))
+    found.update(dict.fromkeys(stored))
+    return list(found)[:limit]
 
 
 def hand_out(db: Session, orders: Sequence[Order], session_digest: str) -> None:

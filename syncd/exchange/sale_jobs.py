@@ -19,7 +19,6 @@ from config import ExchangeSettings
 from exchange_formats.commerceml import read_orders
 from exchange_formats.errors import FormatError
 from syncd.exchange.kinds import wrong_kind
-from syncd.exchange.order_updates import apply_updates
 from syncd.exchange.package import summarize
 from syncd.exchange.runner import JobKey, JobOutcome, JobProgress
 from syncd.exchange.sessions import FAILED as SESSION_FAILED
@@ -28,6 +27,7 @@ from syncd.exchange.staging import Staging, pending_documents, prepare_session
 from syncd.exchange.uploads import FAILED, IMPORTED, IMPORTING, find_file
 from syncd.importer.errors import ArchiveError
 from syncd.importer.names import kind_of
+from syncd.importer.order_updates import apply_updates
 from syncd.store import audit
 from syncd.store.models import ExchangeFile, ExchangeSession
 

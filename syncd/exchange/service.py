@@ -18,6 +18,7 @@ from config import Settings
 from syncd.exchange import audit_trail
 from syncd.exchange.auth import CredentialChecker
 from syncd.exchange.catalog import FINISH, CatalogContext, CatalogJobs
+from syncd.exchange.listen import Listeners
 from syncd.exchange.package import PackageBackend
 from syncd.exchange.runner import JobKey, JobOutcome, JobProgress, JobRunner
 from syncd.exchange.sale_jobs import SaleContext, SaleJobs
@@ -77,6 +78,11 @@ class ExchangeService:
         self.runner = JobRunner(self._work, on_crash=self._crash, workers=workers)
         self._sweep_lock = threading.Lock()
         self._stopping = threading.Event()
+        self.listeners = Listeners(
+            self.sessions,
+            max_waiting=settings.exchange.listen_max_waiting,
+            stopping=self._stopping,
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from flask import Blueprint, Request, Response, request
 from sqlalchemy.orm import Session
 
+from exchange_formats.commerceml.info_writer import write_sale_info
 from syncd.exchange import audit_trail, sale
 from syncd.exchange.auth import parse_basic
 from syncd.exchange.catalog import FINISH
@@ -138,9 +139,15 @@ def request_params(req: Request) -> dict[str, str]:
 
 
 def _dispatch(call: Call) -> Response:
+    if call.type == "get_catalog":
+        raise UnknownCommandError(GET_CATALOG_REFUSED)
+    if call.type == "listen":
+        _authenticate_listener(call)
+        return listen(call)
     if call.type not in TYPES:
         raise UnknownCommandError(
-            f"unknown exchange type {call.type!r}; this endpoint serves type=catalog and type=sale"
+            f"unknown exchange type {call.type!r}; this endpoint serves type=catalog, type=sale "
+            "and type=listen"
         )
     handler = HANDLERS.get((call.type, call.mode)) or HANDLERS.get(("*", call.mode))
     if handler is None:
@@ -194,7 +201,42 @@ def _authenticate(call: Call) -> None:
     _login(call)
 
 
+def _authenticate_listener(call: Call) -> None:
+    """``type=listen``: the cookie of a live sale or catalog session, else valid Basic
+    credentials. A long-poll repeated every minute opens no session of its own."""
+    token = call.request.cookies.get(COOKIE_NAME)
+    if token:
+        settings = call.service.settings
+        for kind in TYPES:
+            found = find_session(
+                call.db,
+                token,
+                exchange_type=kind,
+                ttl_seconds=settings.session_ttl_seconds,
+                max_seconds=settings.session_max_seconds,
+            )
+            if found is not None and found.status in (OPEN, SUCCEEDED):
+                return  # a failed or expired session's cookie is no pass: credentials decide
+    _verify(call)
+
+
 def _login(call: Call) -> None:
+    username = _verify(call)
+    client = ClientInfo(
+        username=username,
+        remote_addr=call.request.remote_addr or "unknown",
+        user_agent=call.request.headers.get("User-Agent"),
+    )
+    call.session, call.token = open_session(
+        call.db,
+        exchange_type=call.type,
+        client=client,
+        exchange_dir=call.service.paths.exchange_dir,
+    )
+
+
+def _verify(call: Call) -> str:
+    """The user named by valid Basic credentials (failed logins are throttled per address)."""
     service, address = call.service, call.request.remote_addr or "unknown"
     readings = parse_basic(call.request.headers.get("Authorization"))
     if readings is None:
@@ -210,14 +252,7 @@ def _login(call: Call) -> None:
         log.warning("exchange: failed login from %s", address)
         raise
     service.throttle.succeeded(bucket, address)
-    client = ClientInfo(
-        username=username,
-        remote_addr=address,
-        user_agent=call.request.headers.get("User-Agent"),
-    )
-    call.session, call.token = open_session(
-        call.db, exchange_type=call.type, client=client, exchange_dir=service.paths.exchange_dir
-    )
+    return username
 
 
 # --- both types ----------------------------------------------------------------------------
@@ -382,6 +417,46 @@ def confirm(call: Call) -> Reply:
     return success(f"{confirmed} order(s) confirmed")
 
 
+def info(call: Call) -> Response:
+    """``mode=info``: the shop's order statuses, payment systems and delivery services, for
+    1C's matching tables (``exchange_formats.commerceml.info_writer``)."""
+    settings = call.service.settings
+    statuses = sale.site_statuses(call.db, settings.status_map)
+    body = write_sale_info(
+        statuses=[(status, status) for status in statuses],
+        payment_systems=settings.payment_systems.items(),
+        delivery_services=settings.delivery_services.items(),
+        encoding=settings.reply_encoding,
+    )
+    return xml_response(body, settings.reply_encoding)
+
+
+# --- listen, get_catalog -------------------------------------------------------------------
+
+# The site's catalog is a copy of 1C's: sending it back (Bitrix's catalog.export.1c) would let
+# 1C load a copy that may be stale, or edited on the site, over its own nomenclature, and hand
+# the whole catalog to anyone holding the exchange login. It is refused, saying why.
+GET_CATALOG_REFUSED = (
+    "type=get_catalog is refused: the catalog is 1C's own and flows from 1C to the site only; "
+    "export it from 1C itself"
+)
+
+
+def listen(call: Call) -> Response:
+    """``type=listen`` (any mode): ``success`` once a new order exists, else 304 after
+    ``exchange.listen_seconds`` (``syncd.exchange.listen``)."""
+    settings = call.service.settings
+    call.db.commit()  # hold no transaction (or lock) while waiting
+    found = call.service.listeners.wait_for_new_order(settings.listen_seconds)
+    if found is None:
+        raise ExchangeError(
+            f"{settings.listen_max_waiting} listen request(s) already wait; ask again later"
+        )
+    if found:
+        return to_response(success("new orders"), settings.reply_encoding)
+    return Response(status=304)
+
+
 Handler = Callable[[Call], Reply | Response]
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("*", "checkauth"): checkauth,
@@ -391,5 +466,6 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("catalog", "deactivate"): finish,
     ("catalog", "complete"): finish,
     ("sale", "query"): query,
+    ("sale", "info"): info,
     ("sale", "success"): confirm,
 }

@@ -14,6 +14,13 @@ contains (a byte search, a fraction of a second per hundred megabytes):
 
 The search errs one way only: it may see an element that is not there (a longer name, text that
 looks like a tag), which costs speed (the files go one after another), never correctness.
+
+CommerceML 2.08+ lists ``ТипыЦен`` and ``Склады`` in import.xml's ``Классификатор`` as well as in
+offers.xml, so both lanes would write ``price_types`` and ``warehouses``. Those tables get one
+owner, the offers lane: the catalog files' price types and warehouses are written before the
+lanes start (``Split.references_first``; they lead the file, before ``Каталог``, which the byte
+search checks), and the catalog lane skips them. The offers lane then writes its own over them,
+as it would one file after another.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import ctypes
 import os
 import signal
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from exchange_formats.records import DocumentKind
@@ -51,9 +59,23 @@ _OVERLAP = 4096  # longer than any tag name and an Ид with its opening tag
 SECOND_LANE_NICENESS = 5
 
 
-def split(files: Sequence[InputFile]) -> tuple[list[InputFile], list[InputFile]] | None:
-    """(catalog lane, offers lane) in ``files`` order, or None when the package must be read one
-    file after another (one kind only, other kinds of files, or shared tables)."""
+# Reference tables both kinds of file may write, and the elements that write them.
+SHARED_REFERENCES = frozenset({"price_types", "warehouses"})
+_REFERENCE_ELEMENTS = ("ТипЦены", "Склады", "Склад")
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    catalog: list[InputFile]
+    offers: list[InputFile]
+    # The catalog files' price types and warehouses are written first; the catalog lane skips them.
+    references_first: bool = False
+
+
+def split(files: Sequence[InputFile]) -> Split | None:
+    """The catalog lane and the offers lane in ``files`` order, or None when the package must be
+    read one file after another (one kind only, other kinds of files, or shared tables other
+    than ``SHARED_REFERENCES`` leading the catalog files)."""
     catalog = [f for f in files if f.header.kind in _CATALOG_KINDS]
     offers = [f for f in files if f.header.kind in _OFFER_KINDS]
     if not catalog or not offers or len(catalog) + len(offers) != len(files):
@@ -61,11 +83,40 @@ def split(files: Sequence[InputFile]) -> tuple[list[InputFile], list[InputFile]]
     try:
         catalog_tables = set().union(*(tables_written(f.path, f.header.encoding) for f in catalog))
         offer_tables = set().union(*(tables_written(f.path, f.header.encoding) for f in offers))
+        shared = catalog_tables & offer_tables
+        if not shared:
+            return Split(catalog, offers)
+        if shared <= SHARED_REFERENCES and all(
+            references_lead(f.path, f.header.encoding) for f in catalog
+        ):
+            return Split(catalog, offers, references_first=True)
     except (LookupError, OSError, ValueError):
         return None  # an encoding the byte search cannot handle: no guessing
-    if catalog_tables & offer_tables:
-        return None
-    return catalog, offers
+    return None
+
+
+def references_lead(path: Path, encoding: str) -> bool:
+    """Whether every price type and warehouse element of the file comes before its ``Каталог``
+    (so reading the file up to its first product finds them all)."""
+    enc = codecs.lookup(encoding or "utf-8").name
+    names = [name.encode(enc) for name in _REFERENCE_ELEMENTS]
+    catalog = "Каталог".encode(enc)
+    first_catalog: int | None = None
+    last_reference = -1
+    offset, tail = 0, b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            data = tail + chunk
+            base = offset - len(tail)
+            for opener in (b"<", b":"):
+                if first_catalog is None and (at := data.find(opener + catalog)) != -1:
+                    first_catalog = base + at
+                for name in names:
+                    if (at := data.rfind(opener + name)) != -1:
+                        last_reference = max(last_reference, base + at)
+            offset += len(chunk)
+            tail = data[-_OVERLAP:]
+    return first_catalog is None or last_reference < first_catalog
 
 
 def tables_written(path: Path, encoding: str) -> set[str]:

@@ -34,18 +34,6 @@ class RunLedger:
         self.actor = actor
         self.source = source
 
-    def known_good(self, sha256s: list[str]) -> set[str]:
-        """Which of these files (by hash) some run imported cleanly before."""
-        with UnitOfWork(self.sessions) as uow:
-            return set(
-                uow.session.execute(
-                    select(models.RunFile.sha256).where(
-                        models.RunFile.sha256.in_(sha256s),
-                        models.RunFile.status.in_(("done", "identical")),
-                    )
-                ).scalars()
-            )
-
     def identical_earlier(self, item: InputFile) -> models.RunFile | None:
         """The earlier import of these exact bytes, if nothing was written since it.
 

@@ -33,7 +33,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from exchange_formats.commerceml import open_document
+from exchange_formats import records as r
+from exchange_formats.commerceml import open_document, read_orders
 from exchange_formats.errors import FormatError
 from exchange_formats.records import DocumentKind, Record
 from syncd.importer import lanes, undo
@@ -42,12 +43,12 @@ from syncd.importer.checkpoints import read_checkpoint, write_stream_batch
 from syncd.importer.gctuning import fewer_collections
 from syncd.importer.hiding import Measured, held_message
 from syncd.importer.ledger import RunLedger
+from syncd.importer.order_updates import apply_updates
 from syncd.importer.package import InputFile, describe_file, describe_files, package_fingerprint
 from syncd.importer.quarantine import quarantine
 from syncd.importer.repository import CatalogRepository
 from syncd.importer.results import FileResult, Progress, RunResult, file_result
 from syncd.importer.undo import RunMarks
-from syncd.importer.validation import ValidationStopped, first_error
 from syncd.importer.writer import CatalogWriter, Counts, WriteOptions
 from syncd.store import audit, models
 from syncd.store.engine import make_session_factory
@@ -74,15 +75,20 @@ __all__ = [
 ]
 
 STREAM = "commerceml"
+ORDER_SOURCE = "1c-import"  # order history rows written by a folder or CLI import
 # Which kind of rows a full document of each kind is authoritative for.
 _HIDES = {
     DocumentKind.CATALOG: ("product", models.Product),
     DocumentKind.OFFERS: ("offer", models.Offer),
 }
 
+# What the catalog lane leaves to the offers lane when both files list them (syncd.importer.lanes)
+LANE_REFERENCES = (r.PriceType, r.Warehouse)
+LANE_REFERENCES_SET: frozenset[type] = frozenset(LANE_REFERENCES)
+_CLASSIFIER_RECORDS = (r.Group, r.Property, r.Unit, r.PriceType, r.Warehouse)
+
 # Documents the catalog import does not write, and why (they are audited as skipped).
 _SKIPPED = {
-    DocumentKind.ORDERS: "order documents are read by the sale exchange",
     DocumentKind.UNKNOWN: "an empty CommerceML document: nothing to import",
 }
 _FINAL_STATUSES = ("done", "identical", "skipped", "failed")
@@ -152,6 +158,10 @@ class PackageImport:
         # ``run``, which holds the catalog lock for the whole package.
         self.fresh_tables: set[str] = set()
         self.allow_mass_hide = False  # True: the hiding guard does not hold (hiding.py)
+        # Two lanes with references_first: what the references written first did, and the
+        # catalog files (by hash) whose lane skips them.
+        self.reference_counts = Counts()
+        self.skip_references: set[str] = set()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -228,15 +238,17 @@ class PackageImport:
         imported in two lanes at once (``syncd.importer.lanes``); the end state is the same.
         """
         try:
-            if self._maybe_full(files):
-                if unidentified := next((f for f in files if f.error is not None), None):
-                    self._import_item(unidentified)  # rejected before anything is written
-                    return self.finish()
-                self._keep_journal()
+            unidentified = next((f for f in files if f.error is not None), None)
+            if unidentified is not None and self._maybe_full(files):
+                self._import_item(unidentified)  # rejected before anything is written
+                return self.finish()
+            self._journal_if_full(files)
             if self.marks is not None and self.engine.dialect.name == "postgresql":
                 self.fresh_tables = {t for t, mark in self.marks.ids.items() if mark == 0}
             if (two := self._lanes(files)) is not None:
-                self._run_lanes(files, *two, on_progress=on_progress, should_stop=should_stop)
+                self._run_lanes(
+                    files, two.catalog, two.offers, on_progress=on_progress, should_stop=should_stop
+                )
             else:
                 self._run_lane(files, on_progress=on_progress, should_stop=should_stop)
         except Interrupted:
@@ -257,7 +269,7 @@ class PackageImport:
                 return False
         return True
 
-    def _lanes(self, files: Sequence[InputFile]) -> tuple[list[InputFile], list[InputFile]] | None:
+    def _lanes(self, files: Sequence[InputFile]) -> lanes.Split | None:
         options = self.settings.import_
         if not options.parallel_files or self.engine.dialect.name != "postgresql":
             return None
@@ -265,7 +277,43 @@ class PackageImport:
             return None
         if all(self._identical_earlier(f) is not None for f in files):
             return None  # a replay: every file is skipped unread
-        return lanes.split(files)
+        found = lanes.split(files)
+        if found is not None and found.references_first and not self._write_references(found):
+            return None
+        return found
+
+    def _write_references(self, split: lanes.Split) -> bool:
+        """The catalog files' price types and warehouses, written before the lanes start; the
+        catalog lane then skips them (the offers lane owns those tables: ``lanes.Split``).
+        False when a catalog file cannot be read that far: the files then go one after another,
+        and the bad one is rejected as usual."""
+        found: list[Record] = []
+        if self._offers_begun(split.offers):
+            # A resumed run: these were written before its offers lane began, which then wrote
+            # its own over them; writing them again would put import.xml's back on top.
+            self.skip_references = {item.sha256 for item in split.catalog}
+            return True
+        try:
+            for item in split.catalog:
+                if self._identical_earlier(item) is not None:
+                    continue  # skipped unread by its lane: it writes nothing
+                for record in open_document(item.path, name=item.name, tz=self.tz).records():
+                    if isinstance(record, LANE_REFERENCES):
+                        found.append(record)
+                    elif not isinstance(record, _CLASSIFIER_RECORDS):
+                        break  # the catalog has begun: the references came before it
+        except FormatError:
+            return False
+        options = WriteOptions(
+            notifier=self.notifier,
+            journal=(self.run_id, marks) if (marks := self._journal_marks()) else None,
+        )
+        with UnitOfWork(self.sessions) as uow:
+            self.reference_counts.merge(CatalogWriter(uow.session, options).write(found))
+            uow.commit()
+        self.fresh_tables -= lanes.SHARED_REFERENCES  # the offers lane finds these rows there
+        self.skip_references = {item.sha256 for item in split.catalog}
+        return True
 
     def _run_lanes(
         self,
@@ -278,7 +326,10 @@ class PackageImport:
     ) -> None:
         """The catalog lane here, the offers lane in a child process; a lane that fails or is
         stopped stops the other at its next batch. Raises ``Interrupted`` when stopped."""
-        context = multiprocessing.get_context("fork")  # see syncd.importer.validation on fork
+        # fork, not forkserver/spawn: those re-import the caller's __main__ in the child, which
+        # breaks any script that calls the pipeline without a __main__ guard; signal handlers
+        # act only in the process that installed them (syncd.daemon.stopsignals).
+        context = multiprocessing.get_context("fork")
         stop, failed = context.Event(), context.Event()
         progress: multiprocessing.SimpleQueue[Progress] = context.SimpleQueue()
         parent = os.getpid()
@@ -324,6 +375,20 @@ class PackageImport:
         self._reload_results(files)
         if stop.is_set() and not failed.is_set():
             raise Interrupted(self.run_uuid)
+
+    def _offers_begun(self, offers: Sequence[InputFile]) -> bool:
+        """Whether this run already wrote part of one of these files (it is being resumed)."""
+        with UnitOfWork(self.sessions) as uow:
+            begun = uow.session.execute(
+                select(models.RunFile.id)
+                .where(
+                    models.RunFile.run_id == self.run_id,
+                    models.RunFile.sha256.in_([f.sha256 for f in offers]),
+                    (models.RunFile.records_done > 0) | models.RunFile.status.in_(_FINAL_STATUSES),
+                )
+                .limit(1)
+            ).first()
+        return begun is not None
 
     def _child_lane(
         self,
@@ -374,17 +439,16 @@ class PackageImport:
         on_progress: ProgressCallback | None = None,
         should_stop: StopCheck | None = None,
         move_rejected: bool = False,
-        read_first: bool = False,
     ) -> FileResult:
-        """Import one file of the run; a file this run already finished is not read again.
+        """Import one file of the run as it arrives (the HTTP exchange); a file this run already
+        finished is not read again.
 
-        ``read_first`` reads the file through before its first batch is written, so a bad file
-        changes nothing (what ``run`` does for every file of a full package); the exchange uses
-        it as files arrive one by one.
+        From the first file that may be full on, the run keeps the undo journal, as ``run`` does
+        for a package given whole: a bad file later makes ``finish`` put back every row the run
+        changed. Files of the run imported before that one are changes only and kept.
         """
         item = describe_file(path, name)
-        if read_first and not self._prevalidate([item], should_stop):
-            return self.results[-1]
+        self._journal_if_full([item])
         return self._import_item(
             item, on_progress=on_progress, should_stop=should_stop, move_rejected=move_rejected
         )
@@ -410,7 +474,10 @@ class PackageImport:
             reason = _SKIPPED[item.header.kind]
             return self._add(self.ledger.record_skipped(item, run_file.id, reason))
         try:
-            counts, only_changes = self._write_file(item, run_file, on_progress, should_stop)
+            if item.header.kind == DocumentKind.ORDERS:
+                counts, only_changes = self._apply_orders(item), None
+            else:
+                counts, only_changes = self._write_file(item, run_file, on_progress, should_stop)
         except FormatError as exc:
             return self._reject(item, run_file.id, exc, started, move=move_rejected)
         duration = time.monotonic() - started
@@ -444,6 +511,7 @@ class PackageImport:
         upload, an archive); the run ends failed with that reason and hides nothing.
         """
         counts = Counts()
+        counts.merge(self.reference_counts)
         for result in self.results:
             counts.merge(result.counts)
         failed = bool(failed_outside) or any(r.outcome == "failed" for r in self.results)
@@ -534,6 +602,11 @@ class PackageImport:
             uow.session.get_one(models.SyncRun, self.run_id).marks = self.marks.as_dict()
             uow.commit()
 
+    def _journal_if_full(self, files: Sequence[InputFile]) -> None:
+        """The one rule for every door: a package that may be full keeps the undo journal."""
+        if self._maybe_full(files):
+            self._keep_journal()
+
     def _maybe_full(self, files: Sequence[InputFile]) -> bool:
         """Whether the package may be full. Files that cannot be identified do not count: a
         package's files share the setting, so the readable ones speak for it."""
@@ -542,33 +615,21 @@ class PackageImport:
             return True
         return any(f.header.only_changes is not True and f.header.kind in _HIDES for f in readable)
 
-    def _prevalidate(self, files: Sequence[InputFile], should_stop: StopCheck | None) -> bool:
-        """Read every file once, writing nothing; reject the package at its first bad file.
-
-        A file whose exact bytes imported cleanly before needs no second look.
-        """
-        known = self.ledger.known_good([f.sha256 for f in files])
-        started = time.monotonic()
-        unread = [f for f in files if f.error is not None or f.sha256 not in known]
-        unidentified = next((f for f in unread if f.error is not None), None)
-        bad: tuple[InputFile, FormatError] | None = None
-        if unidentified is not None and unidentified.error is not None:
-            bad = (unidentified, unidentified.error)
-        else:
-            to_read = [f for f in unread if f.header.kind in _HIDES]
-            try:
-                found = first_error(
-                    [(f.path, f.name) for f in to_read], self.settings.import_.timezone, should_stop
-                )
-            except ValidationStopped:
-                raise Interrupted(self.run_uuid) from None
-            if found is not None:
-                bad = (to_read[found[0]], found[1])
-        if bad is None:
-            return True
-        run_file = self.ledger.claim(bad[0])
-        self._reject(bad[0], run_file.id, bad[1], started, move=False)
-        return False
+    def _apply_orders(self, item: InputFile) -> Counts:
+        """Order documents 1C wrote back (status, payment, shipment, lines), applied as the sale
+        exchange applies them: the whole file is read first, then written in one transaction."""
+        documents = list(read_orders(item.path, name=item.name, tz=self.tz))
+        with UnitOfWork(self.sessions) as uow:
+            found = apply_updates(
+                uow.session, documents, self.settings.exchange.status_map, source=ORDER_SOURCE
+            )
+            uow.commit()
+        counts = Counts()
+        counts.add("orders", "updated", found.updated)
+        counts.add("orders", "unchanged", found.unchanged)
+        for onec_id in found.unknown:
+            counts.warn(f"order document {onec_id!r} matches no shop order")
+        return counts
 
     def _records(self, item: InputFile) -> Iterator[Record]:
         return open_document(item.path, name=item.name, tz=self.tz).records()
@@ -588,6 +649,9 @@ class PackageImport:
             pass
         options = WriteOptions(
             notifier=self.notifier,
+            skip_records=LANE_REFERENCES_SET
+            if item.sha256 in self.skip_references
+            else frozenset(),
             site_owned=frozenset(self.settings.import_.site_owned_fields),
             mention_run_id=None if item.header.only_changes else self.run_id,
             create_missing_products=item.header.kind == DocumentKind.CATALOG,

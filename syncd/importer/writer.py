@@ -37,7 +37,9 @@ T = TypeVar("T")
 @dataclass
 class Counts:
     """What a batch, file or run did. ``deleted``: rows 1C marked deleted (soft); ``hidden``: rows
-    a full package did not mention; ``rejected``: records refused (``problems`` says why)."""
+    a full package did not mention; ``rejected``: records refused (``problems`` says why);
+    ``warnings``: records written as 1C sent them although a shop may want to look (a price on
+    request: no value, only its presentation); ``notes`` says which."""
 
     inserted: int = 0
     updated: int = 0
@@ -47,6 +49,8 @@ class Counts:
     rejected: int = 0
     by_table: dict[str, dict[str, int]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    warnings: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def add(self, table: str, outcome: str, n: int = 1) -> None:
         if n <= 0:
@@ -61,6 +65,14 @@ class Counts:
                 self.add(table, outcome, n)
         room = MAX_PROBLEMS - len(self.problems)
         self.problems.extend(other.problems[: max(room, 0)])
+        self.warnings += other.warnings
+        room = MAX_PROBLEMS - len(self.notes)
+        self.notes.extend(other.notes[: max(room, 0)])
+
+    def warn(self, message: str) -> None:
+        self.warnings += 1
+        if len(self.notes) < MAX_PROBLEMS:
+            self.notes.append(message)
 
     @property
     def written(self) -> int:
@@ -75,6 +87,9 @@ class Counts:
         out["by_table"] = {t: dict(sorted(o.items())) for t, o in sorted(self.by_table.items())}
         if self.problems:
             out["problems"] = list(self.problems)
+        if self.warnings:
+            out["warnings"] = self.warnings
+            out["notes"] = list(self.notes)
         return out
 
     @classmethod
@@ -84,6 +99,8 @@ class Counts:
             for outcome, n in outcomes.items():
                 counts.add(table, outcome, int(n))
         counts.problems = list(data.get("problems", []))
+        counts.warnings = int(data.get("warnings", 0))
+        counts.notes = list(data.get("notes", []))
         return counts
 
 
@@ -101,6 +118,9 @@ class WriteOptions:
     # of the set and the batch is written again the usual way.
     fresh_tables: set[str] = field(default_factory=set)
     create_missing_products: bool = False  # variants seen in import.xml make their product
+    # Record types left to another writer (the catalog lane's price types and warehouses, owned
+    # by the offers lane: syncd.importer.lanes).
+    skip_records: frozenset[type] = frozenset()
     # Told which tables changed once the caller's transaction commits (the API's cache).
     notifier: CatalogNotifier | None = None
 
@@ -132,8 +152,11 @@ class CatalogWriter:
         counts = Counts()
         now = datetime.now(UTC)
         grouped: dict[type, list[Any]] = defaultdict(list)
+        skip = self.options.skip_records
         for record in records:
-            if _valid_ids(record, counts):
+            if skip and type(record) in skip:
+                continue
+            if _valid_ids(record, counts) and _named(record, counts):
                 grouped[type(record)].append(record)
         self._write_units(grouped[r.Unit], now, counts)
         self._write_simple(models.Group, grouped[r.Group], _group_row, now, counts)
@@ -321,6 +344,12 @@ class CatalogWriter:
                     counts.add("prices", "rejected")
                     _problem(counts, f"price of offer {item.offer_onec_id!r} has no price type")
                     continue
+                if price.value is None:
+                    shown = price.presentation or "no presentation"
+                    counts.warn(
+                        f"price {price.price_type_onec_id!r} of offer {item.offer_onec_id!r} "
+                        f"has no value (price on request: {shown!r})"
+                    )
                 latest[(item.offer_onec_id, price.price_type_onec_id)] = _price_row(
                     item, price, now
                 )
@@ -402,6 +431,16 @@ def _valid_ids(record: r.Record, counts: Counts) -> bool:
     if len(key) > MAX_ONEC_ID:
         counts.add(table, "rejected")
         _problem(counts, f"{table} Ид longer than {MAX_ONEC_ID} characters: {key[:40]}...")
+        return False
+    return True
+
+
+def _named(record: r.Record, counts: Counts) -> bool:
+    """A product 1C sent with an empty Наименование is refused alone (unless it is deleted):
+    written, the shop would show a product without a name."""
+    if isinstance(record, r.Product) and not record.name and not record.deleted:
+        counts.add("products", "rejected")
+        _problem(counts, f"product {record.onec_id!r} has no Наименование: not written")
         return False
     return True
 

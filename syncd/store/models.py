@@ -231,7 +231,7 @@ class Price(Base):
     offer_onec_id: Mapped[str] = onec_ref_column(nullable=False)
     product_onec_id: Mapped[str] = onec_ref_column(nullable=False, index=True)
     price_type_onec_id: Mapped[str] = onec_ref_column(nullable=False)
-    value: Mapped[Decimal] = mapped_column(Money)
+    value: Mapped[Decimal | None] = mapped_column(Money)  # None: price on request (presentation)
     currency: Mapped[str | None] = mapped_column(String(16))
     unit: Mapped[str | None] = mapped_column(String(64))
     coefficient: Mapped[Decimal | None] = mapped_column(Quantity)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from exchange_formats.records import Order as OrderRecord
 from exchange_formats.records import Requisite
 from syncd.exchange import sale
-from syncd.exchange.order_updates import apply_updates
+from syncd.importer.order_updates import apply_updates
 from syncd.store.models import Order, OrderStatusChange
 
 

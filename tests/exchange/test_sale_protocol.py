@@ -172,3 +172,61 @@ def test_query_is_written_in_the_version_1c_asked_for_when_the_writer_speaks_it(
     sale_one_c.start(version=asked)
     body = sale_one_c.call("query").data
     assert f'ВерсияСхемы="{written}"'.encode() in body
+
+
+def test_order_line_changes_from_1c_replace_the_lines_and_total_with_their_history_entry(
+    sale_one_c: OneC, app: Flask
+) -> None:
+    place(app, "L-1")  # one line: PROD-1#VAR-2 × 2 at 1000, delivery 300, total 2300
+    sale_one_c.start()
+    changed = updates_document(
+        ["L-1"],
+        lines={
+            "L-1": [
+                ("PROD-1#VAR-2", "Сапоги женские, 38", "3", "900.00"),  # quantity and price
+                ("PROD-7", "Стельки", "1", "150.00"),  # a line added
+                ("ORDER_DELIVERY", "Курьер", "1", "300.00"),  # the delivery, not a good
+            ]
+        },
+    )
+    lines = text(sale_one_c.call("file", filename="C:\\v8_1.xml", body=changed))
+    assert lines[0] == "success", lines
+
+    with exchange_service(app).sessions() as db:
+        order = db.scalars(select(Order)).one()
+        stored = [(x.line_no, x.offer_onec_id, x.quantity, x.price, x.total) for x in order.lines]
+        assert stored == [
+            (1, "PROD-1#VAR-2", Decimal(3), Decimal(900), Decimal(2700)),
+            (2, "PROD-7", Decimal(1), Decimal(150), Decimal(150)),
+        ]
+        assert order.lines[1].product_onec_id == "PROD-7"
+        assert order.total == Decimal("3150.00")  # goods 2850 + delivery 300
+        (entry,) = db.scalars(select(OrderStatusChange)).all()
+        assert "lines +1 -0 ~1" in (entry.note or "")
+        assert entry.details["changes"]["total"] == ["2300.0000", "3150.0000"]
+
+    # 1C drops the added line again: it is removed; the same document twice changes nothing.
+    dropped = updates_document(
+        ["L-1"], lines={"L-1": [("PROD-1#VAR-2", "Сапоги женские, 38", "3", "900.00")]}
+    )
+    for _ in range(2):
+        sale_one_c.start()
+        assert text(sale_one_c.call("file", filename="C:\\v8_2.xml", body=dropped))[0] == "success"
+    with exchange_service(app).sessions() as db:
+        order = db.scalars(select(Order)).one()
+        assert [x.offer_onec_id for x in order.lines] == ["PROD-1#VAR-2"]
+        assert order.total == Decimal("2700.00") + Decimal(300)
+        notes = [row.note for row in db.scalars(select(OrderStatusChange))]
+        assert len(notes) == 2
+        assert "lines +0 -1 ~0" in (notes[1] or "")
+
+
+def test_a_status_only_update_keeps_the_order_lines(sale_one_c: OneC, app: Flask) -> None:
+    place(app, "K-1")
+    sale_one_c.start()
+    body = updates_document(["K-1"], status="Отгружен")
+    assert text(sale_one_c.call("file", filename="C:\\v8_3.xml", body=body))[0] == "success"
+    with exchange_service(app).sessions() as db:
+        order = db.scalars(select(Order)).one()
+        assert [(x.offer_onec_id, x.quantity) for x in order.lines] == [("PROD-1#VAR-2", 2)]
+        assert order.total == Decimal("2300.00")

@@ -234,11 +234,16 @@ def test_a_bad_number_names_its_element_path() -> None:
 def test_records_before_an_error_are_whole() -> None:
     body = """<Каталог><Товары>
       <Товар><Ид>1</Ид><Наименование>a</Наименование></Товар>
-      <Товар><Ид>2</Ид></Товар></Товары></Каталог>"""
+      <Товар><Наименование>b</Наименование></Товар></Товары></Каталог>"""
     stream = open_document(io.BytesIO(document(body))).records()
     assert next(stream) == Product(onec_id="1", name="a")
-    with pytest.raises(FormatError, match="no Наименование"):
+    with pytest.raises(FormatError, match="no Ид"):
         next(stream)
+
+
+def test_a_product_with_an_empty_name_is_read_for_the_writer_to_refuse_alone() -> None:
+    body = "<Каталог><Товары><Товар><Ид>2</Ид><Наименование/></Товар></Товары></Каталог>"
+    assert read(document(body)) == [Product(onec_id="2", name="")]
 
 
 def test_a_bare_classifier_root_is_read() -> None:

@@ -197,7 +197,6 @@ def test_warehouses_of_offer_rows_are_not_read_as_a_dictionary() -> None:
             "not a number",
             "Предложение/Цены/Цена/ЦенаЗаЕдиницу",
         ),
-        ("<Цена><ИдТипаЦены>T</ИдТипаЦены></Цена>", "no ЦенаЗаЕдиницу", "Предложение/Цены/Цена"),
     ],
 )
 def test_a_bad_price_is_an_error_naming_its_element(inner: str, message: str, element: str) -> None:
@@ -209,3 +208,28 @@ def test_a_bad_price_is_an_error_naming_its_element(inner: str, message: str, el
 def test_an_offer_without_id_is_an_error() -> None:
     with pytest.raises(FormatError, match="offer has no Ид"):
         read(offers("<Предложение><Наименование>x</Наименование></Предложение>"))
+
+
+@pytest.mark.parametrize(
+    ("inner", "presentation"),
+    [
+        (
+            "<Представление>Уточните у менеджера</Представление><ИдТипаЦены>T</ИдТипаЦены>"
+            "<ЦенаЗаЕдиницу/><Валюта>RUB</Валюта>",
+            "Уточните у менеджера",
+        ),
+        ("<ИдТипаЦены>T</ИдТипаЦены><ЦенаЗаЕдиницу>  </ЦенаЗаЕдиницу>", None),
+        ("<ИдТипаЦены>T</ИдТипаЦены>", None),
+    ],
+)
+def test_a_price_without_a_value_is_a_price_on_request_keeping_its_presentation(
+    inner: str, presentation: str | None
+) -> None:
+    records = read(
+        offers(f"<Предложение><Ид>P1</Ид><Цены><Цена>{inner}</Цена></Цены></Предложение>")
+    )
+    (prices,) = [record for record in records if isinstance(record, OfferPrices)]
+    (price,) = prices.prices
+    assert price.value is None
+    assert price.presentation == presentation
+    assert price.price_type_onec_id == "T"

@@ -13,7 +13,7 @@ def split_of(paths: list[Path]) -> tuple[list[str], list[str]] | None:
     found = lanes.split(describe_files(paths))
     if found is None:
         return None
-    return [f.name for f in found[0]], [f.name for f in found[1]]
+    return [f.name for f in found.catalog], [f.name for f in found.offers]
 
 
 def test_the_standard_package_splits_into_catalog_and_offers(tmp_path: Path) -> None:
@@ -34,12 +34,42 @@ def test_a_hash_sign_in_descriptions_is_not_a_variant(tmp_path: Path) -> None:
     assert split_of(files) is not None
 
 
-def test_price_types_in_both_files_keep_them_in_order(tmp_path: Path) -> None:
-    """CommerceML 2.08+ may list ТипыЦен in import.xml's Классификатор too."""
+REFERENCES = (
+    "<ТипыЦен><ТипЦены><Ид>PT-RETAIL</Ид><Наименование>Р</Наименование></ТипЦены></ТипыЦен>"
+    "<Склады><Склад><Ид>WH-1</Ид><Наименование>Главный</Наименование></Склад></Склады>"
+)
+
+
+def test_price_types_and_warehouses_leading_import_xml_split_with_the_offers_lane_owning_them(
+    tmp_path: Path,
+) -> None:
+    """CommerceML 2.08+ lists ТипыЦен and Склады in import.xml's Классификатор too."""
     files = write_package(tmp_path, catalog(3))
     text = files[0].read_text(encoding="utf-8")
-    extra = "<ТипыЦен><ТипЦены><Ид>PT-RETAIL</Ид><Наименование>Р</Наименование></ТипЦены></ТипыЦен>"
-    files[0].write_text(text.replace("</Классификатор>", extra + "</Классификатор>"), "utf-8")
+    files[0].write_text(text.replace("</Классификатор>", REFERENCES + "</Классификатор>"), "utf-8")
+    found = lanes.split(describe_files(files))
+    assert found is not None
+    assert ([f.name for f in found.catalog], [f.name for f in found.offers]) == (
+        ["import.xml"],
+        ["offers.xml"],
+    )
+    assert found.references_first
+
+
+def test_price_types_after_the_catalog_keep_the_files_in_order(tmp_path: Path) -> None:
+    """Read up to its first product, the file would not show them all: no split."""
+    files = write_package(tmp_path, catalog(3))
+    text = files[0].read_text(encoding="utf-8")
+    late = text.replace("</Каталог>", "</Каталог><Классификатор>" + REFERENCES + "</Классификатор>")
+    files[0].write_text(late, "utf-8")
+    assert split_of(files) is None
+
+
+def test_other_tables_in_both_files_keep_them_in_order(tmp_path: Path) -> None:
+    files = write_package(tmp_path, catalog(3))
+    files[0].write_text(import_xml([P("BASE#38", "Сапоги (38)")]), encoding="utf-8")
+    text = files[0].read_text(encoding="utf-8")
+    files[0].write_text(text.replace("</Классификатор>", REFERENCES + "</Классификатор>"), "utf-8")
     assert split_of(files) is None
 
 
@@ -85,3 +115,21 @@ def test_the_search_sees_a_name_cut_by_a_chunk_boundary(tmp_path: Path) -> None:
     path.write_text(head + marker + f"<!--{pad}-->" + rest, encoding="utf-8")
     assert path.read_bytes().find("<Предложение>".encode()) == lanes._CHUNK - 5
     assert "offers" in lanes.tables_written(path, "utf-8")
+
+
+def test_the_bench_generates_the_208_package_shape_that_splits_with_references_first(
+    tmp_path: Path,
+) -> None:
+    from bench.gen_package import PackageSpec, generate_package
+
+    shaped = generate_package(
+        tmp_path / "208", PackageSpec(products=20, classifier_references=True)
+    )
+    plain = generate_package(tmp_path / "207", PackageSpec(products=20))
+    assert "<ТипыЦен>" in shaped.files[0].read_text(encoding="utf-8")
+    found = lanes.split(describe_files(list(shaped.files)))
+    assert found is not None
+    assert found.references_first
+    found = lanes.split(describe_files(list(plain.files)))
+    assert found is not None
+    assert not found.references_first

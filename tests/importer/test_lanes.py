@@ -145,3 +145,70 @@ def test_a_product_repeated_in_a_first_import_is_counted_once_and_the_last_one_w
             select(models.Product.name).where(models.Product.onec_id == "P-00003")
         ).scalar_one()
     assert name == "Товар 3, исправленный"
+
+
+# CommerceML 2.08+: import.xml's Классификатор lists price types and warehouses too, some also in
+# offers.xml under other names (offers.xml, read second, has the last word), some only here.
+REFERENCES_208 = (
+    "<ТипыЦен><ТипЦены><Ид>PT-RETAIL</Ид><Наименование>Розница (import.xml)</Наименование>"
+    "<Валюта>RUB</Валюта></ТипЦены><ТипЦены><Ид>PT-IMPORT-ONLY</Ид>"
+    "<Наименование>Только в import.xml</Наименование><Валюта>USD</Валюта></ТипЦены></ТипыЦен>"
+    "<Склады><Склад><Ид>WH-1</Ид><Наименование>Склад (import.xml)</Наименование></Склад>"
+    "<Склад><Ид>WH-9</Ид><Наименование>Только в import.xml</Наименование></Склад></Склады>"
+)
+
+
+def with_references(files: list[Path]) -> list[Path]:
+    text = files[0].read_text(encoding="utf-8")
+    files[0].write_text(text.replace("</Классификатор>", REFERENCES_208 + "</Классификатор>"))
+    return files
+
+
+def test_a_208_package_listing_price_types_and_warehouses_in_both_files_splits_and_ends_the_same(
+    new_db: Callable[[], Engine], tmp_path: Path, lane_runs: list[int]
+) -> None:
+    earlier = write_package(tmp_path / "a", catalog(60))
+    results = {}
+    for lanes in (False, True):
+        engine = new_db()
+        settings = settings_for(tmp_path / str(lanes), lanes=lanes)
+        assert import_files(engine, earlier, settings).ok
+        package = with_references(write_package(tmp_path / f"b{lanes}", changed(catalog(150))))
+        results[lanes] = (import_files(engine, package, settings), dump(engine))
+        with engine.connect() as conn:
+            price_types = select(models.PriceType.onec_id, models.PriceType.name)
+            names = {row.onec_id: row.name for row in conn.execute(price_types)}
+            warehouses = select(models.Warehouse.onec_id, models.Warehouse.name)
+            stores = {row.onec_id: row.name for row in conn.execute(warehouses)}
+        assert names == {
+            "PT-RETAIL": "Розничная",  # offers.xml's name: it came after import.xml's
+            "PT-OPT": "Оптовая",
+            "PT-IMPORT-ONLY": "Только в import.xml",
+        }
+        assert stores == {"WH-1": "Главный", "WH-2": "Второй", "WH-9": "Только в import.xml"}
+    assert len(lane_runs) == 2  # the laned database's two runs both went through two lanes
+    (serial, serial_dump), (laned, laned_dump) = results[False], results[True]
+    assert laned_dump == serial_dump
+    assert laned.outcome == serial.outcome == "succeeded"
+    assert laned.counts.as_dict() == serial.counts.as_dict()
+
+
+def test_a_stopped_208_package_resumes_to_the_end_of_one_file_after_another(
+    new_db: Callable[[], Engine], tmp_path: Path, lane_runs: list[int]
+) -> None:
+    package = with_references(write_package(tmp_path / "p", catalog(200)))
+    reference = new_db()
+    assert import_files(reference, package, settings_for(tmp_path / "serial", lanes=False)).ok
+
+    settings = settings_for(tmp_path / "laned", lanes=True)
+    engine = new_db()
+    seen: list[Progress] = []
+    stopped = import_files(
+        engine, package, settings, on_progress=seen.append, should_stop=lambda: len(seen) >= 3
+    )
+    assert stopped.outcome == "interrupted"
+    resumed = import_files(engine, package, settings)
+    assert resumed.ok
+    assert resumed.resumed
+    assert dump(engine) == dump(reference)
+    assert len(lane_runs) == 2

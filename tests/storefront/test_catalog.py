@@ -43,6 +43,7 @@ def test_products_list_active_products_by_name_with_price_stock_and_image(api: A
         "value": "5990.00",
         "currency": "RUB",
         "varies": False,
+        "presentation": None,
     }
     assert drill["quantity"] == "7"  # the total 1C sent, not 7 + 5 + 2
     assert drill["in_stock"] is True

@@ -1,7 +1,11 @@
-"""Order updates from 1C (``type=sale&mode=file``): numbers, posting, status, payment, shipment.
+"""Order updates from 1C: numbers, posting, status, payment, shipment.
+
+The same documents arrive through every door - the sale exchange (``type=sale&mode=file``), the
+folder inbox and ``onec-sync import`` - and are applied here, the same way.
 
 1C sends back the orders it changed as CommerceML ``Документ``s whose ``Ид`` is the shop's order
-number. Some carry only requisites (no ``Товары``): those never touch order lines. Every change
+number. Some carry only requisites (no ``Товары``): those never touch order lines; those with
+goods lines replace the order's lines and total when they differ (``order_lines``). Every change
 of an order's state is a row of ``order_status_history`` (source ``1c-exchange``); a document
 that changes nothing adds nothing, so re-sending the same file is a no-op. The whole file is one
 transaction: a malformed document leaves every order as it was.
@@ -12,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from exchange_formats.records import Order as OrderRecord
+from syncd.importer import order_lines
 from syncd.store.models import Order, OrderStatusChange
 
 SOURCE = "1c-exchange"
@@ -36,9 +42,15 @@ class UpdateCounts:
 
 
 def apply_updates(
-    db: Session, documents: Iterable[OrderRecord], status_map: Mapping[str, str]
+    db: Session,
+    documents: Iterable[OrderRecord],
+    status_map: Mapping[str, str],
+    *,
+    source: str = SOURCE,
 ) -> UpdateCounts:
-    """Apply every document to its shop order. Flushes, the caller commits (or rolls back)."""
+    """Apply every document to its shop order; ``source`` names the door in the history rows
+    (the sale exchange, a folder or ``onec-sync import``). Flushes, the caller commits (or rolls
+    back)."""
     counts = UpdateCounts()
     for document in documents:
         order = _find(db, document)
@@ -49,7 +61,7 @@ def apply_updates(
         if not changes:
             counts.unchanged += 1
             continue
-        _apply(db, order, changes, document)
+        _apply(db, order, changes, document, source)
         counts.updated += 1
     db.flush()
     return counts
@@ -74,7 +86,9 @@ def _changes(
     if number_1c:
         wanted["onec_number"] = number_1c
     if document.date_1c is not None:
-        wanted["onec_date"] = document.date_1c
+        # In UTC: SQLite keeps a timestamp's wall time without its offset, and ``_same`` reads
+        # a stored naive time as UTC, so a repeated document compares equal.
+        wanted["onec_date"] = document.date_1c.astimezone(UTC)
     _flag(wanted, "posted", req.get("проведен"))
     _flag(wanted, "paid", req.get("оплачен"), req.get("заказ оплачен"))
     if req.get("номер оплаты по 1с"):
@@ -90,11 +104,17 @@ def _changes(
     status = _status(req, status_map)
     if status is not None:
         wanted["status"] = status
-    return {
+    changes = {
         name: (getattr(order, name), value)
         for name, value in wanted.items()
         if not _same(getattr(order, name), value)
     }
+    lines = order_lines.wanted_lines(document)
+    if lines is not None:
+        before = order_lines.stored_lines(order)
+        if order_lines.comparable(before) != order_lines.comparable(lines):
+            changes["lines"] = (before, lines)
+    return changes
 
 
 def _status(req: Mapping[str, str], status_map: Mapping[str, str]) -> str | None:
@@ -108,17 +128,29 @@ def _status(req: Mapping[str, str], status_map: Mapping[str, str]) -> str | None
 
 
 def _apply(
-    db: Session, order: Order, changes: dict[str, tuple[Any, Any]], document: OrderRecord
+    db: Session,
+    order: Order,
+    changes: dict[str, tuple[Any, Any]],
+    document: OrderRecord,
+    source: str,
 ) -> None:
     for name, (_old, new) in changes.items():
-        setattr(order, name, new)
+        if name != "lines":
+            setattr(order, name, new)
+    if "lines" in changes:
+        old_total = order.total
+        goods = order_lines.replace_lines(db, order, document, changes["lines"][1])
+        order.total = document.total if document.total is not None else goods + _delivery(order)
+        if order.total != old_total:
+            changes["total"] = (old_total, order.total)
     order.updated_at = datetime.now(UTC)
     db.add(
         OrderStatusChange(
             order_id=order.id,
             status=order.status,
-            source=SOURCE,
-            note="1C: " + ", ".join(_describe(name, new) for name, (_, new) in changes.items()),
+            source=source,
+            note="1C: "
+            + ", ".join(_describe(name, old, new) for name, (old, new) in changes.items()),
             details={
                 "changes": {
                     name: [_plain(old), _plain(new)] for name, (old, new) in changes.items()
@@ -155,7 +187,17 @@ def _same(old: Any, new: Any) -> bool:
     return same
 
 
-def _describe(name: str, value: Any) -> str:
+def _delivery(order: Order) -> Decimal:
+    price = (order.delivery or {}).get("price")
+    try:
+        return Decimal(str(price)) if price not in (None, "") else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _describe(name: str, old: Any, value: Any) -> str:
+    if name == "lines":
+        return "lines " + order_lines.describe(old, value)
     labels = {
         "onec_number": "number",
         "onec_date": "date",
@@ -165,4 +207,8 @@ def _describe(name: str, value: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return order_lines.plain(value)
+    if isinstance(value, Decimal):
+        return str(value)
     return value.isoformat() if isinstance(value, datetime) else value
