@@ -48,7 +48,7 @@ from syncd.importer.results import FileResult, Progress, RunResult, file_result
 from syncd.importer.undo import RunMarks
 from syncd.importer.validation import ValidationStopped, first_error
 from syncd.importer.writer import CatalogWriter, Counts, WriteOptions
-from syncd.store import audit, models
+from syncd.store import audit, changes, models
 from syncd.store.engine import make_session_factory
 from syncd.store.events import CatalogNotifier
 from syncd.store.locks import CATALOG_LOCK, named_lock
@@ -444,6 +444,7 @@ class PackageImport:
                 self._hide_unmentioned(repo, counts)
             if failed and (marks := self._journal_marks()) is not None:
                 undone = undo.restore(uow.session, self.run_id, marks)
+                changes.append_reverted(uow.session, self.run_id)
             else:
                 undo.forget(uow.session, self.run_id)
             repo.forget_mentions(self.run_id)
@@ -559,6 +560,8 @@ class PackageImport:
             pass
         options = WriteOptions(
             notifier=self.notifier,
+            change_log=self.settings.changes.enabled,
+            run_id=self.run_id,
             site_owned=frozenset(self.settings.import_.site_owned_fields),
             mention_run_id=None if item.header.only_changes else self.run_id,
             create_missing_products=item.header.kind == DocumentKind.CATALOG,
@@ -612,7 +615,11 @@ class PackageImport:
             # Rows the run inserted are mentioned by being there: only older ones can be hidden.
             before = self.marks.mark(table)
             hidden = repo.hide_unmentioned(table, self.run_id, mention_kind, now, up_to_id=before)
-            counts.add(table.name, "hidden", hidden)
+            counts.add(table.name, "hidden", len(hidden))
+            if self.settings.changes.enabled:
+                found = changes.ChangeSet(self.run_id)
+                found.add_all(mention_kind, hidden, "hidden")
+                changes.append(repo.session, found, now=now)
 
     def _full_kinds(self) -> set[DocumentKind]:
         """Kinds for which some file of this run said explicitly: not only changes."""
