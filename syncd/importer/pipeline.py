@@ -438,15 +438,18 @@ class PackageImport:
             counts.merge(result.counts)
         failed = bool(failed_outside) or any(r.outcome == "failed" for r in self.results)
         undone = None
+        hide = not failed and self.settings.import_.full_package_policy == "hide"
+        full_kinds = self._full_kinds() if hide else set()  # read before the write below begins
         with UnitOfWork(self.sessions) as uow:
             repo = CatalogRepository(uow.session)
-            if not failed and self.settings.import_.full_package_policy == "hide":
-                self._hide_unmentioned(repo, counts)
             if failed and (marks := self._journal_marks()) is not None:
                 undone = undo.restore(uow.session, self.run_id, marks)
-                changes.append_reverted(uow.session, self.run_id)
+                changes.drop_staged(uow.session, self.run_id)
             else:
                 undo.forget(uow.session, self.run_id)
+                changes.publish_staged(uow.session, self.run_id)
+            if hide:
+                self._hide_unmentioned(repo, counts, full_kinds)
             repo.forget_mentions(self.run_id)
             outcome = "failed" if failed else ("unchanged" if counts.written == 0 else "succeeded")
             error = failed_outside or next((r.error for r in self.results if r.error), None)
@@ -566,6 +569,7 @@ class PackageImport:
             mention_run_id=None if item.header.only_changes else self.run_id,
             create_missing_products=item.header.kind == DocumentKind.CATALOG,
             journal=(self.run_id, marks) if (marks := self._journal_marks()) else None,
+            stage_changes=self._journal_marks() is not None,
             fresh_tables=self.fresh_tables,
         )
         state = {"done": done, "batches": 0}
@@ -596,13 +600,14 @@ class PackageImport:
             writer.close()
         return counts, document.only_changes
 
-    def _hide_unmentioned(self, repo: CatalogRepository, counts: Counts) -> None:
+    def _hide_unmentioned(
+        self, repo: CatalogRepository, counts: Counts, flags: set[DocumentKind]
+    ) -> None:
         if self.marks is None:
             # A run begun before the marks existed (resumed after an upgrade): rows it inserted
             # since were not recorded as mentioned, so hiding could hide them. The next full
             # package hides what this one would have.
             return
-        flags = self._full_kinds()
         now = datetime.now(UTC)
         for kind in flags:
             mention_kind, model = _HIDES[kind]

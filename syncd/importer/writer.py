@@ -109,6 +109,7 @@ class WriteOptions:
     notifier: CatalogNotifier | None = None
     change_log: bool = True  # append change events (ChangesSettings.enabled)
     run_id: int | None = None  # the sync run the change events name
+    stage_changes: bool = False  # a run that may be undone: stage its events (store.changes)
 
 
 class CatalogWriter:
@@ -159,6 +160,9 @@ class CatalogWriter:
     def _append_changes(self, now: datetime) -> None:
         """The batch's change events, with one statement (COPY on PostgreSQL)."""
         if self.changes is None or not len(self.changes):
+            return
+        if self.options.stage_changes:
+            self.repo.insert_rows(models.table(models.StagedChange), self.changes.rows(now))
             return
         changes.lock_for_append(self.repo.session)
         self.repo.insert_rows(models.table(models.ChangeEvent), self.changes.rows(now))

@@ -10,6 +10,11 @@ Positions are visible in commit order: ``append`` first takes a transaction-leve
 position is never handed out before an earlier one has committed or rolled back. A reader that
 saw position N never later finds an event below N appear.
 
+A run that may still be undone (a full package, ``syncd.importer.undo``) stages its events in
+``change_events_staged``; they join the log in the transaction that closes the run
+(``publish_staged``), or vanish with the undo (``drop_staged``): a failed package leaves no
+event, and a reader never sees a change that is later taken back.
+
 Retention (``prune``) removes old events up to a position that it records as the feed's
 horizon; a reader asking for anything at or before it is told to read the catalog again.
 """
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from syncd.store import models
@@ -112,26 +117,28 @@ def append(session: Session, changes: ChangeSet, *, now: datetime | None = None)
     return len(rows)
 
 
-def append_reverted(session: Session, run_id: int, *, now: datetime | None = None) -> int:
-    """A failed run was undone: every resource its events named went back to its state
-    before the run. Appends one ``reverted`` event per such resource (one statement)."""
-    events = models.table(models.ChangeEvent)
-    named = (
-        select(
-            events.c.kind,
-            events.c.resource_id,
-            literal("reverted").label("action"),
-            literal(run_id).label("run_id"),
-            literal(now or datetime.now(UTC), type_=events.c.created_at.type).label("created_at"),
-        )
-        .where(events.c.run_id == run_id, events.c.action != "reverted")
-        .group_by(events.c.kind, events.c.resource_id)
-        .order_by(events.c.kind, events.c.resource_id)
-    )
+_COLUMNS = ("kind", "resource_id", "action", "data", "run_id", "created_at")
+
+
+def publish_staged(session: Session, run_id: int) -> int:
+    """A journaled run succeeded: its staged events join the log, in the order they were
+    staged, in the caller's (the run's closing) transaction; returns how many."""
+    staged = models.table(models.StagedChange)
+    rows = select(*(staged.c[c] for c in _COLUMNS)).where(staged.c.run_id == run_id)
     lock_for_append(session)
-    columns = ["kind", "resource_id", "action", "run_id", "created_at"]
-    result = session.execute(insert(events).from_select(columns, named))
+    result = session.execute(
+        insert(models.table(models.ChangeEvent)).from_select(
+            list(_COLUMNS), rows.order_by(staged.c.id)
+        )
+    )
+    drop_staged(session, run_id)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def drop_staged(session: Session, run_id: int) -> None:
+    """A journaled run was undone: what it changed is back, so its events never happened."""
+    staged = models.table(models.StagedChange)
+    session.execute(delete(staged).where(staged.c.run_id == run_id))
 
 
 def head(session: Session) -> int:

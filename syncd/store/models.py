@@ -597,6 +597,20 @@ class ChangeEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class StagedChange(Base):
+    """A change event of a journaled run (a full package) that has not finished: such a run may
+    still be undone, so its events reach ``change_events`` only when it succeeds."""
+
+    __tablename__ = "change_events_staged"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    resource_id: Mapped[str] = mapped_column(OnecId)
+    action: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    run_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class WebhookEndpoint(Base):
     """A receiver of signed change deliveries; ``position`` is the last event it acknowledged."""
 

@@ -1,4 +1,5 @@
-"""The change feed: ``change_events`` written with the data, and ``webhook_endpoints``.
+"""The change feed: ``change_events`` written with the data (``change_events_staged`` holds a
+full package's until it succeeds), and ``webhook_endpoints``.
 
 Revision ID: 0009
 Revises: 0002
@@ -40,6 +41,20 @@ def upgrade() -> None:
         op.f("ix_change_events_created_at"), "change_events", ["created_at"], unique=False
     )
     op.create_table(
+        "change_events_staged",
+        sa.Column("id", BIG_ID, nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("resource_id", ONEC_ID, nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("data", JSON, nullable=True),
+        sa.Column("run_id", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_change_events_staged")),
+    )
+    op.create_index(
+        op.f("ix_change_events_staged_run_id"), "change_events_staged", ["run_id"], unique=False
+    )
+    op.create_table(
         "webhook_endpoints",
         sa.Column("id", BIG_ID, nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
@@ -59,5 +74,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("webhook_endpoints")
+    op.drop_index(op.f("ix_change_events_staged_run_id"), table_name="change_events_staged")
+    op.drop_table("change_events_staged")
     op.drop_index(op.f("ix_change_events_created_at"), table_name="change_events")
     op.drop_table("change_events")
