@@ -461,6 +461,7 @@ class StorefrontSettings:
     workers: int = 4  # gunicorn worker processes (`onec-sync serve`)
     threads: int = 4  # threads per worker (gunicorn gthread); 1 = one request at a time
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For is trusted
+    media_accel_prefix: str = ""  # nginx internal location of media_dir: X-Accel-Redirect
 
     def problems(self) -> list[str]:
         found = []

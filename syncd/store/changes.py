@@ -34,7 +34,7 @@ from syncd.store.locks import lock_key
 
 KINDS = ("product", "offer", "price", "stock", "group", "order")
 CHANGE_LOG_LOCK = "change-log:append"
-HORIZON_STREAM = "change-feed:pruned"  # checkpoints row: {"through": <position>}
+HORIZON_STREAM = models.CHANGE_FEED_HORIZON  # checkpoints row: {"through": <position>}
 
 # When one batch says two things of a resource, what the one event says.
 _STRONGER = {"deleted": 3, "hidden": 2, "created": 1, "changed": 0}

@@ -576,6 +576,10 @@ class RevokedToken(Base):
 # --- the change feed and its webhooks (syncd.store.changes, syncd.daemon.webhooks) ---------
 
 
+# The checkpoints row where retention records the highest position it removed.
+CHANGE_FEED_HORIZON = "change-feed:pruned"
+
+
 class ChangeEvent(Base):
     """One committed change the shop can see, written in the transaction of the change itself.
 
