@@ -2,7 +2,7 @@
 
 Per stream (``sync_runs.stream``: commerceml, odata, orders, ...): the last run and how it
 ended, the last success and the *lag* (seconds since it); the stream cursors (``checkpoints``);
-orders not yet in 1C; the exchange sessions; on PostgreSQL, which daemon leads which job.
+orders not yet in 1C; the exchange sessions; the webhook endpoints; on PostgreSQL, which daemon leads which job.
 Everything is plain data (dicts of str/int/float/None, ISO-8601 UTC times).
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from syncd.store import models
+from syncd.daemon.webhooks import describe
+from syncd.store import changes, models
 
 OK_STATUSES = ("succeeded", "unchanged")
 
@@ -30,7 +31,15 @@ def collect_status(engine: Engine, *, now: datetime | None = None) -> dict[str, 
             "orders": order_counts(db),
             "exchange": exchange_overview(db),
             "leaders": leaders(db) if engine.dialect.name == "postgresql" else None,
+            "webhooks": webhook_status(db),
         }
+
+
+def webhook_status(db: Session) -> list[dict[str, Any]]:
+    """Each webhook endpoint: state, how far behind the feed's head, its last error."""
+    head = changes.head(db)
+    rows = db.execute(select(models.WebhookEndpoint).order_by(models.WebhookEndpoint.id))
+    return [describe(endpoint, head=head) for endpoint in rows.scalars()]
 
 
 def stream_status(db: Session, *, now: datetime) -> list[dict[str, Any]]:
@@ -162,6 +171,12 @@ def format_status(status: dict[str, Any]) -> str:
             f"exchange: last session {last['id']} ({last['type']}, {last['username']}) "
             f"{last['status']} at {(last['ended_at'] or last['last_seen_at'] or '')[:19]}"
             + (f": {last['error']}" if last["error"] else "")
+        )
+    for w in status.get("webhooks") or []:
+        lines.append(
+            f"webhook {w['id']}: {w['state']}, {w['behind']} behind, {w['delivered']} delivered"
+            f"  {w['url']}"
+            + (f"\n      {w['attempts']} failure(s): {w['last_error']}" if w["attempts"] else "")
         )
     if status["leaders"] is not None:
         leaders = ", ".join(f"{x['job']} on {x['daemon']}" for x in status["leaders"])
