@@ -12,7 +12,7 @@ import importlib
 import sys
 import time
 
-BENCHES = ["readers", "import", "exchange", "odata", "storefront"]
+BENCHES = ["readers", "import", "exchange", "odata", "storefront", "changes"]
 MODULES = {"import": "importer"}  # `import` is a keyword: its module has another name
 
 
