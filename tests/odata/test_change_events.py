@@ -77,3 +77,18 @@ def test_changes_in_1c_are_logged_after_the_first_pull_and_nothing_when_nothing_
     assert {k: Decimal(v) for k, v in prices["prices"].items()} == {
         data.ref("price_type", 0): Decimal("2000.00")
     }
+
+
+def test_an_order_pushed_to_1c_logs_its_created_and_posted_status_in_order(
+    fake: Fake1C, pg: tuple[str, Engine], make_settings: Callable[..., Settings]
+) -> None:
+    from syncd.odata.orders import push_orders
+    from tests.odata.test_orders import add_orders
+
+    url, engine = pg
+    data.fill(fake)
+    add_orders(engine, 1)
+    assert push_orders(make_settings(url), engine).posted == 1
+    orders = [e for e in events(engine) if e.kind == "order"]
+    assert [(e.resource_id, e.action) for e in orders] == [("SITE-10000", "status")] * 2
+    assert [e.data["event"] for e in orders if e.data] == ["created", "posted"]
