@@ -157,3 +157,18 @@ def test_the_change_log_can_be_turned_off(
     smaller = catalog(6)[:3]
     assert import_files(engine, write_package(tmp_path / "b", smaller), off).ok
     assert events(engine) == []
+
+
+def test_a_changes_only_package_failing_mid_file_logs_exactly_the_batches_that_committed(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    files = write_package(tmp_path / "a", catalog(200), only_changes=True)
+    text = files[1].read_text(encoding="utf-8")
+    files[1].write_text(text.replace("<Ид>P-00151</Ид>", "<Ид>P-00151</Ид", 1), encoding="utf-8")
+    result = import_files(engine, files, settings)
+    assert result.outcome == "failed"
+    with Session(engine) as session:
+        offers = set(session.execute(select(models.Offer.onec_id)).scalars())
+    logged = {e.resource_id for e in events(engine) if e.kind == "offer"}
+    assert 0 < len(offers) < 240  # some batches of offers.xml committed, the rest did not
+    assert logged == offers  # an event exactly for each offer that committed
