@@ -21,6 +21,7 @@ from cli import main
 from config import Settings
 from config.settings import ChangesSettings, ImportSettings, PathSettings
 from syncd.daemon.housekeeping import prune_change_events
+from syncd.daemon.metrics import DaemonMetrics
 from syncd.daemon.status import collect_status, format_status
 from syncd.daemon.webhooks import (
     SIGNATURE_HEADER,
@@ -178,6 +179,9 @@ def test_a_receiver_down_then_up_gets_every_event_in_order_and_none_is_removed_m
     status = collect_status(engine)
     assert status["webhooks"][0]["state"] == "failing"
     assert "failing" in format_status(status)
+    metrics = DaemonMetrics(engine).render().decode()
+    assert 'onec_sync_webhook_endpoints{state="failing"} 1.0' in metrics
+    assert f'onec_sync_webhook_behind{{endpoint="{endpoint["id"]}"}}' in metrics
     # Retention keeps what the endpoint has not received, however old.
     prune_change_events(engine, later(60 * 24 * 365))
     assert positions(engine)[0] == endpoint["position"] + 1
