@@ -711,6 +711,7 @@ def runs_confirm_hide(ctx: Context, run_uuid: str, actor: str | None) -> None:
             run_uuid,
             redis=ctx.settings.redis,
             actor=actor or getpass.getuser(),
+            change_log=ctx.settings.changes.enabled,
         )
     except HideError as exc:
         fail(str(exc))
@@ -1259,6 +1260,131 @@ def console_serve(ctx: Context, listen: str | None) -> None:
         fail(f"--listen / console.listen: {exc}", code=78)
     except OSError as exc:
         fail(f"cannot listen on {listen or ctx.settings.console.listen}: {exc}", code=78)
+
+
+# --- webhooks: the change feed pushed to the shop ---------------------------------------------
+
+_EVENT_KINDS = ("product", "offer", "price", "stock", "group", "order")
+
+
+@main.group("webhooks")
+def webhooks_group() -> None:
+    """Signed webhooks: the daemon POSTs every change event to these URLs, in order."""
+
+
+@contextmanager
+def _webhooks(ctx: Context) -> Iterator[Any]:
+    """The database engine for a webhook command; its errors as one line each."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from syncd.daemon.webhooks import WebhookError
+    from syncd.store.engine import make_engine
+
+    engine = make_engine(ctx.settings.database)
+    try:
+        yield engine
+    except WebhookError as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        fail(f"the database {mask_url(ctx.settings.database.url)} cannot be used: {exc}", code=2)
+    finally:
+        engine.dispose()
+
+
+@webhooks_group.command("add")
+@click.argument("url")
+@click.option(
+    "--events",
+    "kinds",
+    multiple=True,
+    type=click.Choice(_EVENT_KINDS),
+    help="Event kinds to send (repeatable); default: every kind.",
+)
+@pass_context
+def webhooks_add(ctx: Context, url: str, kinds: tuple[str, ...]) -> None:
+    """Send change events to URL from now on; prints the signing secret (once)."""
+    from syncd.daemon.webhooks import add_endpoint
+
+    with _webhooks(ctx) as engine:
+        described, secret = add_endpoint(engine, url, kinds)
+    click.echo(secret)
+    click.echo(
+        f"added webhook {described['id']} -> {described['url']} "
+        f"({','.join(described['kinds'])}) from position {described['position']}; "
+        "store the secret now, it is not shown again",
+        err=True,
+    )
+
+
+@webhooks_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def webhooks_list(ctx: Context, as_json: bool) -> None:
+    """Endpoints: state, position, how far behind, failures (never the secrets)."""
+    from syncd.daemon.webhooks import list_endpoints
+
+    with _webhooks(ctx) as engine:
+        endpoints = list_endpoints(engine)
+    if as_json:
+        click.echo(json.dumps(endpoints, ensure_ascii=False, indent=2))
+        return
+    for e in endpoints:
+        click.echo(
+            f"{e['id']:>4}  {e['state']:<8} at {e['position']} ({e['behind']} behind)  "
+            f"{','.join(e['kinds']):<12} {e['url']}"
+            + (f"\n      {e['attempts']} failure(s): {e['last_error']}" if e["attempts"] else "")
+        )
+    if not endpoints:
+        click.echo("no webhooks; add one with `onec-sync webhooks add URL`")
+
+
+@webhooks_group.command("remove")
+@click.argument("endpoint_id", type=int)
+@pass_context
+def webhooks_remove(ctx: Context, endpoint_id: int) -> None:
+    """Stop sending to the endpoint ENDPOINT_ID (its events stay in the feed)."""
+    from syncd.daemon.webhooks import remove_endpoint
+
+    with _webhooks(ctx) as engine:
+        remove_endpoint(engine, endpoint_id)
+    click.echo(f"removed webhook {endpoint_id}")
+
+
+@webhooks_group.command("test")
+@click.argument("endpoint_id", type=int)
+@pass_context
+def webhooks_test(ctx: Context, endpoint_id: int) -> None:
+    """POST a signed ping (no events) to ENDPOINT_ID now; exit 1 unless it answers 2xx."""
+    from syncd.daemon.webhooks import ping_endpoint
+
+    with _webhooks(ctx) as engine:
+        status, reason = ping_endpoint(engine, endpoint_id, ctx.settings.changes)
+    if status is None or not 200 <= status < 300:
+        fail(f"webhook {endpoint_id} did not accept the ping: {status or ''} {reason}".strip())
+    click.echo(f"webhook {endpoint_id} answered {status} {reason}")
+
+
+@webhooks_group.command("redeliver")
+@click.argument("endpoint_id", type=int)
+@click.option("--after", type=int, required=True, help="Send every event after this position.")
+@pass_context
+def webhooks_redeliver(ctx: Context, endpoint_id: int, after: int) -> None:
+    """Send ENDPOINT_ID every event after --after again, and try it at once."""
+    from syncd.daemon.webhooks import redeliver
+
+    with _webhooks(ctx) as engine:
+        redeliver(engine, endpoint_id, after=after)
+    click.echo(f"webhook {endpoint_id} gets every event after {after} on its next delivery")
+
+
+@webhooks_group.command("deliver")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_context
+def webhooks_deliver(ctx: Context, as_json: bool) -> None:
+    """Deliver what the endpoints have not received, now (as the webhooks job does)."""
+    from syncd.daemon import jobs
+
+    _print_report(_run_job(ctx, jobs.webhooks, progress=False), as_json)
 
 
 if __name__ == "__main__":  # pragma: no cover

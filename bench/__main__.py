@@ -12,7 +12,7 @@ import importlib
 import sys
 import time
 
-BENCHES = ["readers", "import", "exchange", "odata", "storefront", "backup", "console"]
+BENCHES = ["readers", "import", "exchange", "odata", "storefront", "backup", "console", "changes"]
 MODULES = {"import": "importer"}  # `import` is a keyword: its module has another name
 
 

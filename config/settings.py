@@ -566,6 +566,7 @@ class HousekeepingSettings:
     quarantine_days: float = 90.0  # rejected files and their reasons
     folder_done_days: float = 30.0  # imported packages in folder.done_dir
     folder_failed_days: float = 90.0  # refused packages in folder.failed_dir
+    change_events_days: float = 30.0  # change feed events (none a webhook still waits for)
 
     def problems(self) -> list[str]:
         if any(getattr(self, f.name) < 0 for f in dataclasses.fields(self)):
@@ -589,6 +590,7 @@ class StorefrontSettings:
     threads: int = 4  # threads per worker (gunicorn gthread); 1 = one request at a time
     proxy_hops: int = 0  # moved to [proxy] hops (one setting for the API and the exchange)
     key_cache_seconds: float = 5.0  # a revoked API key is refused within this, Redis or not
+    media_accel_prefix: str = ""  # nginx internal location of media_dir: X-Accel-Redirect
 
     def problems(self) -> list[str]:
         found = []
@@ -654,6 +656,36 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ChangesSettings:
+    """The change feed (``GET /api/v1/changes``) and its signed webhooks."""
+
+    enabled: bool = True  # write catalog change events with every sync (order status: always)
+    max_wait_seconds: float = 30.0  # longest long-poll a reader may ask for (``wait=``)
+    webhook_timeout_seconds: float = 10.0  # one delivery's HTTP request
+    webhook_batch: int = 100  # events per delivery (one POST)
+    webhook_backoff_initial_seconds: float = 1.0  # first retry wait, doubling, with jitter
+    webhook_backoff_max_seconds: float = 600.0
+    webhook_failing_after: int = 8  # failed attempts in a row that mark an endpoint failing
+
+    def problems(self) -> list[str]:
+        found = []
+        if not 0 <= self.max_wait_seconds <= 300:
+            found.append("changes.max_wait_seconds: must be between 0 and 300")
+        if self.webhook_timeout_seconds <= 0:
+            found.append("changes.webhook_timeout_seconds: must be above zero")
+        if not 1 <= self.webhook_batch <= 1000:
+            found.append("changes.webhook_batch: must be between 1 and 1000")
+        if not 0 < self.webhook_backoff_initial_seconds <= self.webhook_backoff_max_seconds:
+            found.append(
+                "changes.webhook_backoff_initial_seconds: must be above zero and at most "
+                "webhook_backoff_max_seconds"
+            )
+        if self.webhook_failing_after < 1:
+            found.append("changes.webhook_failing_after: must be at least 1")
+        return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LoggingSettings:
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "text"] = "auto"  # auto: JSON unless stderr is a terminal
@@ -676,6 +708,7 @@ class Settings:
     backup: BackupSettings = field(default_factory=BackupSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     proxy: ProxySettings = field(default_factory=ProxySettings)
+    changes: ChangesSettings = field(default_factory=ChangesSettings)
     source: Path | None = None  # the file these came from, if any
 
 

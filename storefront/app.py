@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from config import Settings, load_settings
 from storefront import protection
-from storefront.api import API_PREFIX, admin, auth, catalog, meta, orders, search
+from storefront.api import API_PREFIX, admin, auth, catalog, changes, meta, orders, search
 from storefront.auth import tokens
 from storefront.auth.guard import KEY_CACHE_EXTENSION
 from storefront.auth.key_cache import KeyCache
@@ -69,7 +69,7 @@ def create_app(
         link, max_age_seconds=settings.storefront.key_cache_seconds
     )
     tokens.init_app(app, settings.storefront, allow_ephemeral_secret=dev or app.testing)
-    for module in (meta, catalog, search, orders, auth, admin):
+    for module in (meta, catalog, search, orders, auth, admin, changes):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
     protection.init_app(app, settings.storefront, settings.proxy)
     app.extensions["onec_sync_limiter"] = protection.make_limiter(

@@ -39,6 +39,7 @@ class Operation:
     cached: bool = False
     extra_responses: dict[int, str] = field(default_factory=dict)
     security: str = "any"  # "any" (API key or bearer), "bearer"
+    binary: bool = False  # the 200 answer is bytes (an image), not JSON
 
 
 ONEC_ID_PARAM = {"type": "string", "minLength": 1, "maxLength": 255}
@@ -46,6 +47,34 @@ IDEMPOTENCY = (
     "Idempotency-Key",
     "a unique key per order (e.g. a UUID); the same key and body return the stored order",
     {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e]+$"},
+)
+
+CHANGE_FEED_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        method="get",
+        path="/changes",
+        operation_id="listChanges",
+        summary="The change feed: every committed change in order, resumable, long-poll",
+        tag="changes",
+        access=CATALOG_READ,
+        response=s.ChangePage,
+        query=s.ChangesQuery,
+        extra_responses={
+            410: "retention removed events after `after`: read the catalog again, then follow "
+            "the feed from `head`"
+        },
+    ),
+    Operation(
+        method="get",
+        path="/media/{sha256}",
+        operation_id="getMedia",
+        summary="An image's bytes by their SHA-256 (immutable; ETag, Range)",
+        tag="catalog",
+        access=CATALOG_READ,
+        response=s.Ping,  # unused: the answer is bytes
+        path_params=(("sha256", "the image's sha256 as in a product's images"),),
+        binary=True,
+    ),
 )
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -240,6 +269,7 @@ OPERATIONS: tuple[Operation, ...] = (
         response=s.ApiKeyOut,
         path_params=(("prefix", "the key's prefix (the part after osk_)"),),
     ),
+    *CHANGE_FEED_OPERATIONS,
 )
 
 _ERRORS = {
@@ -397,15 +427,22 @@ def _responses(op: Operation) -> dict[str, Any]:
             "ETag": {"schema": {"type": "string"}, "description": "weak validator"},
             "Cache-Control": {"schema": {"type": "string"}},
         }
-    ok = _json_response(op.summary, op.response.__name__)
+    ok = (
+        _binary_response(op.summary)
+        if op.binary
+        else _json_response(op.summary, op.response.__name__)
+    )
     if headers:
         ok["headers"] = headers
     responses: dict[str, Any] = {str(op.status): ok}
     for status, description in op.extra_responses.items():
         model = "Error" if status >= 400 else op.response.__name__
         responses[str(status)] = _json_response(description, model)
-    if op.cached:
+    if op.cached or op.binary:
         responses["304"] = {"description": "not modified (If-None-Match matched the ETag)"}
+    if op.binary:
+        responses["206"] = {"description": "the byte range asked for (Range)"}
+        responses["416"] = {"description": "the Range lies outside the bytes"}
     wanted = {429}
     if op.query or op.body or op.path_params or op.headers:
         wanted.add(400)
@@ -426,4 +463,13 @@ def _json_response(description: str, model: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": REF.format(model=model)}}},
+    }
+
+
+def _binary_response(description: str) -> dict[str, Any]:
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "description": description + ". `Cache-Control: public, max-age=31536000, immutable`",
+        "headers": {"ETag": {"schema": {"type": "string"}, "description": "the sha256"}},
+        "content": {"image/*": binary, "application/octet-stream": binary},
     }

@@ -493,3 +493,46 @@ class ErrorBody(Output):
 
 class Error(Output):
     error: ErrorBody
+
+
+# --- the change feed and media (GET /changes, GET /media/{sha256}) -----------------------------
+
+ChangeKind = Literal["product", "offer", "price", "stock", "group", "order"]
+
+
+class ChangesQuery(Input):
+    after: int = Field(
+        0, ge=0, le=2**62, description="the last position you have read; 0 for the beginning"
+    )
+    limit: Annotated[int, Field(ge=1, le=1000, description="events per page")] = 100
+    kinds: list[ChangeKind] = Field(
+        default_factory=list, max_length=6, description="only these kinds (repeatable)"
+    )
+    wait: float = Field(
+        0,
+        ge=0,
+        le=300,
+        description="seconds to wait for an event when there is none yet (long-poll); at most "
+        "changes.max_wait_seconds",
+    )
+
+
+class ChangeEventOut(Output):
+    position: int = Field(description="only grows; pass the last one you read as `after`")
+    kind: ChangeKind
+    id: str = Field(
+        description="the resource's 1C Ид (an offer's for price and stock; an order's number)"
+    )
+    action: Literal["created", "changed", "hidden", "deleted", "status"]
+    data: dict[str, Any] | None = Field(
+        description="the new values: prices by price type, stock by warehouse, an order's "
+        "status and changed fields; null: read the resource"
+    )
+    run_id: int | None = Field(description="the sync run that made the change")
+    at: Timestamp
+
+
+class ChangePage(Output):
+    items: list[ChangeEventOut]
+    next_after: int = Field(description="`after` for the next request")
+    head: int = Field(description="the highest position written so far")

@@ -5,6 +5,8 @@
   session row counts from its modification time. Open sessions' folders are never touched.
 * unpacking folders (``<data_dir>/work/*``) a killed import left, after ``work_days``.
 * quarantined files with their ``.reason.txt``, after ``quarantine_days``.
+* change feed events older than ``change_events_days``, except those a webhook endpoint has not
+  acknowledged yet (a failing endpoint's events wait for it).
 * packages in ``folder.done_path`` / ``folder.failed_path`` (and their ``.reason.txt``), by the
   time they were claimed (their name's stamp), after ``folder_done_days`` / ``folder_failed_days``.
 
@@ -20,20 +22,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
 from syncd.daemon.inbox import stamp_of
 from syncd.exchange.sessions import OPEN
-from syncd.store import models
+from syncd.store import changes, models
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Removed:
-    what: str  # exchange_staging | work | quarantine | folder_done | folder_failed
+    what: str  # exchange_staging | work | quarantine | folder_done | folder_failed | change_events
     entries: int = 0
     bytes: int = 0
 
@@ -60,6 +62,23 @@ def sweep_old_files(
     for what, days, entries in plan:
         if days > 0:
             removed.append(_remove_older(what, entries, now - timedelta(days=days)))
+    if keep.change_events_days > 0:
+        cutoff = now - timedelta(days=keep.change_events_days)
+        removed.append(Removed("change_events", prune_change_events(engine, cutoff)))
+    return removed
+
+
+def prune_change_events(engine: Engine, older_than: datetime) -> int:
+    """Remove change events created before ``older_than`` that every webhook endpoint has
+    acknowledged; returns how many (readers asking for them get a 410)."""
+    with Session(engine) as session:
+        table = models.table(models.WebhookEndpoint)
+        waiting = session.execute(select(func.min(table.c.position))).scalar()
+        keep_from = None if waiting is None else int(waiting) + 1
+        removed = changes.prune(session, older_than=older_than, keep_from=keep_from)
+        session.commit()
+    if removed:
+        log.info("housekeeping: removed %d change events", removed)
     return removed
 
 

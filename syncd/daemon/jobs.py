@@ -39,6 +39,7 @@ from config import Settings
 from config.settings import ODATA_STREAMS
 from syncd.daemon.housekeeping import sweep_old_files
 from syncd.daemon.inbox import PackageOutcome, outcomes_summary, scan_inbox
+from syncd.daemon.webhooks import deliver_all
 from syncd.importer.pipeline import ProgressCallback
 from syncd.odata.orders import push_orders
 from syncd.odata.sync import run_odata_sync
@@ -131,6 +132,20 @@ def housekeeping(ctx: JobContext) -> JobReport:
     return JobReport(
         job="housekeeping", outcome=SUCCEEDED if done else IDLE, summary=summary or "nothing old"
     )
+
+
+def webhooks(ctx: JobContext) -> JobReport:
+    """Deliver the change feed to the webhook endpoints (``syncd.daemon.webhooks``)."""
+    report = deliver_all(ctx.engine, ctx.settings.changes, should_stop=ctx.should_stop)
+    if report.skipped:
+        return JobReport(job="webhooks", outcome=IDLE, summary="another process is delivering")
+    # A receiver that is down is the receiver's problem, retried on its own schedule: it does
+    # not fail the job (which would back off every endpoint and make the daemon unready).
+    summary = f"{report.delivered} event(s) delivered"
+    if report.failed:
+        summary += f"; not delivered: {', '.join(report.failed)}"
+    outcome = SUCCEEDED if report.delivered else IDLE
+    return JobReport(job="webhooks", outcome=outcome, summary=summary)
 
 
 def exchange_sweep(ctx: JobContext) -> JobReport:
@@ -250,6 +265,7 @@ def available_jobs() -> dict[str, Job]:
         "exchange_sweep": exchange_sweep,
         "audit_anchor": audit_anchor,
         "backup": backup,
+        "webhooks": webhooks,
     }
     for stream in ODATA_STREAMS:
         jobs[f"odata_{stream}"] = partial(odata_pull, stream=stream)

@@ -39,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from syncd.daemon.jobs import JobReport
-from syncd.daemon.status import exchange_overview, last_successes, order_counts
+from syncd.daemon.status import exchange_overview, last_successes, order_counts, webhook_status
 
 log = logging.getLogger(__name__)
 _DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -151,7 +151,16 @@ class DatabaseCollector(Collector):
         sessions = GaugeMetricFamily(
             "onec_sync_exchange_sessions", "1C exchange sessions by status", labels=["status"]
         )
+        hooks = GaugeMetricFamily(
+            "onec_sync_webhook_endpoints", "Webhook endpoints by state", labels=["state"]
+        )
+        behind = GaugeMetricFamily(
+            "onec_sync_webhook_behind",
+            "Feed positions an endpoint has not acknowledged yet",
+            labels=["endpoint"],
+        )
         with Session(self.engine) as db:
+            endpoints = webhook_status(db)
             for stream, finished in last_successes(db):
                 lag.add_metric([stream], max((now - finished).total_seconds(), 0.0))
             orders = order_counts(db)
@@ -161,4 +170,8 @@ class DatabaseCollector(Collector):
             outbox.add_metric([state], n)
         for status, n in sorted(exchange["sessions"].items()):
             sessions.add_metric([status], n)
-        yield from (lag, pending, outbox, sessions)
+        for state in ("active", "failing"):
+            hooks.add_metric([state], sum(1 for e in endpoints if e["state"] == state))
+        for endpoint in endpoints:
+            behind.add_metric([str(endpoint["id"])], endpoint["behind"])
+        yield from (lag, pending, outbox, sessions, hooks, behind)

@@ -2,7 +2,7 @@
 
 Per stream (``sync_runs.stream``: commerceml, odata, orders, ...): the last run and how it
 ended, the last success and the *lag* (seconds since it); the stream cursors (``checkpoints``);
-orders not yet in 1C; the exchange sessions; on PostgreSQL, which daemon leads which job.
+orders not yet in 1C; the exchange sessions; the webhook endpoints; on PostgreSQL, which daemon leads which job.
 Everything is plain data (dicts of str/int/float/None, ISO-8601 UTC times).
 """
 
@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from syncd.daemon.webhooks import describe
 from syncd.importer.hiding import held_runs
-from syncd.store import models
+from syncd.store import changes, models
 
 OK_STATUSES = ("succeeded", "unchanged")
 
@@ -32,7 +33,15 @@ def collect_status(engine: Engine, *, now: datetime | None = None) -> dict[str, 
             "exchange": exchange_overview(db),
             "leaders": leaders(db) if engine.dialect.name == "postgresql" else None,
             "held_hides": held_hides(db),
+            "webhooks": webhook_status(db),
         }
+
+
+def webhook_status(db: Session) -> list[dict[str, Any]]:
+    """Each webhook endpoint: state, how far behind the feed's head, its last error."""
+    head = changes.head(db)
+    rows = db.execute(select(models.WebhookEndpoint).order_by(models.WebhookEndpoint.id))
+    return [describe(endpoint, head=head) for endpoint in rows.scalars()]
 
 
 def stream_status(db: Session, *, now: datetime) -> list[dict[str, Any]]:
@@ -178,6 +187,12 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append(
             f"HIDING HELD: run {held['run_uuid']} ({held['started_at'][:19]}Z) would hide {rows}: "
             f"`onec-sync runs confirm-hide {held['run_uuid']}` or `reject-hide`"
+        )
+    for w in status.get("webhooks") or []:
+        lines.append(
+            f"webhook {w['id']}: {w['state']}, {w['behind']} behind, {w['delivered']} delivered"
+            f"  {w['url']}"
+            + (f"\n      {w['attempts']} failure(s): {w['last_error']}" if w["attempts"] else "")
         )
     if status["leaders"] is not None:
         leaders = ", ".join(f"{x['job']} on {x['daemon']}" for x in status["leaders"])

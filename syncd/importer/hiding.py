@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from config import ImportSettings, RedisSettings
 from syncd.importer.repository import CatalogRepository
 from syncd.importer.writer import Counts
-from syncd.store import audit, models
+from syncd.store import audit, changes, models
 from syncd.store.engine import make_session_factory
 from syncd.store.events import CatalogNotifier
 from syncd.store.locks import CATALOG_LOCK, named_lock
@@ -71,10 +71,16 @@ def held_message(run_uuid: str, held: dict[str, Any], share: float) -> str:
 
 
 def confirm_hide(
-    engine: Engine, run_uuid: str, *, redis: RedisSettings, actor: str | None
+    engine: Engine,
+    run_uuid: str,
+    *,
+    redis: RedisSettings,
+    actor: str | None,
+    change_log: bool = True,
 ) -> dict[str, int]:
     """Hide what the held run did not mention (rows that existed when it began); returns the
-    rows hidden per table. One transaction, under the catalog lock."""
+    rows hidden per table. One transaction, under the catalog lock; with ``change_log``, each
+    hidden row's ``hidden`` event is written in it (``syncd.store.changes``)."""
     with named_lock(engine, CATALOG_LOCK), UnitOfWork(make_session_factory(engine)) as uow:
         run, held = _held_run(uow.session, run_uuid)
         _refuse_if_stale(uow.session, run)
@@ -84,15 +90,19 @@ def confirm_hide(
         hidden: dict[str, int] = {}
         for table_name, measured in held.items():
             table = models.Base.metadata.tables[table_name]
-            n = repo.hide_unmentioned(
+            ids = repo.hide_unmentioned(
                 table, run.id, measured["kind"], now, up_to_id=measured["up_to_id"]
             )
-            counts.add(table_name, "hidden", n)
-            hidden[table_name] = n
+            counts.add(table_name, "hidden", len(ids))
+            hidden[table_name] = len(ids)
+            if change_log:
+                found = changes.ChangeSet(run.id)
+                found.add_all(measured["kind"], ids, "hidden")
+                changes.append(uow.session, found, now=now)
         _close(uow.session, repo, run, "import.hide_confirmed", "confirmed", actor, hidden)
         run.counts = counts.as_dict()
         uow.commit()
-    notifier = CatalogNotifier(redis.url)
+    notifier = CatalogNotifier(redis.url, engine=engine)
     notifier.committed(["products", "offers", "prices", "stock"])
     notifier.flush()
     return hidden

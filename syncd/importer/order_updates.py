@@ -8,7 +8,9 @@ number. Some carry only requisites (no ``Товары``): those never touch orde
 goods lines replace the order's lines and total when they differ (``order_lines``). Every change
 of an order's state is a row of ``order_status_history`` (source ``1c-exchange``); a document
 that changes nothing adds nothing, so re-sending the same file is a no-op. The whole file is one
-transaction: a malformed document leaves every order as it was.
+transaction: a malformed document leaves every order as it was. Each changed order is also one
+``order`` event of the change feed (action ``status``: the fields that changed, with the order's
+status), appended in that transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from exchange_formats.records import Order as OrderRecord
 from syncd.importer import order_lines
+from syncd.store import changes as change_log
 from syncd.store.models import Order, OrderStatusChange
 
 SOURCE = "1c-exchange"
@@ -52,6 +55,7 @@ def apply_updates(
     (the sale exchange, a folder or ``onec-sync import``). Flushes, the caller commits (or rolls
     back)."""
     counts = UpdateCounts()
+    events = change_log.ChangeSet()
     for document in documents:
         order = _find(db, document)
         if order is None:
@@ -62,9 +66,15 @@ def apply_updates(
             counts.unchanged += 1
             continue
         _apply(db, order, changes, document, source)
+        events.add("order", order.number, "status", _event_data(order, changes))
         counts.updated += 1
     db.flush()
+    change_log.append(db, events)
     return counts
+
+
+def _event_data(order: Order, changes: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+    return {"status": order.status, "changes": {n: _plain(new) for n, (_, new) in changes.items()}}
 
 
 def _find(db: Session, document: OrderRecord) -> Order | None:

@@ -50,7 +50,7 @@ from syncd.importer.repository import CatalogRepository
 from syncd.importer.results import FileResult, Progress, RunResult, file_result
 from syncd.importer.undo import RunMarks
 from syncd.importer.writer import CatalogWriter, Counts, WriteOptions
-from syncd.store import audit, models
+from syncd.store import audit, changes, models
 from syncd.store.engine import make_session_factory
 from syncd.store.events import CatalogNotifier
 from syncd.store.locks import CATALOG_LOCK, named_lock
@@ -516,15 +516,19 @@ class PackageImport:
             counts.merge(result.counts)
         failed = bool(failed_outside) or any(r.outcome == "failed" for r in self.results)
         undone = None
+        hide = not failed and self.settings.import_.full_package_policy == "hide"
+        full_kinds = self._full_kinds() if hide else set()  # read before the write below begins
         held: dict[str, object] | None = None
         with UnitOfWork(self.sessions) as uow:
             repo = CatalogRepository(uow.session)
-            if not failed and self.settings.import_.full_package_policy == "hide":
-                held = self._hide_unmentioned(repo, counts)
             if failed and (marks := self._journal_marks()) is not None:
                 undone = undo.restore(uow.session, self.run_id, marks)
+                changes.drop_staged(uow.session, self.run_id)
             else:
                 undo.forget(uow.session, self.run_id)
+                changes.publish_staged(uow.session, self.run_id)
+            if hide:
+                held = self._hide_unmentioned(repo, counts, full_kinds)
             if held is None:
                 repo.forget_mentions(self.run_id)  # a held hiding still needs them
             outcome = "failed" if failed else ("unchanged" if counts.written == 0 else "succeeded")
@@ -652,10 +656,13 @@ class PackageImport:
             skip_records=LANE_REFERENCES_SET
             if item.sha256 in self.skip_references
             else frozenset(),
+            change_log=self.settings.changes.enabled,
+            run_id=self.run_id,
             site_owned=frozenset(self.settings.import_.site_owned_fields),
             mention_run_id=None if item.header.only_changes else self.run_id,
             create_missing_products=item.header.kind == DocumentKind.CATALOG,
             journal=(self.run_id, marks) if (marks := self._journal_marks()) else None,
+            stage_changes=self._journal_marks() is not None,
             fresh_tables=self.fresh_tables,
         )
         state = {"done": done, "batches": 0}
@@ -687,7 +694,7 @@ class PackageImport:
         return counts, document.only_changes
 
     def _hide_unmentioned(
-        self, repo: CatalogRepository, counts: Counts
+        self, repo: CatalogRepository, counts: Counts, flags: set[DocumentKind]
     ) -> dict[str, object] | None:
         """Hide what the package did not mention; or, when that is more than the guard allows
         (``syncd.importer.hiding``), hide nothing and return what is held."""
@@ -697,7 +704,7 @@ class PackageImport:
             # package hides what this one would have.
             return None
         planned: list[Measured] = []
-        for kind in self._full_kinds():
+        for kind in flags:
             mention_kind, model = _HIDES[kind]
             table = models.table(model)
             # An empty "full" catalog is far more likely a broken export than a shop with
@@ -716,7 +723,11 @@ class PackageImport:
         for m in planned:
             table = models.Base.metadata.tables[m.table]
             hidden = repo.hide_unmentioned(table, self.run_id, m.kind, now, up_to_id=m.up_to_id)
-            counts.add(m.table, "hidden", hidden)
+            counts.add(m.table, "hidden", len(hidden))
+            if self.settings.changes.enabled:
+                found = changes.ChangeSet(self.run_id)
+                found.add_all(m.kind, hidden, "hidden")
+                changes.append(repo.session, found, now=now)
         return None
 
     def _full_kinds(self) -> set[DocumentKind]:

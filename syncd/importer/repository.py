@@ -11,13 +11,12 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import psycopg
 from psycopg.types.json import set_json_dumps
 from sqlalchemy import (
-    CursorResult,
     String,
     Table,
     and_,
@@ -291,9 +290,9 @@ class CatalogRepository:
 
     def hide_unmentioned(
         self, table: Table, run_id: int, kind: str, now: datetime, *, up_to_id: int | None = None
-    ) -> int:
+    ) -> list[str]:
         """Soft-delete the visible rows run ``run_id`` did not mention, of those with an id up
-        to ``up_to_id`` (the rows that existed when the run began); returns how many.
+        to ``up_to_id`` (the rows that existed when the run began); returns their onec_ids.
 
         The hidden rows lose their content hash, so that the next package mentioning them writes
         them again (and un-hides them) even when their content did not change.
@@ -309,10 +308,12 @@ class CatalogRepository:
         if up_to_id is not None:
             where.append(table.c.id <= up_to_id)
         stmt = (
-            update(table).where(*where).values(is_deleted=True, content_hash=None, updated_at=now)
+            update(table)
+            .where(*where)
+            .values(is_deleted=True, content_hash=None, updated_at=now)
+            .returning(table.c.onec_id)
         )
-        result = cast(CursorResult[Any], self.session.execute(stmt))
-        return int(result.rowcount)
+        return list(self.session.execute(stmt).scalars())
 
     def count_hidable(
         self, table: Table, run_id: int, kind: str, *, up_to_id: int | None = None

@@ -5,6 +5,10 @@ the HTTP exchange, OData pages). Per batch and table it reads the stored content
 batch's keys, then upserts only the new and changed rows; unchanged rows are not touched (their
 ``updated_at`` stays). It never commits: the caller's transaction does, together with its
 checkpoint.
+
+Unless ``WriteOptions.change_log`` is off, each batch also appends its change events (one per
+product, offer, group, or offer's prices or stock that it inserted, changed or deleted; see
+``syncd.store.changes``) with one COPY or INSERT, in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from exchange_formats import records as r
 from syncd.importer.hashing import record_hash
 from syncd.importer.repository import CatalogRepository, KeyConflict, Row
 from syncd.importer.undo import RunMarks, UndoJournal
-from syncd.store import models
+from syncd.store import changes, models
 from syncd.store.events import CatalogNotifier
 
 MAX_ONEC_ID = models.ONEC_ID_LENGTH
@@ -123,6 +127,9 @@ class WriteOptions:
     skip_records: frozenset[type] = frozenset()
     # Told which tables changed once the caller's transaction commits (the API's cache).
     notifier: CatalogNotifier | None = None
+    change_log: bool = True  # append change events (ChangesSettings.enabled)
+    run_id: int | None = None  # the sync run the change events name
+    stage_changes: bool = False  # a run that may be undone: stage its events (store.changes)
 
 
 class CatalogWriter:
@@ -133,6 +140,7 @@ class CatalogWriter:
         self.options = options or WriteOptions()
         journal = self.options.journal
         self.journal = UndoJournal(session, *journal) if journal else None
+        self.changes: changes.ChangeSet | None = None
 
     def write(self, batch: Iterable[r.Record]) -> Counts:
         records = list(batch)
@@ -151,6 +159,7 @@ class CatalogWriter:
     def _write_all(self, records: list[r.Record]) -> Counts:
         counts = Counts()
         now = datetime.now(UTC)
+        self.changes = changes.ChangeSet(self.options.run_id) if self.options.change_log else None
         grouped: dict[type, list[Any]] = defaultdict(list)
         skip = self.options.skip_records
         for record in records:
@@ -159,7 +168,7 @@ class CatalogWriter:
             if _valid_ids(record, counts) and _named(record, counts):
                 grouped[type(record)].append(record)
         self._write_units(grouped[r.Unit], now, counts)
-        self._write_simple(models.Group, grouped[r.Group], _group_row, now, counts)
+        self._write_simple(models.Group, grouped[r.Group], _group_row, now, counts, kind="group")
         self._write_properties(grouped[r.Property], now, counts)
         self._write_simple(models.PriceType, grouped[r.PriceType], _price_type_row, now, counts)
         self._write_simple(models.Warehouse, grouped[r.Warehouse], _warehouse_row, now, counts)
@@ -168,7 +177,29 @@ class CatalogWriter:
         self._write_prices(grouped[r.OfferPrices], now, counts)
         self._write_stock(grouped[r.OfferStock], now, counts)
         self._write_simple(models.Customer, grouped[r.Contractor], _customer_row, now, counts)
+        self._append_changes(now)
         return counts
+
+    def _append_changes(self, now: datetime) -> None:
+        """The batch's change events, with one statement (COPY on PostgreSQL)."""
+        if self.changes is None or not len(self.changes):
+            return
+        if self.options.stage_changes:
+            self.repo.insert_rows(models.table(models.StagedChange), self.changes.rows(now))
+            return
+        changes.lock_for_append(self.repo.session)
+        self.repo.insert_rows(models.table(models.ChangeEvent), self.changes.rows(now))
+
+    def _log(
+        self, kind: str, latest: dict[str, tuple[Any, str]], new: set[str], changed: set[str]
+    ) -> None:
+        """Events for the new and changed rows of ``kind`` (1C's deletion mark: ``deleted``)."""
+        if self.changes is None:
+            return
+        for key in new | changed:
+            deleted = getattr(latest[key][0], "deleted", False)
+            action = "deleted" if deleted else ("created" if key in new else "changed")
+            self.changes.add(kind, key, action)
 
     def _fresh(self, table: Table) -> bool:
         return table.name in self.options.fresh_tables
@@ -215,7 +246,14 @@ class CatalogWriter:
         return latest, new, changed
 
     def _write_simple(
-        self, model: type[models.Base], items: list[Any], to_row: Any, now: datetime, counts: Counts
+        self,
+        model: type[models.Base],
+        items: list[Any],
+        to_row: Any,
+        now: datetime,
+        counts: Counts,
+        *,
+        kind: str | None = None,
     ) -> tuple[set[str], set[str]]:
         """Upsert new and changed records of a table keyed by onec_id; returns the ids written
         and the ids that were already there."""
@@ -223,6 +261,8 @@ class CatalogWriter:
             return set(), set()
         table: Table = models.table(model)
         latest, new, changed = self._split(table, items, counts)
+        if kind is not None:
+            self._log(kind, latest, new, changed)
         rows = {key: _stamp(to_row(latest[key][0]), latest[key][1], now) for key in new | changed}
         if rows:
             update = _updatable(next(iter(rows.values())))
@@ -273,6 +313,7 @@ class CatalogWriter:
             return
         table = models.table(models.Product)
         latest, new, changed = self._split(table, products, counts)
+        self._log("product", latest, new, changed)
         rows = {k: _stamp(_product_row(latest[k][0]), latest[k][1], now) for k in new | changed}
         if rows:
             owned = self.options.site_owned
@@ -303,7 +344,9 @@ class CatalogWriter:
     def _write_offers(self, offers: list[r.Offer], now: datetime, counts: Counts) -> None:
         if not offers:
             return
-        _, existing = self._write_simple(models.Offer, offers, _offer_row, now, counts)
+        _, existing = self._write_simple(
+            models.Offer, offers, _offer_row, now, counts, kind="offer"
+        )
         self._mention("offer", existing)
         if self.options.create_missing_products:
             self._create_missing_products(offers, now, counts)
@@ -332,6 +375,8 @@ class CatalogWriter:
         ]
         self.repo.insert_missing(table, rows, keys=("onec_id",))
         counts.add("products", "inserted", len(rows))
+        if self.changes is not None:
+            self.changes.add_all("product", missing, "created")
         self._mention("product", existing)
 
     def _write_prices(self, items: list[r.OfferPrices], now: datetime, counts: Counts) -> None:
@@ -361,6 +406,7 @@ class CatalogWriter:
             latest, stored, "prices", counts, lambda row: row["content_hash"]
         )
         keys = ("offer_onec_id", "price_type_onec_id")
+        self._log_values("price", "prices", new + changed, "price_type_onec_id", "value")
         self._insert_new(table, new, keys=keys, update=_PRICE_UPDATE)
         self._save(table, "offer_onec_id", {row["offer_onec_id"] for row in changed})
         self.repo.upsert(table, changed, keys=keys, update=_PRICE_UPDATE)
@@ -389,9 +435,18 @@ class CatalogWriter:
         )
         keys = ("offer_onec_id", "warehouse_onec_id")
         update = ("product_onec_id", "quantity", "updated_at")
+        self._log_values("stock", "stock", new + changed, "warehouse_onec_id", "quantity")
         self._insert_new(table, new, keys=keys, update=update)
         self._save(table, "offer_onec_id", {row["offer_onec_id"] for row in changed})
         self.repo.upsert(table, changed, keys=keys, update=update)
+
+    def _log_values(self, kind: str, name: str, rows: list[Row], key: str, value: str) -> None:
+        """One event per offer: its product and the new values, e.g. prices by price type."""
+        if self.changes is None:
+            return
+        for row in rows:
+            data = {"product": row["product_onec_id"], name: {row[key]: _decimal(row[value])}}
+            self.changes.add(kind, row["offer_onec_id"], "changed", data)
 
     def _mention(self, kind: str, onec_ids: Iterable[str]) -> None:
         if self.options.mention_run_id is not None:
@@ -662,6 +717,10 @@ def _customer_row(c: r.Contractor) -> Row:
 def _is_contact(kind: str, needles: tuple[str, ...]) -> bool:
     lowered = kind.lower()
     return any(n in lowered for n in needles)
+
+
+def _decimal(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _cut(value: str | None, limit: int = 255) -> str | None:

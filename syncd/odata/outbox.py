@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from config import ODataSettings
 from exchange_formats.odata.orders import CreatedDocument
 from exchange_formats.records import Contractor, Order, OrderLine
-from syncd.store import audit, models
+from syncd.store import audit, changes, models
 from syncd.store.unit_of_work import UnitOfWork
 
 RUN_STREAM = "odata-orders"
@@ -184,6 +184,9 @@ def history(session: Session, order: models.Order, event: str, note: str, **deta
             details={"event": event, **{k: v for k, v in details.items() if v is not None}},
         )
     )
+    found = changes.ChangeSet()
+    found.add("order", order.number, "status", {"status": order.status, "event": event})
+    changes.append(session, found)
 
 
 def record_run(

@@ -48,6 +48,7 @@ from syncd.odata import query, state
 from syncd.odata.client import ODataClient, Row
 from syncd.odata.errors import RequestRejected
 from syncd.odata.streams import CatalogStream, SnapshotStream
+from syncd.store import changes
 from syncd.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("syncd.odata")
@@ -219,13 +220,30 @@ def _incremental(ctx: PullContext, stream: CatalogStream, result: StreamResult) 
     if gone:
         with UnitOfWork(ctx.sessions) as uow:
             hidden = state.forget_and_mark_deleted(uow.session, stream.name, gone, stream.table)
+            log_deleted(ctx, uow.session, stream, hidden)
             save_checkpoint(uow.session, stream.name, cursor)
             uow.commit()
-        result.counts.add(stream.table.name, "deleted", hidden)
+        result.counts.add(stream.table.name, "deleted", len(hidden))
         if hidden and ctx.options.notifier is not None:
             ctx.options.notifier.committed([stream.table.name])
-        log.info("%s: %d object(s) no longer in 1C, %d hidden", stream.name, len(gone), hidden)
+        log.info("%s: %d object(s) no longer in 1C, %d hidden", stream.name, len(gone), len(hidden))
     return _settle(result)
+
+
+def log_deleted(
+    ctx: PullContext, session: Session, stream: CatalogStream, onec_ids: list[str]
+) -> None:
+    """``deleted`` events for the rows of a catalog stream that 1C no longer has."""
+    kind = _EVENT_KINDS.get(stream.table.name)
+    if kind is None or not ctx.options.change_log or not onec_ids:
+        return
+    found = changes.ChangeSet(ctx.options.run_id)
+    found.add_all(kind, onec_ids, "deleted")
+    changes.append(session, found)
+
+
+# Catalog tables whose rows the change feed names, by table.
+_EVENT_KINDS = {"products": "product", "offers": "offer", "groups": "group"}
 
 
 def _cheaper_in_pages(ctx: PullContext, changed: int, total: int) -> bool:

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from exchange_formats.records import Offer, UnitRef
@@ -52,13 +51,13 @@ def save_versions(
 
 def forget_and_mark_deleted(
     session: Session, stream: str, refs: Collection[str], table: Table
-) -> int:
+) -> list[str]:
     """Soft-delete the rows fed by ``refs`` (gone from 1C) and forget their versions.
 
-    Returns how many visible rows were hidden. Hidden rows lose their content hash, so an
-    object that comes back is written again.
+    Returns the onec_ids of the visible rows it hid. Hidden rows lose their content hash, so
+    an object that comes back is written again.
     """
-    now, hidden = datetime.now(UTC), 0
+    now, hidden = datetime.now(UTC), list[str]()
     refs = list(refs)
     for start in range(0, len(refs), _CHUNK):
         chunk = refs[start : start + _CHUNK]
@@ -71,8 +70,9 @@ def forget_and_mark_deleted(
                 update(table)
                 .where(table.c.onec_id.in_(onec_ids), table.c.is_deleted.is_(False))
                 .values(is_deleted=True, content_hash=None, updated_at=now)
+                .returning(table.c.onec_id)
             )
-            hidden += int(cast(CursorResult[Any], session.execute(stmt)).rowcount)
+            hidden.extend(session.execute(stmt).scalars())
         session.execute(
             delete(_VERSIONS).where(_VERSIONS.c.stream == stream, _VERSIONS.c.ref_key.in_(chunk))
         )

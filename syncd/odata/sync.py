@@ -103,6 +103,8 @@ def run_odata_sync(
                     options=WriteOptions(
                         site_owned=frozenset(settings.import_.site_owned_fields),
                         notifier=notifier,
+                        change_log=settings.changes.enabled,
+                        run_id=run_id,
                     ),
                     batch_size=settings.import_.batch_size,
                     quarantine_dir=settings.paths.quarantine_dir,

@@ -27,7 +27,7 @@ from exchange_formats.odata.values import boolean
 from syncd.importer.checkpoints import save_checkpoint, write_stream_batch
 from syncd.odata import query, state
 from syncd.odata.errors import BadAnswer
-from syncd.odata.pull import PullContext, StreamResult, read_rows
+from syncd.odata.pull import PullContext, StreamResult, log_deleted, read_rows
 from syncd.odata.streams import CatalogStream, ChangesStream
 from syncd.store.unit_of_work import UnitOfWork
 
@@ -53,7 +53,8 @@ def pull_changes(ctx: PullContext, stream: ChangesStream, result: StreamResult) 
             state.save_versions(uow.session, catalog.name, versions)
             gone = [e.ref for e in entries if isinstance(e, Deleted) and e.entity == catalog.entity]
             hidden = state.forget_and_mark_deleted(uow.session, catalog.name, gone, catalog.table)
-            result.counts.add(catalog.table.name, "deleted", hidden)
+            log_deleted(ctx, uow.session, catalog, hidden)
+            result.counts.add(catalog.table.name, "deleted", len(hidden))
         skipped = sum(1 for e in entries if not any(_kind(c, e) for c in stream.catalogs))
         result.counts.add("changes", "unchanged", skipped)
         save_checkpoint(uow.session, stream.name, {"mode": "changes", "message_no": message})

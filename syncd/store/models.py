@@ -600,3 +600,63 @@ class RevokedToken(Base):
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- the change feed and its webhooks (syncd.store.changes, syncd.daemon.webhooks) ---------
+
+
+# The checkpoints row where retention records the highest position it removed.
+CHANGE_FEED_HORIZON = "change-feed:pruned"
+
+
+class ChangeEvent(Base):
+    """One committed change the shop can see, written in the transaction of the change itself.
+
+    ``position`` only grows (AUTOINCREMENT on SQLite: a position is never reused, even after
+    retention empties the table) and writers take ``CHANGE_LOG_LOCK`` before appending, so
+    positions become visible in commit order.
+    """
+
+    __tablename__ = "change_events"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it
+    position: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # product|offer|price|stock|group|order
+    resource_id: Mapped[str] = mapped_column(OnecId)  # onec_id; an order's number
+    action: Mapped[str] = mapped_column(
+        String(16)
+    )  # created|changed|hidden|deleted|reverted|status
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    run_id: Mapped[int | None] = mapped_column(BigInteger)  # sync_runs.id (none: orders)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class StagedChange(Base):
+    """A change event of a journaled run (a full package) that has not finished: such a run may
+    still be undone, so its events reach ``change_events`` only when it succeeds."""
+
+    __tablename__ = "change_events_staged"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    resource_id: Mapped[str] = mapped_column(OnecId)
+    action: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    run_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEndpoint(Base):
+    """A receiver of signed change deliveries; ``position`` is the last event it acknowledged."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(128))  # HMAC key; shown once when added
+    kinds: Mapped[list[Any]] = mapped_column(default=list)  # event kinds; empty: every kind
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="active")  # active | failing
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failures since the last success
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None] = mapped_column()
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)  # events acknowledged, ever
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

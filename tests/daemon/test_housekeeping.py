@@ -117,7 +117,7 @@ def test_an_age_of_zero_keeps_everything(
         settings,
         housekeeping=HousekeepingSettings(
             exchange_staging_days=0, work_days=0, quarantine_days=0, folder_done_days=0,
-            folder_failed_days=0,
+            folder_failed_days=0, change_events_days=0,
         ),
     )  # fmt: skip
     old = staging(settings, 999_999, 400)

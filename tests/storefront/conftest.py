@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from config import DatabaseSettings, RedisSettings, Secret, Settings, StorefrontSettings
+from config.settings import ChangesSettings
 from storefront import close_app, create_app
 from storefront.auth.apikeys import create_api_key
 from storefront.auth.users import create_user
@@ -29,6 +30,7 @@ def make_settings(database_url: str, redis_url: str = "", **storefront: Any) -> 
         database=DatabaseSettings(url=database_url, pool_size=4),
         redis=RedisSettings(url=redis_url, socket_timeout_seconds=0.3),
         storefront=StorefrontSettings(**values),
+        changes=ChangesSettings(max_wait_seconds=1.0),  # keeps generated long-polls short
     )
 
 

@@ -1,0 +1,189 @@
+"""The change log: what the shop can see changed, appended in the transaction of the change.
+
+Writers collect a batch's changes in a ``ChangeSet`` (one event per resource per batch: a
+product created and then changed in one batch is one ``created`` event; prices and stock of
+one offer are one event) and ``append`` them with one statement, in their own transaction, so
+an event exists if and only if its change committed.
+
+Positions are visible in commit order: ``append`` first takes a transaction-level lock
+(PostgreSQL; SQLite has one writer anyway) that its transaction holds until it ends, so a
+position is never handed out before an earlier one has committed or rolled back. A reader that
+saw position N never later finds an event below N appear.
+
+A run that may still be undone (a full package, ``syncd.importer.undo``) stages its events in
+``change_events_staged``; they join the log in the transaction that closes the run
+(``publish_staged``), or vanish with the undo (``drop_staged``): a failed package leaves no
+event, and a reader never sees a change that is later taken back.
+
+Retention (``prune``) removes old events up to a position that it records as the feed's
+horizon; a reader asking for anything at or before it is told to read the catalog again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from syncd.store import models
+from syncd.store.locks import lock_key
+
+KINDS = ("product", "offer", "price", "stock", "group", "order")
+CHANGE_LOG_LOCK = "change-log:append"
+HORIZON_STREAM = models.CHANGE_FEED_HORIZON  # checkpoints row: {"through": <position>}
+
+# When one batch says two things of a resource, what the one event says.
+_STRONGER = {"deleted": 3, "hidden": 2, "created": 1, "changed": 0}
+
+Row = dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Pending:
+    action: str
+    data: dict[str, Any] | None
+
+
+class ChangeSet:
+    """The events of one batch, coalesced per (kind, resource id)."""
+
+    def __init__(self, run_id: int | None = None) -> None:
+        self.run_id = run_id
+        self._events: dict[tuple[str, str], _Pending] = {}
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def add(self, kind: str, resource_id: str, action: str, data: Row | None = None) -> None:
+        key = (kind, resource_id)
+        pending = self._events.get(key)
+        if pending is None:
+            self._events[key] = _Pending(action, dict(data) if data else None)
+            return
+        if _STRONGER.get(action, 0) > _STRONGER.get(pending.action, 0):
+            pending.action = action
+        if data:
+            pending.data = _merge(pending.data or {}, data)
+
+    def add_all(self, kind: str, resource_ids: Iterable[str], action: str) -> None:
+        for resource_id in resource_ids:
+            self.add(kind, resource_id, action)
+
+    def rows(self, now: datetime) -> list[Row]:
+        """The events as rows, in a stable order (by kind as in ``KINDS``, then id)."""
+        order = {kind: i for i, kind in enumerate(KINDS)}
+        keys = sorted(self._events, key=lambda k: (order.get(k[0], len(order)), k[1]))
+        return [
+            {
+                "kind": kind,
+                "resource_id": resource_id,
+                "action": self._events[(kind, resource_id)].action,
+                "data": self._events[(kind, resource_id)].data,
+                "run_id": self.run_id,
+                "created_at": now,
+            }
+            for kind, resource_id in keys
+        ]
+
+
+def _merge(old: Row, new: Row) -> Row:
+    """Nested dicts merge (prices by price type, stock by warehouse); other values: the newer."""
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def lock_for_append(session: Session) -> None:
+    """Hold the change-log lock until this transaction ends (see the module docstring)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(CHANGE_LOG_LOCK)})
+
+
+def append(session: Session, changes: ChangeSet, *, now: datetime | None = None) -> int:
+    """Append ``changes`` in the caller's transaction (one statement); returns how many."""
+    rows = changes.rows(now or datetime.now(UTC))
+    if not rows:
+        return 0
+    lock_for_append(session)
+    session.execute(insert(models.table(models.ChangeEvent)), rows)
+    return len(rows)
+
+
+_COLUMNS = ("kind", "resource_id", "action", "data", "run_id", "created_at")
+
+
+def publish_staged(session: Session, run_id: int) -> int:
+    """A journaled run succeeded: its staged events join the log, in the order they were
+    staged, in the caller's (the run's closing) transaction; returns how many."""
+    staged = models.table(models.StagedChange)
+    rows = select(*(staged.c[c] for c in _COLUMNS)).where(staged.c.run_id == run_id)
+    lock_for_append(session)
+    result = session.execute(
+        insert(models.table(models.ChangeEvent)).from_select(
+            list(_COLUMNS), rows.order_by(staged.c.id)
+        )
+    )
+    drop_staged(session, run_id)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def drop_staged(session: Session, run_id: int) -> None:
+    """A journaled run was undone: what it changed is back, so its events never happened."""
+    staged = models.table(models.StagedChange)
+    session.execute(delete(staged).where(staged.c.run_id == run_id))
+
+
+def head(session: Session) -> int:
+    """The highest position written (0 for an empty log)."""
+    events = models.table(models.ChangeEvent)
+    return int(session.execute(select(func.max(events.c.position))).scalar() or 0)
+
+
+def horizon(session: Session) -> int:
+    """The highest position retention removed (0: nothing was ever removed)."""
+    checkpoint = session.get(models.Checkpoint, HORIZON_STREAM)
+    return int(checkpoint.cursor.get("through", 0)) if checkpoint else 0
+
+
+def prune(session: Session, *, older_than: datetime, keep_from: int | None) -> int:
+    """Remove events created before ``older_than``, but none at or after ``keep_from`` (the
+    first event a webhook endpoint still waits for); records the horizon; returns how many."""
+    events = models.table(models.ChangeEvent)
+    last_old = select(func.max(events.c.position)).where(events.c.created_at < older_than)
+    through = int(session.execute(last_old).scalar() or 0)
+    if keep_from is not None:
+        through = min(through, keep_from - 1)
+    if through <= horizon(session):
+        return 0
+    result = session.execute(delete(events).where(events.c.position <= through))
+    checkpoint = session.get(models.Checkpoint, HORIZON_STREAM)
+    if checkpoint is None:
+        session.add(models.Checkpoint(stream=HORIZON_STREAM, cursor={"through": through}))
+    else:
+        checkpoint.cursor = {"through": through}
+        checkpoint.updated_at = datetime.now(UTC)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def read(
+    session: Session, *, after: int, limit: int, kinds: Iterable[str] = ()
+) -> Iterator[models.ChangeEvent]:
+    """Events after ``after``, in position order, at most ``limit``; only ``kinds`` if given."""
+    stmt = (
+        select(models.ChangeEvent)
+        .where(models.ChangeEvent.position > after)
+        .order_by(models.ChangeEvent.position)
+        .limit(limit)
+    )
+    wanted = list(kinds)
+    if wanted:
+        stmt = stmt.where(models.ChangeEvent.kind.in_(wanted))
+    return iter(session.execute(stmt).scalars().all())
