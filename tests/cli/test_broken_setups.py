@@ -53,6 +53,16 @@ COMMANDS: dict[str, tuple[list[str], str | None]] = {
     "console serve": (["console", "serve", "--listen", "127.0.0.1:0"], None),
     "run": (["run"], None),
     "users create": (["users", "create", "anna", "--password-stdin"], "a-long-password-1\n"),
+    "users list": (["users", "list"], None),
+    "users disable": (["users", "disable", "nobody"], None),
+    "users enable": (["users", "enable", "nobody"], None),
+    "users set-password": (["users", "set-password", "nobody", "--password-stdin"], "pw-long-1\n"),
+    "webhooks add": (["webhooks", "add", "https://shop.example/hooks"], None),
+    "webhooks list": (["webhooks", "list"], None),
+    "webhooks remove": (["webhooks", "remove", "999"], None),
+    "webhooks test": (["webhooks", "test", "999"], None),
+    "webhooks redeliver": (["webhooks", "redeliver", "999", "--after", "0"], None),
+    "webhooks deliver": (["webhooks", "deliver"], None),
     "apikeys create": (["apikeys", "create", "shop backend"], None),
     "apikeys list": (["apikeys", "list"], None),
     "apikeys revoke": (["apikeys", "revoke", "abcdefabcdef"], None),
@@ -136,6 +146,12 @@ _WORKS = {
     "runs confirm-hide": 1,  # no such run
     "runs reject-hide": 1,
     "console serve": 78,  # console.secret_key is not set
+    "users disable": 1,  # no such user
+    "users enable": 1,
+    "users set-password": 1,
+    "webhooks remove": 1,  # no such endpoint
+    "webhooks test": 1,
+    "webhooks redeliver": 1,
     "db roles": 1,  # SQLite has no roles
     "audit anchor": 0,
     "backup": 0,
