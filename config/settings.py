@@ -460,9 +460,15 @@ class StorefrontSettings:
     workers: int = 4  # gunicorn worker processes (`onec-sync serve`)
     threads: int = 4  # threads per worker (gunicorn gthread); 1 = one request at a time
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For is trusted
+    # orders: what happens to a line asking for more than the warehouses below hold
+    stock_policy: Literal["ignore", "warn", "reject"] = "ignore"
+    stock_warehouses: tuple[str, ...] = ()  # warehouse Ид the shop sells from; empty: all
+    max_json_depth: int = 32  # deeper request bodies get 400, before they are parsed
 
     def problems(self) -> list[str]:
         found = []
+        if self.max_json_depth < 2:
+            found.append("storefront.max_json_depth: must be at least 2")
         if self.workers < 1:
             found.append("storefront.workers: must be at least 1")
         if self.threads < 1:

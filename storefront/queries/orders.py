@@ -1,4 +1,8 @@
-"""Orders as the shop sees them: status, lines, 1C's flags, status history."""
+"""Orders as the shop sees them: status, lines, 1C's flags, status history.
+
+``owner``: the principal identity whose orders the caller may read (``orders.submitted_by``), or
+None for every order. An order of another owner reads as absent.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from storefront.errors import BadRequest
@@ -34,16 +38,23 @@ CUSTOMER_FIELDS = (
 DELIVERY_FIELDS = ("method", "address", "price")
 
 
-def order_by_number(session: Session, number: str) -> dict[str, Any] | None:
-    row = session.execute(select(ORD).where(ORD.c.number == number)).first()
+def order_by_number(
+    session: Session, number: str, owner: str | None = None
+) -> dict[str, Any] | None:
+    row = session.execute(_owned(select(ORD).where(ORD.c.number == number), owner)).first()
     if row is None:
         return None
     return _with_lines(session, [row])[0]
 
 
-def order_id_by_number(session: Session, number: str) -> int | None:
-    found = session.execute(select(ORD.c.id).where(ORD.c.number == number)).first()
+def order_id_by_number(session: Session, number: str, owner: str | None = None) -> int | None:
+    query = _owned(select(ORD.c.id).where(ORD.c.number == number), owner)
+    found = session.execute(query).first()
     return None if found is None else int(found.id)
+
+
+def _owned(query: Select[Any], owner: str | None) -> Select[Any]:
+    return query if owner is None else query.where(ORD.c.submitted_by == owner)
 
 
 def status_history(session: Session, order_id: int) -> list[dict[str, Any]]:
@@ -59,10 +70,16 @@ def status_history(session: Session, order_id: int) -> list[dict[str, Any]]:
 
 
 def customer_orders(
-    session: Session, customer_ref: str, *, status: str | None, limit: int, cursor: str | None
+    session: Session,
+    customer_ref: str,
+    *,
+    owner: str | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
 ) -> dict[str, Any]:
-    """A customer's orders, newest first: ``{"items", "next_cursor"}``."""
-    query = select(ORD).where(ORD.c.customer_ref == customer_ref)
+    """A customer's orders (those ``owner`` may read), newest first: ``{"items", "next_cursor"}``."""
+    query = _owned(select(ORD).where(ORD.c.customer_ref == customer_ref), owner)
     if status:
         query = query.where(ORD.c.status == status)
     if cursor:
@@ -140,6 +157,9 @@ def _line(row: Any) -> dict[str, Any]:
         "price": money(row.price),
         "discount": money(row.discount),
         "total": money(row.total),
+        "catalog_price": money(row.catalog_price),
+        "price_overridden": bool(row.price_overridden),
+        "stock_note": row.stock_note,
     }
 
 

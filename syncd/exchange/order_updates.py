@@ -1,7 +1,7 @@
 """Order updates from 1C (``type=sale&mode=file``): numbers, posting, status, payment, shipment.
 
 1C sends back the orders it changed as CommerceML ``Документ``s whose ``Ид`` is the shop's order
-number. Some carry only requisites (no ``Товары``): those never touch order lines. Every change
+number (or, for an order pushed over OData, the document's 1C id); see ``_find``. Some carry only requisites (no ``Товары``): those never touch order lines. Every change
 of an order's state is a row of ``order_status_history`` (source ``1c-exchange``); a document
 that changes nothing adds nothing, so re-sending the same file is a no-op. The whole file is one
 transaction: a malformed document leaves every order as it was.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange_formats.records import Order as OrderRecord
@@ -56,12 +56,19 @@ def apply_updates(
 
 
 def _find(db: Session, document: OrderRecord) -> Order | None:
-    keys = {key for key in (document.onec_id, document.number) if key}
-    if not keys:
+    """The order a document is about, by one rule at a time, each on a unique column: the
+    document's Ид as the 1C id recorded for an order, then as the site's number (the Ид this
+    side sent); the document's Номер only when it has no Ид (1C's Номер is its own numbering and
+    may equal a number a shop chose for another order)."""
+    if document.onec_id:
+        for column in (Order.onec_id, Order.number):
+            found = db.scalars(select(Order).where(column == document.onec_id)).first()
+            if found is not None:
+                return found
         return None
-    return db.scalars(
-        select(Order).where(or_(Order.number.in_(keys), Order.onec_id == document.onec_id))
-    ).first()
+    if document.number:
+        return db.scalars(select(Order).where(Order.number == document.number)).first()
+    return None
 
 
 def _changes(
