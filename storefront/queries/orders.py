@@ -13,9 +13,8 @@ from typing import Any
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
-from storefront.errors import BadRequest
 from storefront.formatting import iso, money, quantity
-from storefront.queries.cursor import decode_cursor, encode_cursor
+from storefront.queries.cursor import decode_cursor, encode_cursor, invalid_cursor
 from syncd.store.models import Order, OrderLine, OrderStatusChange
 
 ORD = Order.__table__
@@ -86,7 +85,7 @@ def customer_orders(
         created, order_id = decode_cursor(cursor, "orders", 2)
         moment = _cursor_moment(created, session.get_bind().dialect.name)
         if not isinstance(order_id, int):
-            raise BadRequest("the cursor is not valid for this listing")
+            raise invalid_cursor()
         query = query.where(tuple_(ORD.c.created_at, ORD.c.id) < tuple_(moment, order_id))
     rows = session.execute(
         query.order_by(ORD.c.created_at.desc(), ORD.c.id.desc()).limit(limit + 1)
@@ -102,11 +101,11 @@ def customer_orders(
 def _cursor_moment(value: Any, dialect: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise BadRequest("the cursor is not valid for this listing") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(tzinfo=None) if dialect == "sqlite" else moment
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).replace(tzinfo=None) if dialect == "sqlite" else moment
+    except (ValueError, OverflowError) as exc:  # not a time; a time past year 1 or 9999 in UTC
+        raise invalid_cursor() from exc
 
 
 def _with_lines(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
