@@ -19,12 +19,18 @@ _DECIMAL_TEXT = r"^\d{1,14}(\.\d{1,4})?$"
 MAX_MONEY = Decimal("99999999999999.9999")  # what Numeric(18, 4) holds
 
 
-def _decimal_schema(number: dict[str, Any]) -> WithJsonSchema:
+# A decimal text above zero: an integer part from 1, or 0 and a fraction that is not all zeros.
+_POSITIVE_TEXT = (
+    r"^(0*[1-9]\d{0,13}(\.\d{1,4})?|0+\.([1-9]\d{0,3}|0[1-9]\d{0,2}|00[1-9]\d?|000[1-9]))$"
+)
+
+
+def _decimal_schema(number: dict[str, Any], pattern: str = _DECIMAL_TEXT) -> WithJsonSchema:
     return WithJsonSchema(
         {
             "anyOf": [
                 {"type": "number", "maximum": 99_999_999_999_999, **number},
-                {"type": "string", "pattern": _DECIMAL_TEXT},
+                {"type": "string", "pattern": pattern},
             ],
             "examples": ["1500.00"],
         }
@@ -40,7 +46,7 @@ MoneyIn = Annotated[
 PositiveIn = Annotated[
     Decimal,
     Field(max_digits=18, decimal_places=4, gt=0, le=MAX_MONEY),
-    _decimal_schema({"exclusiveMinimum": 0}),
+    _decimal_schema({"exclusiveMinimum": 0}, _POSITIVE_TEXT),
 ]
 MoneyText = Annotated[str, Field(pattern=r"^-?\d+\.\d{2,4}$", examples=["1500.00"])]
 QuantityText = Annotated[str, Field(pattern=r"^-?\d+(\.\d{1,4})?$", examples=["3"])]

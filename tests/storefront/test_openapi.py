@@ -81,18 +81,24 @@ EXCLUDED = [positive_data_acceptance]
 
 
 @schema.hook
-def flatmap_path_parameters(_ctx: Any, values: Any) -> Any:
-    return _with_real(values)
+def flatmap_case(_ctx: Any, case: Any) -> Any:
+    """Positive cases draw real ids and a well-formed Idempotency-Key; negative ones are left as
+    generated (a real id could make them valid, and schemathesis would expect a 4xx)."""
+    if case.meta is None or case.meta.generation.mode != GenerationMode.POSITIVE:
+        return st.just(case)
+    return st.tuples(
+        _with_real(case.path_parameters or {}),
+        _with_real(case.query or {}),
+        _with_real(case.body),
+        st.uuids().map(str),
+    ).map(lambda drawn: _filled(case, *drawn))
 
 
-@schema.hook
-def flatmap_query(_ctx: Any, values: Any) -> Any:
-    return _with_real(values)
-
-
-@schema.hook
-def flatmap_body(_ctx: Any, values: Any) -> Any:
-    return _with_real(values)
+def _filled(case: Any, path: Any, query: Any, body: Any, idempotency_key: str) -> Any:
+    case.path_parameters, case.query, case.body = path, query, body
+    if case.headers and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = idempotency_key
+    return case
 
 
 @schema.parametrize()
