@@ -2,7 +2,8 @@
 
 ``api_keys.price_type``: the price type (Ид or name) a key's orders are priced from (empty: the
 ``[storefront] default_price_type``). ``orders.submitted_by``: the principal that submitted the
-order (``key:<prefix>`` / ``user:<name>``), which decides who may read it. ``order_lines``:
+order (``key:<prefix>`` / ``user:<name>``), which decides who may read it; for orders taken before,
+it is read back from the ``Idempotency-Key`` they were stored under (``<submitter>:<key>``). ``order_lines``:
 ``catalog_price`` (the catalog's price when the order was taken), ``price_overridden`` (the caller
 set price, discount or currency under ``orders:price-override``) and ``stock_note`` (a shortfall
 accepted under the ``warn`` stock policy).
@@ -37,6 +38,35 @@ def upgrade() -> None:
             sa.Column("price_overridden", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch.add_column(sa.Column("stock_note", sa.Text(), nullable=True))
+    _backfill_submitters()
+
+
+def _backfill_submitters() -> None:
+    orders = sa.table(
+        "orders",
+        sa.column("id", sa.BigInteger()),
+        sa.column("idempotency_key", sa.String()),
+        sa.column("submitted_by", sa.String()),
+    )
+    connection = op.get_bind()
+    rows = connection.execute(
+        sa.select(orders.c.id, orders.c.idempotency_key).where(
+            orders.c.idempotency_key.is_not(None)
+        )
+    ).all()
+    owners = []
+    for row in rows:
+        kind, _, rest = row.idempotency_key.partition(":")
+        name = rest.partition(":")[0]
+        if kind in ("key", "user") and name:
+            owners.append({"order_id": row.id, "owner": f"{kind}:{name}"})
+    if owners:  # one executemany, not a statement per order
+        connection.execute(
+            sa.update(orders)
+            .where(orders.c.id == sa.bindparam("order_id"))
+            .values(submitted_by=sa.bindparam("owner")),
+            owners,
+        )
 
 
 def downgrade() -> None:
