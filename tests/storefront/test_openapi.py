@@ -3,7 +3,7 @@
 500 examples per operation and mode, with the seeded catalog's real ids (products, variants,
 groups, price types, warehouses, an order, its customer, a key prefix) drawn beside generated
 values, so requests reach the code behind the lookups (order pricing, stock, listings) and not
-only the 404s. Wall time: about 13 minutes on a quiet 2-core machine, most of it in POST /orders.
+only the 404s. Wall time measured: 4 minutes for the file on a shared, loaded 2-core machine.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -104,6 +104,10 @@ def _filled(case: Any, path: Any, query: Any, body: Any, idempotency_key: str) -
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,
+    # No shrinking: the shrinker can drop the one invalid part of a negative case and leave a
+    # valid request that schemathesis still reports as "negative data accepted"
+    # (schemathesis/schemathesis#4332). A real failure is reported as generated.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
