@@ -1168,18 +1168,40 @@ def apikeys_group() -> None:
     "--scope",
     "scopes",
     multiple=True,
-    type=click.Choice(["catalog:read", "orders:read", "orders:write", "admin"]),
-    help="Narrow the role's permissions (repeatable); default: all of the role's.",
+    type=click.Choice(
+        [
+            "catalog:read",
+            "orders:read",
+            "orders:write",
+            "admin",
+            "orders:price-override",
+            "customers:bind",
+        ]
+    ),
+    help="Narrow the role's permissions (repeatable); default: all of the role's. "
+    "orders:price-override and customers:bind are granted only when named.",
+)
+@click.option(
+    "--price-type",
+    default=None,
+    help="Price type (Ид or name) the key's orders are priced from; default: [storefront].",
 )
 @pass_context
-def apikeys_create(ctx: Context, name: str, role: str, scopes: tuple[str, ...]) -> None:
+def apikeys_create(
+    ctx: Context, name: str, role: str, scopes: tuple[str, ...], price_type: str | None
+) -> None:
     """Create a key named NAME and print it (once: only its hash is stored)."""
     from storefront import manage
     from storefront.errors import StorefrontError
 
     try:
         described, key = manage.create_api_key(
-            ctx.settings.database, name=name, role=role, scopes=scopes, created_by="cli"
+            ctx.settings.database,
+            name=name,
+            role=role,
+            scopes=scopes,
+            created_by="cli",
+            price_type=price_type,
         )
     except StorefrontError as exc:
         fail(str(exc))

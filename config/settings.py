@@ -591,9 +591,15 @@ class StorefrontSettings:
     proxy_hops: int = 0  # moved to [proxy] hops (one setting for the API and the exchange)
     key_cache_seconds: float = 5.0  # a revoked API key is refused within this, Redis or not
     media_accel_prefix: str = ""  # nginx internal location of media_dir: X-Accel-Redirect
+    # orders: what happens to a line asking for more than the warehouses below hold
+    stock_policy: Literal["ignore", "warn", "reject"] = "ignore"
+    stock_warehouses: tuple[str, ...] = ()  # warehouse Ид the shop sells from; empty: all
+    max_json_depth: int = 32  # deeper request bodies get 400, before they are parsed
 
     def problems(self) -> list[str]:
         found = []
+        if self.max_json_depth < 2:
+            found.append("storefront.max_json_depth: must be at least 2")
         if self.proxy_hops:
             found.append(
                 "storefront.proxy_hops: set [proxy] hops instead (one setting for the API and "

@@ -187,7 +187,7 @@ def step_storefront(settings: Settings, engine: Engine, order_number: str | None
         storefront=replace(settings.storefront, jwt_secret=Secret(secrets.token_urlsafe(32))),
     )
     with Session(engine) as session:
-        _, key = create_api_key(session, name="demo shop", role="shop")
+        _, key = create_api_key(session, name="demo operator", role="operator")
         session.commit()
     client = create_app(settings).test_client()
     headers = {"X-API-Key": key}

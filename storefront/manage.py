@@ -61,12 +61,13 @@ def create_api_key(
     role: str,
     scopes: Sequence[str] = (),
     created_by: str | None = None,
+    price_type: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The key's description and the key itself (shown once; only its hash is stored)."""
     return _in_transaction(
         settings,
         lambda s: apikeys.create_api_key(
-            s, name=name, role=role, scopes=scopes, created_by=created_by
+            s, name=name, role=role, scopes=scopes, created_by=created_by, price_type=price_type
         ),
     )
 

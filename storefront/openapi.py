@@ -163,9 +163,11 @@ OPERATIONS: tuple[Operation, ...] = (
         headers=(IDEMPOTENCY,),
         extra_responses={
             200: "replayed: the order an earlier request with this key made",
-            409: "the order number is taken",
-            422: "unknown products/variants, wrong total, or the key was "
-            "used for a different order",
+            409: "the order number is taken, or a line's price is not the current one "
+            "(details name each line and its current price)",
+            422: "unknown, deleted or unpriced products/variants, a wrong total, another "
+            "currency, more than is in stock (stock_policy reject), a number of the generated "
+            "form, amounts past what an order may hold, or the key was used for a different order",
         },
     ),
     Operation(

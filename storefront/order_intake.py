@@ -1,7 +1,14 @@
-"""Order intake: validate a shop's order against the catalog and store it for 1C, exactly once.
+"""Order intake: price a shop's order from the catalog and store it for 1C, exactly once.
 
 One transaction writes the order, its lines, the first status-history entry and the outbox row
 the OData push works from; the sale exchange (``mode=query``) picks it up by ``export_state``.
+Prices, totals and stock are the server's (``storefront.order_pricing``). The order records who
+submitted it (``submitted_by``), which decides who may read it; no response names it.
+
+Numbers: generated ones are ``W`` and the row id in 8 or more digits; a caller may not choose a
+number of that form, so the two never collide. The customer is bound to a 1C contractor by the
+server (one live contractor with the customer's INN, and KPP when given); a caller may name the
+contractor's Ид only with ``customers:bind``.
 Idempotency: the ``Idempotency-Key`` (scoped to the caller) is stored with a hash of the request.
 The same key with the same request returns the stored order; with a different request it is a
 422. Two concurrent requests with one key store one order: the loser replays the winner's.
@@ -11,25 +18,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import not_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storefront.auth.roles import Principal
-from storefront.errors import BadRequest, Conflict, Unprocessable
+from config import StorefrontSettings
+from storefront.auth.roles import CUSTOMERS_BIND, Principal
+from storefront.errors import BadRequest, Conflict, Forbidden, Unprocessable
 from storefront.formatting import money
+from storefront.order_pricing import PricedOrder, price_order
 from storefront.queries.orders import order_by_number
-from storefront.schemas import OrderIn, OrderLineIn
-from syncd.store.models import Offer, Order, OrderLine, OrderOutbox, OrderStatusChange, Product
+from storefront.schemas import CustomerIn, OrderIn
+from syncd.store.models import Customer, Order, OrderLine, OrderOutbox, OrderStatusChange
 
-FOUR_PLACES = Decimal("0.0001")
 MAX_KEY_LENGTH = 200
+GENERATED_NUMBER = re.compile(r"^W\d{8,}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +47,12 @@ class Submitted:
 
 
 def submit_order(
-    session: Session, order_in: OrderIn, *, principal: Principal, idempotency_key: str | None
+    session: Session,
+    order_in: OrderIn,
+    *,
+    principal: Principal,
+    idempotency_key: str | None,
+    settings: StorefrontSettings,
 ) -> Submitted:
     """Store ``order_in`` (or replay the order made by the same key); commits."""
     scoped_key = _scoped_key(principal, idempotency_key)
@@ -47,9 +60,11 @@ def submit_order(
     earlier = _replay(session, scoped_key, request_hash)
     if earlier is not None:
         return earlier
-    lines = _resolve_lines(session, order_in.lines)
-    total = _check_total(order_in, lines)
-    order = _build(order_in, lines, total, scoped_key, request_hash, principal)
+    _check_number(order_in.number)
+    contractor = _contractor(session, order_in.customer, principal)
+    priced = price_order(session, order_in, principal, settings)
+    _check_total(order_in, priced)
+    order = _build(order_in, priced, contractor, scoped_key, request_hash, principal)
     session.add(order)
     try:
         session.flush()
@@ -106,96 +121,53 @@ def _replay(session: Session, scoped_key: str, request_hash: str) -> Submitted |
     return Submitted(stored, created=False)
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedLine:
-    line: OrderLineIn
-    offer_id: str
-    name: str
-    sku: str | None
-    unit: str | None
-    total: Decimal
-
-
-def _resolve_lines(session: Session, lines: list[OrderLineIn]) -> list[ResolvedLine]:
-    """Each line's offer, looked up in two statements; every bad line is reported at once."""
-    product_ids = sorted({line.product_id for line in lines})
-    products = {
-        p.onec_id: p
-        for p in session.execute(
-            select(
-                Product.onec_id, Product.name, Product.sku, Product.unit, Product.is_deleted
-            ).where(Product.onec_id.in_(product_ids))
-        )
-    }
-    offers_by_product: dict[str, dict[str, Any]] = defaultdict(dict)
-    for offer in session.execute(
-        select(
-            Offer.onec_id,
-            Offer.product_onec_id,
-            Offer.name,
-            Offer.sku,
-            Offer.unit,
-            Offer.is_deleted,
-        ).where(Offer.product_onec_id.in_(product_ids))
-    ):
-        offers_by_product[offer.product_onec_id][offer.onec_id] = offer
-    resolved, problems = [], []
-    for index, line in enumerate(lines):
-        try:
-            resolved.append(_resolve(line, products.get(line.product_id), offers_by_product))
-        except ValueError as exc:
-            problems.append({"field": f"lines[{index}]", "message": str(exc)})
-    if problems:
-        raise Unprocessable("some order lines name nothing the shop sells", details=problems)
-    return resolved
-
-
-def _resolve(line: OrderLineIn, product: Any, offers: dict[str, dict[str, Any]]) -> ResolvedLine:
-    if product is None or product.is_deleted:
-        raise ValueError(f"no product {line.product_id!r} is on sale")
-    own = offers.get(line.product_id, {})
-    offer_id = f"{line.product_id}#{line.variant_id}" if line.variant_id else line.product_id
-    offer = own.get(offer_id)
-    if line.variant_id and (offer is None or offer.is_deleted):
-        raise ValueError(f"product {line.product_id!r} has no variant {line.variant_id!r} on sale")
-    if not line.variant_id and offer is None and any("#" in o for o in own):
-        raise ValueError(f"product {line.product_id!r} has variants: name one in variant_id")
-    if offer is not None and offer.is_deleted:
-        raise ValueError(f"product {line.product_id!r} is no longer on sale")
-    amount = (line.quantity * line.price).quantize(FOUR_PLACES)
-    total = amount - line.discount
-    if total < 0:
-        raise ValueError("the discount is larger than the line's amount")
-    return ResolvedLine(
-        line=line,
-        offer_id=offer_id,
-        name=(offer.name if offer is not None and offer.name else product.name),
-        sku=(offer.sku if offer is not None and offer.sku else product.sku),
-        unit=(offer.unit if offer is not None and offer.unit else product.unit),
-        total=total,
-    )
-
-
-def _check_total(order_in: OrderIn, lines: list[ResolvedLine]) -> Decimal:
-    delivery = order_in.delivery.price if order_in.delivery else Decimal(0)
-    total = sum((line.total for line in lines), Decimal(0)) + delivery
-    if order_in.total is not None and order_in.total != total:
+def _check_number(number: str | None) -> None:
+    if number is not None and GENERATED_NUMBER.match(number):
         raise Unprocessable(
-            f"total {money(order_in.total)} does not match the lines and delivery ({money(total)})",
-            details=[{"field": "total", "message": f"expected {money(total)}"}],
+            f"order numbers like {number!r} are generated by the server; choose another form "
+            "(or leave number out)",
+            details=[{"field": "number", "message": "reserved for generated numbers"}],
         )
-    return total
+
+
+def _contractor(session: Session, customer: CustomerIn, principal: Principal) -> str | None:
+    """The 1C contractor the order is for: the caller's (with ``customers:bind``), else the
+    one live contractor with this INN (and KPP, when given), else None (1C makes one)."""
+    if customer.onec_id is not None:
+        if not principal.may(CUSTOMERS_BIND):
+            raise Forbidden(
+                f"naming the 1C contractor needs the {CUSTOMERS_BIND} scope; leave "
+                "customer.onec_id out and the server matches the customer by INN",
+                details=[{"field": "customer.onec_id", "message": "needs the scope"}],
+            )
+        return customer.onec_id
+    if customer.inn is None:
+        return None
+    query = select(Customer.onec_id).where(Customer.inn == customer.inn, not_(Customer.is_deleted))
+    if customer.kpp is not None:
+        query = query.where(Customer.kpp == customer.kpp)
+    found = session.scalars(query.limit(2)).all()
+    return found[0] if len(found) == 1 else None
+
+
+def _check_total(order_in: OrderIn, priced: PricedOrder) -> None:
+    if order_in.total is not None and order_in.total != priced.total:
+        raise Unprocessable(
+            f"total {money(order_in.total)} does not match the lines and delivery "
+            f"({money(priced.total)})",
+            details=[{"field": "total", "message": f"expected {money(priced.total)}"}],
+        )
 
 
 def _build(
     order_in: OrderIn,
-    lines: list[ResolvedLine],
-    total: Decimal,
+    priced: PricedOrder,
+    contractor: str | None,
     scoped_key: str,
     request_hash: str,
     principal: Principal,
 ) -> Order:
-    customer = order_in.customer.model_dump(mode="json")
+    customer = {**order_in.customer.model_dump(mode="json"), "onec_id": contractor}
     if order_in.payment_method:  # the sale exchange reads it from the customer (Метод оплаты)
         customer["payment_method"] = order_in.payment_method
     delivery = order_in.delivery.model_dump(mode="json") if order_in.delivery else {}
@@ -207,10 +179,11 @@ def _build(
         customer=customer,
         delivery=delivery,
         status="new",
-        currency=order_in.currency,
-        total=total,
+        currency=priced.currency,
+        total=priced.total,
         comment=order_in.comment,
         export_state="new",
+        submitted_by=principal.identity,
     )
     order.lines = [
         OrderLine(
@@ -221,13 +194,14 @@ def _build(
             sku=r.sku,
             unit=r.unit,
             quantity=r.line.quantity,
-            price=r.line.price,
-            discount=r.line.discount,
+            price=r.price,
+            discount=r.discount,
             total=r.total,
+            catalog_price=r.catalog_price,
+            price_overridden=r.overridden,
+            stock_note=r.stock_note,
         )
-        for number, r in enumerate(lines, start=1)
+        for number, r in enumerate(priced.lines, start=1)
     ]
-    order.history = [
-        OrderStatusChange(status="new", source="shop", note=f"submitted by {principal.identity}")
-    ]
+    order.history = [OrderStatusChange(status="new", source="shop", note="submitted")]
     return order

@@ -16,14 +16,21 @@ from storefront.auth.roles import KEY_ROLES, PERMISSIONS
 
 SORTS = Literal["name", "-name", "price", "-price", "updated", "-updated"]
 _DECIMAL_TEXT = r"^\d{1,14}(\.\d{1,4})?$"
+MAX_MONEY = Decimal("99999999999999.9999")  # what Numeric(18, 4) holds
 
 
-def _decimal_schema(number: dict[str, Any]) -> WithJsonSchema:
+# A decimal text above zero: an integer part from 1, or 0 and a fraction that is not all zeros.
+_POSITIVE_TEXT = (
+    r"^(0*[1-9]\d{0,13}(\.\d{1,4})?|0+\.([1-9]\d{0,3}|0[1-9]\d{0,2}|00[1-9]\d?|000[1-9]))$"
+)
+
+
+def _decimal_schema(number: dict[str, Any], pattern: str = _DECIMAL_TEXT) -> WithJsonSchema:
     return WithJsonSchema(
         {
             "anyOf": [
                 {"type": "number", "maximum": 99_999_999_999_999, **number},
-                {"type": "string", "pattern": _DECIMAL_TEXT},
+                {"type": "string", "pattern": pattern},
             ],
             "examples": ["1500.00"],
         }
@@ -32,12 +39,14 @@ def _decimal_schema(number: dict[str, Any]) -> WithJsonSchema:
 
 # Money and quantities in: a JSON number or (better, exact) a decimal string, <= 4 decimals.
 MoneyIn = Annotated[
-    Decimal, Field(max_digits=18, decimal_places=4, ge=0), _decimal_schema({"minimum": 0})
+    Decimal,
+    Field(max_digits=18, decimal_places=4, ge=0, le=MAX_MONEY),
+    _decimal_schema({"minimum": 0}),
 ]
 PositiveIn = Annotated[
     Decimal,
-    Field(max_digits=18, decimal_places=4, gt=0),
-    _decimal_schema({"exclusiveMinimum": 0}),
+    Field(max_digits=18, decimal_places=4, gt=0, le=MAX_MONEY),
+    _decimal_schema({"exclusiveMinimum": 0}, _POSITIVE_TEXT),
 ]
 MoneyText = Annotated[str, Field(pattern=r"^-?\d+\.\d{2,4}$", examples=["1500.00"])]
 QuantityText = Annotated[str, Field(pattern=r"^-?\d+(\.\d{1,4})?$", examples=["3"])]
@@ -302,7 +311,11 @@ class CustomerIn(Input):
     """Who ordered. The sale exchange and the OData push build 1C's contractor from these."""
 
     ref: OnecId | None = Field(None, description="the shop's own customer id")
-    onec_id: OnecId | None = Field(None, description="the 1C contractor's Ид, when known")
+    onec_id: OnecId | None = Field(
+        None,
+        description="the 1C contractor's Ид; needs customers:bind (without it the server binds "
+        "the customer by INN and KPP)",
+    )
     name: Annotated[str, Field(min_length=1, max_length=500)]
     full_name: Annotated[str, Field(max_length=1000)] | None = Field(
         None, description="full or legal name (ООО «...»)"
@@ -326,18 +339,30 @@ class OrderLineIn(Input):
     product_id: OnecId
     variant_id: OnecId | None = Field(None, description="the characteristic Ид, for variants")
     quantity: PositiveIn
-    price: MoneyIn = Field(description="unit price")
-    discount: MoneyIn = Field(Decimal(0), description="off the line's amount")
+    price: MoneyIn | None = Field(
+        None,
+        description="the unit price the shop showed: if it is not the catalog's current one the "
+        "order gets 409 naming the line and the current price (with orders:price-override: the "
+        "line's own price). Absent: the catalog's price.",
+    )
+    discount: MoneyIn = Field(
+        Decimal(0), description="off the line's amount; needs orders:price-override"
+    )
 
 
 class OrderIn(Input):
     number: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = Field(
-        None, description="the shop's order number; generated when absent"
+        None,
+        description="the shop's order number; generated when absent (`W` and 8 or more digits: "
+        "numbers of that form are the server's and refused here)",
     )
     customer: CustomerIn
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=500)]
     delivery: DeliveryIn | None = None
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "RUB"
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = Field(
+        None,
+        description="absent or the price list's: fine; another needs orders:price-override",
+    )
     payment_method: Annotated[str, Field(max_length=255)] | None = None
     comment: Annotated[str, Field(max_length=4000)] | None = None
     total: MoneyIn | None = Field(
@@ -376,6 +401,9 @@ class OrderLineOut(Output):
     price: MoneyText
     discount: MoneyText
     total: MoneyText
+    catalog_price: MoneyText | None = Field(description="the catalog's price when ordered")
+    price_overridden: bool = Field(description="price, discount or currency set by the caller")
+    stock_note: str | None = Field(description="shortfall accepted under stock_policy warn")
 
 
 class OrderOut(Output):
@@ -452,7 +480,12 @@ class ApiKeyIn(Input):
     name: Annotated[str, Field(min_length=1, max_length=255)]
     role: Literal[KEY_ROLES]  # type: ignore[valid-type]
     scopes: list[Literal[PERMISSIONS]] = Field(  # type: ignore[valid-type]
-        default_factory=list, max_length=len(PERMISSIONS), description="empty: all of the role's"
+        default_factory=list,
+        max_length=len(PERMISSIONS),
+        description="empty: all of the role's but orders:price-override and customers:bind",
+    )
+    price_type: OnecId | None = Field(
+        None, description="price type (Ид or name) of the key's orders; default: the server's"
     )
 
 
@@ -465,6 +498,7 @@ class ApiKeyOut(Output):
     created_at: Timestamp | None
     last_used_at: Timestamp | None
     revoked_at: Timestamp | None
+    price_type: str | None
 
 
 class ApiKeyCreated(ApiKeyOut):

@@ -1,15 +1,24 @@
-"""Turn query strings and JSON bodies into pydantic models, or a 400 naming every bad field."""
+"""Turn query strings and JSON bodies into pydantic models, or a 400 naming every bad field.
+
+Bodies are limited before they are parsed: in size by ``MAX_CONTENT_LENGTH`` (413, see
+``storefront.protection``) and in nesting by ``[storefront] max_json_depth`` (400), so no body
+can exhaust the parser's stack.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from flask import request
 from pydantic import BaseModel, ValidationError
 
+from storefront.context import settings
 from storefront.errors import BadRequest
 
 M = TypeVar("M", bound=BaseModel)
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 def query(model: type[M]) -> M:
@@ -27,6 +36,12 @@ def body(model: type[M]) -> M:
     """``model`` from a JSON request body."""
     if not request.is_json:
         raise BadRequest("send a JSON body with Content-Type: application/json")
+    limit = settings().storefront.max_json_depth
+    if _depth_above(request.get_data(cache=True), limit):
+        raise BadRequest(
+            f"the JSON body is nested more than {limit} levels deep",
+            details=[{"field": None, "message": "too deeply nested"}],
+        )
     data = request.get_json(silent=True)
     if data is None:
         raise BadRequest("the request body is not valid JSON")
@@ -54,3 +69,13 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 def _is_list(annotation: Any) -> bool:
     return getattr(annotation, "__origin__", None) is list
+
+
+def _depth_above(raw: bytes, limit: int) -> bool:
+    """Whether arrays and objects in ``raw`` nest deeper than ``limit`` (strings skipped)."""
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b"", raw)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False

@@ -35,6 +35,7 @@ def create_key() -> Response:
         role=wanted.role,
         scopes=list(wanted.scopes),
         created_by=authenticate().identity,
+        price_type=wanted.price_type,
     )
     session.commit()
     return json_response({**described, "key": key}, 201, NO_STORE)

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, request
 from storefront import database
 from storefront.auth.guard import authenticate, require
 from storefront.auth.roles import ORDERS_READ, ORDERS_WRITE
+from storefront.context import settings
 from storefront.errors import NotFound
 from storefront.order_intake import submit_order
 from storefront.queries import orders
@@ -27,6 +28,7 @@ def create_order() -> Response:
         order_in,
         principal=authenticate(),
         idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+        settings=settings().storefront,
     )
     location = f"{request.root_path}/api/v1/orders/{result.order['number']}"
     if result.created:
@@ -37,7 +39,7 @@ def create_order() -> Response:
 @blueprint.get("/orders/<number>")
 @require(ORDERS_READ)
 def get_order(number: str) -> Response:
-    found = orders.order_by_number(database.session(), number)
+    found = orders.order_by_number(database.session(), number, _owner())
     if found is None:
         raise NotFound(f"there is no order {number!r}")
     return json_response(found, headers={"Cache-Control": "no-store"})
@@ -47,7 +49,7 @@ def get_order(number: str) -> Response:
 @require(ORDERS_READ)
 def order_history(number: str) -> Response:
     session = database.session()
-    order_id = orders.order_id_by_number(session, number)
+    order_id = orders.order_id_by_number(session, number, _owner())
     if order_id is None:
         raise NotFound(f"there is no order {number!r}")
     payload = {"number": number, "items": orders.status_history(session, order_id)}
@@ -61,8 +63,15 @@ def customer_orders(customer_ref: str) -> Response:
     page = orders.customer_orders(
         database.session(),
         customer_ref,
+        owner=_owner(),
         status=params.status,
         limit=params.limit,
         cursor=params.cursor,
     )
     return json_response(page, headers={"Cache-Control": "no-store"})
+
+
+def _owner() -> str | None:
+    """Whose orders the caller may read: its own, or (operator, admin) everyone's."""
+    principal = authenticate()
+    return None if principal.reads_all_orders else principal.identity

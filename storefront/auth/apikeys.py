@@ -47,6 +47,7 @@ def create_api_key(
     role: str,
     scopes: Sequence[str] = (),
     created_by: str | None = None,
+    price_type: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """Store a new key and return (its description, the key). Flushes; the caller commits."""
     if role not in KEY_ROLES:
@@ -65,6 +66,7 @@ def create_api_key(
         role=role,
         scopes=sorted(set(scopes)),
         created_by=created_by,
+        price_type=(price_type or "").strip() or None,
     )
     session.add(row)
     session.flush()
@@ -103,6 +105,7 @@ def verify_api_key(session: Session, presented: str) -> Principal | None:
             ApiKey.scopes,
             ApiKey.revoked_at,
             ApiKey.last_used_at,
+            ApiKey.price_type,
         ).where(ApiKey.prefix == prefix)
     ).first()
     if row is None or row.revoked_at is not None:
@@ -116,6 +119,7 @@ def verify_api_key(session: Session, presented: str) -> Principal | None:
         role=row.role,
         permissions=permissions_for(row.role, row.scopes or ()),
         key_prefix=prefix,
+        price_type=row.price_type,
     )
 
 
@@ -140,4 +144,5 @@ def describe(row: ApiKey) -> dict[str, Any]:
         "created_at": iso(row.created_at),
         "last_used_at": iso(row.last_used_at),
         "revoked_at": iso(row.revoked_at),
+        "price_type": row.price_type,
     }

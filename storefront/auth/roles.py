@@ -10,6 +10,14 @@ admin       yes           yes          yes           yes
 
 People (users) are operators or admins; machines (API keys) may have any role. An API key's
 ``scopes``, when not empty, narrow its role's permissions further.
+
+Two permissions are never implied by a role, only granted by naming them in a ``shop`` or
+``admin`` key's scopes: ``orders:price-override`` (lines may carry their own price, a discount or
+another currency; each such line is marked in the order and in what goes to 1C) and
+``customers:bind`` (the order's customer may name a 1C contractor by its Ид).
+
+Who reads which orders: ``operator`` and ``admin`` read all; any other caller reads only the
+orders it submitted.
 """
 
 from __future__ import annotations
@@ -22,15 +30,26 @@ CATALOG_READ = "catalog:read"
 ORDERS_READ = "orders:read"
 ORDERS_WRITE = "orders:write"
 ADMIN = "admin"
-PERMISSIONS = (CATALOG_READ, ORDERS_READ, ORDERS_WRITE, ADMIN)
+ORDERS_PRICE_OVERRIDE = "orders:price-override"
+CUSTOMERS_BIND = "customers:bind"
+PERMISSIONS = (
+    CATALOG_READ,
+    ORDERS_READ,
+    ORDERS_WRITE,
+    ADMIN,
+    ORDERS_PRICE_OVERRIDE,
+    CUSTOMERS_BIND,
+)
+EXPLICIT_ONLY = frozenset({ORDERS_PRICE_OVERRIDE, CUSTOMERS_BIND})  # granted only when named
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "shop": frozenset({CATALOG_READ, ORDERS_READ, ORDERS_WRITE}),
+    "shop": frozenset({CATALOG_READ, ORDERS_READ, ORDERS_WRITE, *EXPLICIT_ONLY}),
     "operator": frozenset({CATALOG_READ, ORDERS_READ}),
     "admin": frozenset(PERMISSIONS),
 }
 KEY_ROLES = ("shop", "operator", "admin")
 USER_ROLES = ("operator", "admin")
+READS_ALL_ORDERS = frozenset({"operator", "admin"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +61,11 @@ class Principal:
     role: str
     permissions: frozenset[str]
     key_prefix: str | None = None
+    price_type: str | None = None  # the key's price type for orders; None: the default
+
+    @property
+    def reads_all_orders(self) -> bool:
+        return self.role in READS_ALL_ORDERS
 
     @property
     def identity(self) -> str:
@@ -53,7 +77,8 @@ class Principal:
 
 
 def permissions_for(role: str, scopes: Iterable[str] = ()) -> frozenset[str]:
-    """The role's permissions, narrowed to ``scopes`` when any are given."""
+    """The role's permissions, narrowed to ``scopes`` when any are given; the explicit-only
+    permissions only when named in ``scopes``."""
     granted = ROLE_PERMISSIONS.get(role, frozenset())
     wanted = frozenset(scopes)
-    return granted & wanted if wanted else granted
+    return granted & wanted if wanted else granted - EXPLICIT_ONLY

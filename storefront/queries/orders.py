@@ -1,4 +1,8 @@
-"""Orders as the shop sees them: status, lines, 1C's flags, status history."""
+"""Orders as the shop sees them: status, lines, 1C's flags, status history.
+
+``owner``: the principal identity whose orders the caller may read (``orders.submitted_by``), or
+None for every order. An order of another owner reads as absent.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,11 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
-from storefront.errors import BadRequest
 from storefront.formatting import iso, money, quantity
-from storefront.queries.cursor import decode_cursor, encode_cursor
+from storefront.queries.cursor import decode_cursor, encode_cursor, invalid_cursor
 from syncd.store.models import Order, OrderLine, OrderStatusChange
 
 ORD = Order.__table__
@@ -34,16 +37,23 @@ CUSTOMER_FIELDS = (
 DELIVERY_FIELDS = ("method", "address", "price")
 
 
-def order_by_number(session: Session, number: str) -> dict[str, Any] | None:
-    row = session.execute(select(ORD).where(ORD.c.number == number)).first()
+def order_by_number(
+    session: Session, number: str, owner: str | None = None
+) -> dict[str, Any] | None:
+    row = session.execute(_owned(select(ORD).where(ORD.c.number == number), owner)).first()
     if row is None:
         return None
     return _with_lines(session, [row])[0]
 
 
-def order_id_by_number(session: Session, number: str) -> int | None:
-    found = session.execute(select(ORD.c.id).where(ORD.c.number == number)).first()
+def order_id_by_number(session: Session, number: str, owner: str | None = None) -> int | None:
+    query = _owned(select(ORD.c.id).where(ORD.c.number == number), owner)
+    found = session.execute(query).first()
     return None if found is None else int(found.id)
+
+
+def _owned(query: Select[Any], owner: str | None) -> Select[Any]:
+    return query if owner is None else query.where(ORD.c.submitted_by == owner)
 
 
 def status_history(session: Session, order_id: int) -> list[dict[str, Any]]:
@@ -59,17 +69,23 @@ def status_history(session: Session, order_id: int) -> list[dict[str, Any]]:
 
 
 def customer_orders(
-    session: Session, customer_ref: str, *, status: str | None, limit: int, cursor: str | None
+    session: Session,
+    customer_ref: str,
+    *,
+    owner: str | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
 ) -> dict[str, Any]:
-    """A customer's orders, newest first: ``{"items", "next_cursor"}``."""
-    query = select(ORD).where(ORD.c.customer_ref == customer_ref)
+    """A customer's orders (those ``owner`` may read), newest first: ``{"items", "next_cursor"}``."""
+    query = _owned(select(ORD).where(ORD.c.customer_ref == customer_ref), owner)
     if status:
         query = query.where(ORD.c.status == status)
     if cursor:
         created, order_id = decode_cursor(cursor, "orders", 2)
         moment = _cursor_moment(created, session.get_bind().dialect.name)
         if not isinstance(order_id, int):
-            raise BadRequest("the cursor is not valid for this listing")
+            raise invalid_cursor()
         query = query.where(tuple_(ORD.c.created_at, ORD.c.id) < tuple_(moment, order_id))
     rows = session.execute(
         query.order_by(ORD.c.created_at.desc(), ORD.c.id.desc()).limit(limit + 1)
@@ -85,11 +101,11 @@ def customer_orders(
 def _cursor_moment(value: Any, dialect: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise BadRequest("the cursor is not valid for this listing") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(tzinfo=None) if dialect == "sqlite" else moment
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).replace(tzinfo=None) if dialect == "sqlite" else moment
+    except (ValueError, OverflowError) as exc:  # not a time; a time past year 1 or 9999 in UTC
+        raise invalid_cursor() from exc
 
 
 def _with_lines(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
@@ -140,6 +156,9 @@ def _line(row: Any) -> dict[str, Any]:
         "price": money(row.price),
         "discount": money(row.discount),
         "total": money(row.total),
+        "catalog_price": money(row.catalog_price),
+        "price_overridden": bool(row.price_overridden),
+        "stock_note": row.stock_note,
     }
 
 

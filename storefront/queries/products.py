@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from storefront.errors import BadRequest
 from storefront.formatting import iso, money, quantity
 from storefront.queries.cursor import decode_cursor, encode_cursor
+from storefront.schemas import MAX_MONEY
 from syncd.store.models import (
     Group,
     Offer,
@@ -210,7 +211,10 @@ def _range_terms(filters: ProductFilters) -> list[ColumnElement[bool]]:
 
 
 def _price_in_range(filters: ProductFilters) -> ColumnElement[bool]:
-    return P.c.onec_id.in_(select(PR.c.product_onec_id).where(*_price_terms(filters)))
+    # Its own prices and offers: the price-sorted listing selects from the same tables, and
+    # auto-correlation would leave this subquery with no FROM at all.
+    inner = select(PR.c.product_onec_id).where(*_price_terms(filters)).correlate(None)
+    return P.c.onec_id.in_(inner)
 
 
 def _in_stock(warehouse: str | None) -> ColumnElement[bool]:
@@ -242,7 +246,10 @@ def _cursor_values(filters: ProductFilters, dialect: str) -> list[Any]:
         if not isinstance(row_id, int) or not isinstance(key, str):
             raise ValueError("bad cursor values")
         if field == "price":
-            return [Decimal(key), row_id]
+            price = Decimal(key)
+            if not price.is_finite() or abs(price) > MAX_MONEY:
+                raise ValueError("price out of range")
+            return [price, row_id]
         if field == "updated":
             moment = datetime.fromisoformat(key)
             if dialect == "sqlite":  # SQLite keeps naive UTC

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal_column, not_, or_, select
 from sqlalchemy.orm import Session
 
-from storefront.queries.cursor import decode_cursor, encode_cursor
+from storefront.queries.cursor import decode_cursor, encode_cursor, invalid_cursor
 from storefront.queries.products import in_groups, subgroups, summaries
 from syncd.store.models import Product
 
@@ -43,9 +43,9 @@ def search_products(
     price_type: str | None,
 ) -> dict[str, Any]:
     """``{"items": [... with "rank"], "next_cursor"}``; an empty query matches nothing."""
-    offset = int(decode_cursor(cursor, "search", 1)[0]) if cursor else 0
+    offset = decode_cursor(cursor, "search", 1)[0] if cursor else 0
     if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
-        offset = 0
+        raise invalid_cursor()
     filters: list[ColumnElement[bool]] = [not_(P.c.is_deleted)]
     if group:
         filters.append(in_groups(subgroups(session, group)))

@@ -21,6 +21,10 @@ from exchange_formats.records import (
 from exchange_formats.records import Order as OrderRecord
 from syncd.importer.order_lines import DELIVERY_LINE_ID
 from syncd.store import models
+from syncd.store.order_notes import comment_with_override_note
+
+# A line whose price, discount or currency the shop set (orders:price-override), not the catalog.
+OVERRIDE_REQUISITE = "ЦенаУстановленаСайтом"
 
 
 def order_record(order: models.Order) -> OrderRecord:
@@ -37,7 +41,7 @@ def order_record(order: models.Order) -> OrderRecord:
         currency=order.currency,
         rate=Decimal(1),
         total=order.total,
-        comment=order.comment,
+        comment=comment_with_override_note(order),
         contractors=(_contractor(order),),
         lines=tuple(lines),
         requisites=_requisites(order),
@@ -58,7 +62,18 @@ def _line(line: models.OrderLine) -> OrderLine:
         requisites=(
             Requisite(name="ВидНоменклатуры", value="Товар"),
             Requisite(name="ТипНоменклатуры", value="Товар"),
+            *_override_requisites(line),
         ),
+    )
+
+
+def _override_requisites(line: models.OrderLine) -> tuple[Requisite, ...]:
+    if not line.price_overridden:
+        return ()
+    catalog = "" if line.catalog_price is None else f"{line.catalog_price:f}"
+    return (
+        Requisite(name=OVERRIDE_REQUISITE, value="true"),
+        Requisite(name="ЦенаПоПрайсу", value=catalog),
     )
 
 

@@ -4,8 +4,9 @@ The same documents arrive through every door - the sale exchange (``type=sale&mo
 folder inbox and ``onec-sync import`` - and are applied here, the same way.
 
 1C sends back the orders it changed as CommerceML ``Документ``s whose ``Ид`` is the shop's order
-number. Some carry only requisites (no ``Товары``): those never touch order lines; those with
-goods lines replace the order's lines and total when they differ (``order_lines``). Every change
+number (or, for an order pushed over OData, the document's 1C id; see ``_find``). Some carry only
+requisites (no ``Товары``): those never touch order lines; those with goods lines replace the
+order's lines and total when they differ (``order_lines``). Every change
 of an order's state is a row of ``order_status_history`` (source ``1c-exchange``); a document
 that changes nothing adds nothing, so re-sending the same file is a no-op. The whole file is one
 transaction: a malformed document leaves every order as it was. Each changed order is also one
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange_formats.records import Order as OrderRecord
@@ -78,12 +79,19 @@ def _event_data(order: Order, changes: dict[str, tuple[Any, Any]]) -> dict[str, 
 
 
 def _find(db: Session, document: OrderRecord) -> Order | None:
-    keys = {key for key in (document.onec_id, document.number) if key}
-    if not keys:
+    """The order a document is about, by one rule at a time, each on a unique column: the
+    document's Ид as the 1C id recorded for an order, then as the site's number (the Ид this
+    side sent); the document's Номер only when it has no Ид (1C's Номер is its own numbering and
+    may equal a number a shop chose for another order)."""
+    if document.onec_id:
+        for column in (Order.onec_id, Order.number):
+            found = db.scalars(select(Order).where(column == document.onec_id)).first()
+            if found is not None:
+                return found
         return None
-    return db.scalars(
-        select(Order).where(or_(Order.number.in_(keys), Order.onec_id == document.onec_id))
-    ).first()
+    if document.number:
+        return db.scalars(select(Order).where(Order.number == document.number)).first()
+    return None
 
 
 def _changes(

@@ -16,6 +16,7 @@ from config import ODataSettings
 from exchange_formats.odata.orders import CreatedDocument
 from exchange_formats.records import Contractor, Order, OrderLine
 from syncd.store import audit, changes, models
+from syncd.store.order_notes import comment_with_override_note
 from syncd.store.unit_of_work import UnitOfWork
 
 RUN_STREAM = "odata-orders"
@@ -92,7 +93,7 @@ def order_record(order: models.Order) -> Order:
         date=created,
         currency=order.currency,
         total=order.total,
-        comment=order.comment or f"Заказ с сайта №{order.number}",
+        comment=comment_with_override_note(order) or f"Заказ с сайта №{order.number}",
         contractors=contractors,
         lines=tuple(
             OrderLine(

@@ -320,6 +320,8 @@ class Order(Base):
     exported_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # who may read it: "key:<prefix>" / "user:<name>" (never shown in a response)
+    submitted_by: Mapped[str | None] = mapped_column(String(255), index=True)
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.line_no"
     )
@@ -343,6 +345,9 @@ class OrderLine(Base):
     price: Mapped[Decimal] = mapped_column(Money)
     discount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     total: Mapped[Decimal] = mapped_column(Money)
+    catalog_price: Mapped[Decimal | None] = mapped_column(Money)  # the catalog's, when taken
+    price_overridden: Mapped[bool] = mapped_column(Boolean, default=False)  # orders:price-override
+    stock_note: Mapped[str | None] = mapped_column(Text)  # shortfall accepted (stock policy warn)
     order: Mapped[Order] = relationship(back_populates="lines")
 
 
@@ -577,6 +582,7 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    price_type: Mapped[str | None] = mapped_column(String(255))  # orders' prices; None: default
 
 
 class TokenFamily(Base):

@@ -133,3 +133,19 @@ def test_number_and_date_from_2_09_elements(db_session: Session) -> None:
     assert order.onec_number == "ТДЦУ-000001"
     assert order.onec_date is not None
     assert order.onec_date.replace(tzinfo=order.onec_date.tzinfo or UTC) == when
+
+
+def test_a_document_reaches_the_order_its_id_names_not_one_whose_chosen_number_is_its_number(
+    db_session: Session,
+) -> None:
+    chosen = add_order(db_session, "00001")  # a number a shop chose, equal to 1C's own numbering
+    ours = add_order(db_session, "W00000002")
+    pushed = add_order(db_session, "W00000003", onec_id="5f0c2b1e-0000-4000-8000-000000000003")
+    paid = (("Заказ оплачен", "true"),)
+    documents = [
+        update("W00000002", *paid, number="00001"),
+        update("5f0c2b1e-0000-4000-8000-000000000003", ("Отгружен", "true"), number="W00000002"),
+    ]
+    counts = apply_updates(db_session, documents, {})
+    assert counts.updated == 2
+    assert (chosen.paid, ours.paid, ours.shipped, pushed.shipped) == (False, True, False, True)

@@ -109,3 +109,32 @@ def test_the_audit_log_refuses_updates_and_deletes(
         with pytest.raises(DBAPIError, match="append-only"):
             connection.execute(text(statement))
         transaction.rollback()
+
+
+@pytest.mark.parametrize("backend_url", ["empty_pg_url", "tmp_sqlite_url"])
+def test_orders_taken_before_ownership_was_recorded_belong_to_the_key_their_idempotency_key_names(
+    backend_url: str, request: pytest.FixtureRequest, make_db_engine: Callable[..., Engine]
+) -> None:
+    engine = make_db_engine(request.getfixturevalue(backend_url))
+    migrate.upgrade(engine, "0002")
+    with engine.begin() as connection:
+        for number, key in (("A", "key:0123456789ab:k-1"), ("B", "user:anna:k:2"), ("C", None)):
+            connection.execute(
+                text(
+                    "INSERT INTO orders (number, idempotency_key, customer, delivery, status, "
+                    "currency, total, posted, paid, shipped, is_deleted, export_state, "
+                    "created_at, updated_at) VALUES (:number, :key, '{}', '{}', 'new', 'RUB', "
+                    "1, false, false, false, false, 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"number": number, "key": key},
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        owners = connection.execute(
+            text("SELECT number, submitted_by FROM orders ORDER BY number")
+        ).all()
+    assert [tuple(row) for row in owners] == [
+        ("A", "key:0123456789ab"),
+        ("B", "user:anna"),
+        ("C", None),
+    ]

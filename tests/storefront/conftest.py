@@ -15,6 +15,7 @@ from config import DatabaseSettings, RedisSettings, Secret, Settings, Storefront
 from config.settings import ChangesSettings
 from storefront import close_app, create_app
 from storefront.auth.apikeys import create_api_key
+from storefront.auth.roles import ROLE_PERMISSIONS
 from storefront.auth.users import create_user
 from syncd.store.engine import make_engine
 from tests.storefront.catalog_data import seed_catalog
@@ -43,6 +44,13 @@ def seed(database_url: str) -> dict[str, str]:
     with Session(engine) as session:
         for role in ("shop", "operator", "admin"):
             keys[role] = create_api_key(session, name=f"{role} key", role=role)[1]
+        keys["other-shop"] = create_api_key(session, name="another shop", role="shop")[1]
+        keys["pricer"] = create_api_key(
+            session,
+            name="shop with overrides",
+            role="shop",
+            scopes=[*ROLE_PERMISSIONS["shop"]],
+        )[1]
         revoked_description, keys["revoked"] = create_api_key(session, name="old", role="admin")
         from storefront.auth.apikeys import revoke_api_key
 

@@ -28,10 +28,18 @@ CREDENTIALS = [
     "expired token",
     "alg=none token",
     "shop key",
+    "other shop key",
     "operator",
     "admin",
 ]
-GOOD = {"shop key": "shop", "operator": "operator", "admin": "admin"}
+GOOD = {
+    "shop key": "shop",
+    "other shop key": "other-shop",
+    "operator": "operator",
+    "admin": "admin",
+}
+# Whose orders each caller reads in GET /customers/{ref}/orders (the order is the shop key's).
+SEES_THE_ORDER = {"shop": True, "other-shop": False, "operator": True, "admin": True}
 
 
 def b64(data: dict[str, Any]) -> str:
@@ -56,6 +64,8 @@ def headers_for(api: Api, credential: str) -> dict[str, str]:
         return {"X-API-Key": api.keys["revoked"]}
     if credential == "shop key":
         return {"X-API-Key": api.keys["shop"]}
+    if credential == "other shop key":
+        return {"X-API-Key": api.keys["other-shop"]}
     if credential == "expired token":
         with api.app.app_context():
             token = create_access_token(
@@ -84,7 +94,9 @@ def headers_for(api: Api, credential: str) -> dict[str, str]:
 
 def matrix_rows(order_number: str) -> list[tuple[str, str, dict[str, Any], dict[str, int]]]:
     """(method, path, request kwargs, status by role); bad credentials get 401 unless public."""
-    read = {"shop": 200, "operator": 200, "admin": 200}
+    read = {"shop": 200, "other-shop": 200, "operator": 200, "admin": 200}
+    owned = {**read, "other-shop": 404}  # another shop's order reads as absent
+    no_key = {"shop": 403, "other-shop": 403, "operator": 403}
     return [
         ("GET", "/api/v1/ping", {}, {"public": 200}),
         ("GET", "/api/v1/openapi.json", {}, {"public": 200}),
@@ -99,10 +111,10 @@ def matrix_rows(order_number: str) -> list[tuple[str, str, dict[str, Any], dict[
             "POST",
             "/api/v1/orders",
             {"json": ORDER, "headers": {"Idempotency-Key": "m-1"}},
-            {"shop": 201, "operator": 403, "admin": 201},
+            {"shop": 201, "other-shop": 201, "operator": 403, "admin": 201},
         ),
-        ("GET", f"/api/v1/orders/{order_number}", {}, read),
-        ("GET", f"/api/v1/orders/{order_number}/history", {}, read),
+        ("GET", f"/api/v1/orders/{order_number}", {}, owned),
+        ("GET", f"/api/v1/orders/{order_number}/history", {}, owned),
         ("GET", "/api/v1/customers/c-1/orders", {}, read),
         (
             "POST",
@@ -110,23 +122,28 @@ def matrix_rows(order_number: str) -> list[tuple[str, str, dict[str, Any], dict[
             {"json": {"username": "operator-user", "password": PASSWORD}},
             {"public": 200},
         ),
-        ("POST", "/api/v1/auth/refresh", {}, {"shop": 401, "operator": 401, "admin": 401}),
+        (
+            "POST",
+            "/api/v1/auth/refresh",
+            {},
+            {"shop": 401, "other-shop": 401, "operator": 401, "admin": 401},
+        ),
         ("GET", "/api/v1/auth/me", {}, read),
-        ("GET", "/api/v1/admin/api-keys", {}, {"shop": 403, "operator": 403, "admin": 200}),
+        ("GET", "/api/v1/admin/api-keys", {}, {**no_key, "admin": 200}),
         (
             "POST",
             "/api/v1/admin/api-keys",
             {"json": {"name": "new", "role": "shop"}},
-            {"shop": 403, "operator": 403, "admin": 201},
+            {**no_key, "admin": 201},
         ),
-        (
-            "DELETE",
-            "/api/v1/admin/api-keys/{revoked}",
-            {},
-            {"shop": 403, "operator": 403, "admin": 200},
-        ),
+        ("DELETE", "/api/v1/admin/api-keys/{revoked}", {}, {**no_key, "admin": 200}),
         # last: it revokes the token the row used
-        ("POST", "/api/v1/auth/logout", {}, {"shop": 401, "operator": 200, "admin": 200}),
+        (
+            "POST",
+            "/api/v1/auth/logout",
+            {},
+            {"shop": 401, "other-shop": 401, "operator": 200, "admin": 200},
+        ),
     ]
 
 
@@ -150,8 +167,13 @@ def test_every_endpoint_answers_each_kind_of_caller_as_the_roles_say(
         )
         seen.append((method, path, response.status_code))
         assert response.status_code == expected, (method, path, response.get_data(as_text=True))
-        if expected in (401, 403):
+        if expected in (401, 403, 404):
             assert response.get_json()["error"]["status"] == expected
+        if path.startswith("/api/v1/customers/") and role:
+            numbers = [item["number"] for item in response.get_json()["items"]]
+            assert (number in numbers) == SEES_THE_ORDER[role]
+        if role and path.startswith("/api/v1/orders/") and method == "GET":
+            assert api.keys["shop"].split("_")[1] not in response.get_data(as_text=True)
     assert len(seen) == 20
 
 

@@ -23,7 +23,7 @@ ORDER: dict[str, Any] = {
     },
     "lines": [
         {"product_id": "p-drill", "quantity": "1", "price": "5990.00"},
-        {"product_id": "p-bit", "variant_id": "6", "quantity": 3, "price": 150, "discount": "50"},
+        {"product_id": "p-bit", "variant_id": "6", "quantity": 3, "price": 150},
     ],
     "delivery": {"method": "courier", "address": "Москва, Тверская 1", "price": "300"},
     "comment": "позвонить",
@@ -39,12 +39,12 @@ def test_an_order_is_stored_with_lines_history_and_an_outbox_row_for_1c(api: Api
     assert response.status_code == 201, response.get_json()
     order = response.get_json()
     assert response.headers["Location"].endswith(f"/api/v1/orders/{order['number']}")
-    assert order["total"] == "6690.00"  # 5990 + 3*150 - 50 + 300 delivery
+    assert order["total"] == "6740.00"  # 5990 + 3*150 + 300 delivery
     assert order["status"] == "new"
     assert order["export_state"] == "new"
     assert [(line["name"], line["total"]) for line in order["lines"]] == [
         ("Дрель ударная Bosch", "5990.00"),
-        ("Сверло по бетону 6 мм", "400.00"),
+        ("Сверло по бетону 6 мм", "450.00"),
     ]
     assert order["lines"][1]["variant_id"] == "6"
     assert order["customer"]["inn"] == "7701234567"
@@ -101,7 +101,6 @@ def test_an_order_without_an_idempotency_key_is_refused(api: Api) -> None:
         ([{"product_id": "p-gone", "quantity": 1, "price": 1}], "no product 'p-gone'"),
         ([{"product_id": "p-bit", "quantity": 1, "price": 1}], "has variants"),
         ([{"product_id": "p-bit", "variant_id": "99", "quantity": 1, "price": 1}], "no variant"),
-        ([{"product_id": "p-drill", "quantity": 1, "price": 10, "discount": 11}], "discount"),
     ],
 )
 def test_lines_naming_nothing_on_sale_are_refused_with_the_line_named(
@@ -145,9 +144,9 @@ def test_a_wrong_total_is_refused(api: Api) -> None:
     response = submit(api, {**ORDER, "total": "100.00"})
     assert response.status_code == 422
     assert response.get_json()["error"]["details"] == [
-        {"field": "total", "message": "expected 6690.00"}
+        {"field": "total", "message": "expected 6740.00"}
     ]
-    assert submit(api, {**ORDER, "total": "6690"}, key="k-ok").status_code == 201
+    assert submit(api, {**ORDER, "total": "6740"}, key="k-ok").status_code == 201
 
 
 def test_the_shops_own_order_number_is_kept_and_must_be_unique(api: Api) -> None:
