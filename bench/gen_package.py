@@ -1,12 +1,14 @@
 """Deterministic generator of realistic CommerceML packages, streamed to disk.
 
     python bench/gen_package.py --products N [--variants K] [--price-types P] [--warehouses W]
-        [--encoding windows-1251] [--split] [--seed S] --out DIR
+        [--encoding windows-1251] [--split] [--dictionaries-in-import] [--seed S] --out DIR
 
 Writes ``import.xml`` + ``offers.xml`` (2.07-style, namespace ``urn:1C.ru:commerceml_2``, UTF-8
 with BOM like real 1C 8 exports), or with ``--split`` the Bitrix-style 2.09 set
 ``import___<guid>.xml`` (classifier: groups, properties, price types, warehouses, units),
 ``import___<guid>.xml`` (products), ``offers___``, ``prices___`` and ``rests___``.
+``--dictionaries-in-import`` writes the 2.08+ shape of the pair: import.xml (version 2.08) lists
+the price types and warehouses in its classifier as well as offers.xml.
 
 Each product is ~2 KB and each offer ~1-1.5 KB of XML, in line with real exports. The same
 arguments always give the same bytes. Output is written product by product, so memory stays flat
@@ -51,6 +53,8 @@ class PackageSpec:
     seed: int = 1
     groups: int = 40
     properties: int = 12
+    # The 2.08+ shape: import.xml (version 2.08) lists ТипыЦен and Склады in its classifier too.
+    dictionaries_in_import: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,7 @@ def _root_open(out: TextIO, encoding: str, version: str = "2.07") -> None:
     )
 
 
-def _classifier(out: TextIO, d: _Dictionary, *, bitrix: bool) -> None:
+def _classifier(out: TextIO, d: _Dictionary, *, bitrix: bool, dictionaries: bool = False) -> None:
     out.write(f"\t<Классификатор>\n\t\t<Ид>{d.catalog_id}</Ид>\n")
     out.write("\t\t<Наименование>Классификатор (Основной каталог)</Наименование>\n")
     out.write("\t\t<Группы>\n")
@@ -133,6 +137,12 @@ def _classifier(out: TextIO, d: _Dictionary, *, bitrix: bool) -> None:
             )
         out.write("\t\t\t\t</ВариантыЗначений>\n\t\t\t</Свойство>\n")
     out.write("\t\t</Свойства>\n")
+    if dictionaries and not bitrix:
+        out.write("\t\t<ТипыЦен>\n")
+        _price_types(out, d)
+        out.write("\t\t</ТипыЦен>\n\t\t<Склады>\n")
+        _warehouses(out, d)
+        out.write("\t\t</Склады>\n")
     if bitrix:
         out.write("\t\t<ТипыЦен>\n")
         _price_types(out, d)
@@ -378,8 +388,8 @@ def _generate_pair(out_dir: Path, spec: PackageSpec) -> Package:
     import_path, offers_path = out_dir / "import.xml", out_dir / "offers.xml"
     offers = prices = stock_rows = 0
     with _open(import_path, spec.encoding) as cat, _open(offers_path, spec.encoding) as off:
-        _root_open(cat, spec.encoding)
-        _classifier(cat, d, bitrix=False)
+        _root_open(cat, spec.encoding, "2.08" if spec.dictionaries_in_import else "2.07")
+        _classifier(cat, d, bitrix=False, dictionaries=spec.dictionaries_in_import)
         _catalog_open(cat, d)
         _root_open(off, spec.encoding)
         _offers_open(off, d, with_dictionaries=True)
@@ -437,6 +447,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[Path, PackageSpec]:
     parser.add_argument("--warehouses", type=int, default=2)
     parser.add_argument("--encoding", default="utf-8", choices=["utf-8", "windows-1251"])
     parser.add_argument("--split", action="store_true")
+    parser.add_argument(
+        "--dictionaries-in-import",
+        action="store_true",
+        help="import.xml 2.08 listing ТипыЦен and Склады in its classifier",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -448,6 +463,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Path, PackageSpec]:
         encoding=args.encoding,
         split=args.split,
         seed=args.seed,
+        dictionaries_in_import=args.dictionaries_in_import,
     )
     return args.out, spec
 

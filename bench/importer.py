@@ -1,6 +1,7 @@
 """Import benchmark: the pipeline into PostgreSQL against a reference in the same run.
 
     python -m bench import [--products 100000] [--variants 0] [--rss-sizes 10000,1000000]
+        [--dictionaries-in-import]
 
 Generates a package (``bench/gen_package.py``; cached under bench/out), creates a fresh
 PostgreSQL database (``ONEC_SYNC_BENCH_PG_URL``, default the test server) and measures, each step
@@ -16,8 +17,15 @@ in a child process of its own (wall time, and peak RSS of it and its workers):
                      unindexed tables without constraints — the cost of reading the files and
                      moving the bytes, without the pipeline's upserts, hashes, checkpoints and
                      indexes. A bare ``lxml.etree.iterparse`` pass is printed too, for scale.
+* ``lxml reference`` the same fields taken out of the files by a bare ``lxml.etree.iterparse``
+                     loop and COPYed into tables without indexes (``bench/bare_reference.py``):
+                     the floor that counts the cost of reading the files too.
 
-Bars (issue 4): first import >= 60% of the reference's products/s; unchanged re-import >= 3x
+``--dictionaries-in-import`` runs on the 2.08+ shape of the package (import.xml lists ТипыЦен and
+Склады in its classifier; ``bench/gen_package.py``).
+
+Bars (issue 4): first import >= 60% of the reference's products/s; (issue 21) first import >= 60%
+of the lxml reference's products/s on both package shapes; unchanged re-import >= 3x
 faster than the first import; peak RSS < 200 MB and flat in the catalog size (``--rss-sizes``
 repeats the first import at other sizes and prints its peak RSS).
 """
@@ -172,9 +180,14 @@ def onec_sync(*args: str) -> list[str]:
     return [sys.executable, "-c", "import cli; cli.main()", *args]
 
 
-def package(products: int, variants: int) -> tuple[list[Path], int]:
-    out = ROOT / "out" / f"import-{products}-{variants}"
-    spec = PackageSpec(products=products, variants=variants)
+def package(
+    products: int, variants: int, dictionaries_in_import: bool = False
+) -> tuple[list[Path], int]:
+    shape = "-208" if dictionaries_in_import else ""
+    out = ROOT / "out" / f"import-{products}-{variants}{shape}"
+    spec = PackageSpec(
+        products=products, variants=variants, dictionaries_in_import=dictionaries_in_import
+    )
     marker = out / "spec.json"
     wanted = json.dumps(spec.__dict__ if hasattr(spec, "__dict__") else repr(spec), default=str)
     if not (marker.exists() and marker.read_text() == wanted):
@@ -217,9 +230,10 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--variants", type=int, default=0)
     parser.add_argument("--rss-sizes", default="", help="e.g. 10000,1000000: first import only")
     parser.add_argument("--pg-url", default=os.environ.get("ONEC_SYNC_BENCH_PG_URL", DEFAULT_PG))
+    parser.add_argument("--dictionaries-in-import", action="store_true")
     args, _ = parser.parse_known_args(argv)
     work = ROOT / "out" / "import-work"
-    files, products = package(args.products, args.variants)
+    files, products = package(args.products, args.variants, args.dictionaries_in_import)
 
     first, db = first_import(files, products, args.pg_url, work)
     try:
@@ -232,15 +246,17 @@ def run(argv: list[str]) -> None:
         assert "unchanged" in out, out
         by_rows = Step("re-import, rows", rows_s, rows_rss, products, first.rows)
         reference = reference_step(files, products, db, first.rows)
+        lxml_reference = lxml_reference_step(files, products, db)
         bare = bare_parse_seconds(files)
     finally:
         db.drop()
 
     print(f"catalog: {products:,} products, {first.rows:,} rows in {len(COPIED_TABLES)} tables")
-    for step in (first, again, by_rows, reference):
+    for step in (first, again, by_rows, reference, lxml_reference):
         print(step.line())
     print(f"  (bare lxml iterparse of the same files: {bare:.1f}s)")
     share = (products / first.seconds) / (products / reference.seconds)
+    lxml_share = lxml_reference.seconds / first.seconds
     speedup = first.seconds / again.seconds
     speedup_rows = first.seconds / by_rows.seconds
     peak = max(first.peak_rss_mb, again.peak_rss_mb, by_rows.peak_rss_mb)
@@ -248,12 +264,16 @@ def run(argv: list[str]) -> None:
         f"  first import / reference throughput: {share:.0%} (bar >= 60%): {_verdict(share >= 0.6)}"
     )
     print(
+        f"  first import / lxml reference throughput: {lxml_share:.0%} (bar >= 60%): "
+        f"{_verdict(lxml_share >= 0.6)}"
+    )
+    print(
         f"  re-import {speedup:.1f}x faster than the first (bar >= 3x): {_verdict(speedup >= 3)}; "
         f"row by row {speedup_rows:.1f}x"
     )
     print(f"  peak RSS {peak:.0f} MB (bar < {RSS_BAR_MB:.0f}): {_verdict(peak < RSS_BAR_MB)}")
     for size in filter(None, (s.strip() for s in args.rss_sizes.split(","))):
-        sized_files, sized_products = package(int(size), args.variants)
+        sized_files, sized_products = package(int(size), args.variants, args.dictionaries_in_import)
         step, sized_db = first_import(sized_files, sized_products, args.pg_url, work)
         sized_db.drop()
         print(f"  at {sized_products:>9,} products: {step.line().strip()}")
@@ -297,6 +317,16 @@ def reference_step(files: list[Path], products: int, db: Database, rows: int) ->
         copy_s = time.perf_counter() - started
     engine.dispose()
     return Step("reference", parse_s + copy_s, parse_rss, products, rows)
+
+
+def lxml_reference_step(files: list[Path], products: int, db: Database) -> Step:
+    """``bench/bare_reference.py`` in a child of its own: iterparse + COPY into bare tables."""
+    seconds, rss, output = measure(
+        [sys.executable, "-m", "bench.bare_reference", db.url, *map(str, files)],
+        dict(os.environ),
+    )
+    rows = int(output.strip().rpartition("rows=")[2] or 0)
+    return Step("lxml reference", seconds, rss, products, rows)
 
 
 def bare_parse_seconds(files: list[Path]) -> float:
