@@ -86,6 +86,19 @@ LISTINGS = {
     "in stock": ProductFilters(in_stock=True),
     "in stock at a warehouse, newest first": ProductFilters(warehouse="wh-2", sort="-updated"),
     "a property": ProductFilters(properties=(("prop-color", "opt-7"),)),
+    "a group in a price range, newest first": ProductFilters(
+        group="g2",
+        price_type=RETAIL,
+        price_min=Decimal(100),
+        price_max=Decimal(5000),
+        sort="-updated",
+    ),
+    "in stock by price, descending": ProductFilters(
+        in_stock=True, sort="-price", price_type=RETAIL
+    ),
+    "a property by name, descending": ProductFilters(
+        properties=(("prop-color", "opt-11"),), sort="-name"
+    ),
     "a group in stock with a property": ProductFilters(
         group="g3", in_stock=True, properties=(("prop-color", "Colour 3"),)
     ),
