@@ -46,6 +46,7 @@ _NO_SCHEMA_CHECK = frozenset(
         "db upgrade",
         "db downgrade",
         "db current",
+        "db check",
         "exchange hash-password",
         "emulate-1c",
         "odata check",
@@ -283,6 +284,31 @@ def db_current(ctx: Context) -> None:
     click.echo(f"{current or 'empty'} ({state})")
     if current != head:
         sys.exit(1)
+
+
+@db_group.command("check")
+@pass_context
+def db_check(ctx: Context) -> None:
+    """Measure the PostgreSQL server and say which setting to change for a large first import
+    and why, one line each. Exit status 0 with "nothing to change", 1 when a setting should."""
+    from syncd.store import tuning
+    from syncd.store.engine import make_engine
+
+    if ctx.settings.database.is_sqlite:
+        fail("db check measures a PostgreSQL server; SQLite has none of its settings", code=2)
+    facts = tuning.measure(make_engine(ctx.settings.database))
+    advice = tuning.advise(facts)
+    measured = (
+        f"database {tuning.size(facts.database_size)}, "
+        f"catalog indexes {tuning.size(facts.catalog_index_size)}"
+    )
+    if not advice:
+        click.echo(f"{mask_url(ctx.settings.database.url)}: nothing to change ({measured})")
+        return
+    for item in advice:
+        click.echo(item.line())
+    click.echo(f"({measured}; for a large first import, in the order they matter)")
+    sys.exit(1)
 
 
 # --- odata: 1C's REST interface ---------------------------------------------------------------

@@ -1,12 +1,14 @@
 """Deterministic generator of realistic CommerceML packages, streamed to disk.
 
     python bench/gen_package.py --products N [--variants K] [--price-types P] [--warehouses W]
-        [--encoding windows-1251] [--split] [--seed S] --out DIR
+        [--encoding windows-1251] [--split] [--classifier-references] [--seed S] --out DIR
 
 Writes ``import.xml`` + ``offers.xml`` (2.07-style, namespace ``urn:1C.ru:commerceml_2``, UTF-8
 with BOM like real 1C 8 exports), or with ``--split`` the Bitrix-style 2.09 set
 ``import___<guid>.xml`` (classifier: groups, properties, price types, warehouses, units),
 ``import___<guid>.xml`` (products), ``offers___``, ``prices___`` and ``rests___``.
+``--classifier-references`` writes the 2.08+ shape of the pair: import.xml (version 2.08) lists
+the price types, warehouses and units in its classifier as well as offers.xml.
 
 Each product is ~2 KB and each offer ~1-1.5 KB of XML, in line with real exports. The same
 arguments always give the same bytes. Output is written product by product, so memory stays flat
@@ -51,7 +53,8 @@ class PackageSpec:
     seed: int = 1
     groups: int = 40
     properties: int = 12
-    # import.xml's Классификатор also lists ТипыЦен, Склады and ЕдиницыИзмерения (2.08+ exports)
+    # the 2.08+ shape: import.xml (version 2.08) lists ТипыЦен, Склады and ЕдиницыИзмерения in
+    # its classifier as well as offers.xml
     classifier_references: bool = False
 
 
@@ -380,7 +383,7 @@ def _generate_pair(out_dir: Path, spec: PackageSpec) -> Package:
     import_path, offers_path = out_dir / "import.xml", out_dir / "offers.xml"
     offers = prices = stock_rows = 0
     with _open(import_path, spec.encoding) as cat, _open(offers_path, spec.encoding) as off:
-        _root_open(cat, spec.encoding)
+        _root_open(cat, spec.encoding, "2.08" if spec.classifier_references else "2.07")
         _classifier(cat, d, bitrix=spec.classifier_references)
         _catalog_open(cat, d)
         _root_open(off, spec.encoding)

@@ -17,8 +17,15 @@ in a child process of its own (wall time, and peak RSS of it and its workers):
                      unindexed tables without constraints — the cost of reading the files and
                      moving the bytes, without the pipeline's upserts, hashes, checkpoints and
                      indexes. A bare ``lxml.etree.iterparse`` pass is printed too, for scale.
+* ``lxml reference`` the same fields taken out of the files by a bare ``lxml.etree.iterparse``
+                     loop and COPYed into tables without indexes (``bench/bare_reference.py``):
+                     the floor that counts the cost of reading the files too.
 
-Bars (issue 4): first import >= 60% of the reference's products/s; unchanged re-import >= 3x
+``--classifier-references`` runs on the 2.08+ shape of the package (import.xml lists ТипыЦен and
+Склады in its classifier; ``bench/gen_package.py``).
+
+Bars (issue 4): first import >= 60% of the reference's products/s; (issue 21) first import >= 60%
+of the lxml reference's products/s on both package shapes; unchanged re-import >= 3x
 faster than the first import; peak RSS < 200 MB and flat in the catalog size (``--rss-sizes``
 repeats the first import at other sizes and prints its peak RSS).
 """
@@ -245,20 +252,26 @@ def run(argv: list[str]) -> None:
         assert "unchanged" in out, out
         by_rows = Step("re-import, rows", rows_s, rows_rss, products, first.rows)
         reference = reference_step(files, products, db, first.rows)
+        lxml_reference = lxml_reference_step(files, products, db)
         bare = bare_parse_seconds(files)
     finally:
         db.drop()
 
     print(f"catalog: {products:,} products, {first.rows:,} rows in {len(COPIED_TABLES)} tables")
-    for step in (first, again, by_rows, reference):
+    for step in (first, again, by_rows, reference, lxml_reference):
         print(step.line())
     print(f"  (bare lxml iterparse of the same files: {bare:.1f}s)")
     share = (products / first.seconds) / (products / reference.seconds)
+    lxml_share = lxml_reference.seconds / first.seconds
     speedup = first.seconds / again.seconds
     speedup_rows = first.seconds / by_rows.seconds
     peak = max(first.peak_rss_mb, again.peak_rss_mb, by_rows.peak_rss_mb)
     print(
         f"  first import / reference throughput: {share:.0%} (bar >= 60%): {_verdict(share >= 0.6)}"
+    )
+    print(
+        f"  first import / lxml reference throughput: {lxml_share:.0%} (bar >= 60%): "
+        f"{_verdict(lxml_share >= 0.6)}"
     )
     print(
         f"  re-import {speedup:.1f}x faster than the first (bar >= 3x): {_verdict(speedup >= 3)}; "
@@ -312,6 +325,16 @@ def reference_step(files: list[Path], products: int, db: Database, rows: int) ->
         copy_s = time.perf_counter() - started
     engine.dispose()
     return Step("reference", parse_s + copy_s, parse_rss, products, rows)
+
+
+def lxml_reference_step(files: list[Path], products: int, db: Database) -> Step:
+    """``bench/bare_reference.py`` in a child of its own: iterparse + COPY into bare tables."""
+    seconds, rss, output = measure(
+        [sys.executable, "-m", "bench.bare_reference", db.url, *map(str, files)],
+        dict(os.environ),
+    )
+    rows = int(output.strip().rpartition("rows=")[2] or 0)
+    return Step("lxml reference", seconds, rss, products, rows)
 
 
 def bare_parse_seconds(files: list[Path]) -> float:

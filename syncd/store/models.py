@@ -162,6 +162,15 @@ class Warehouse(FedFrom1C, Base):
 
 class Product(FedFrom1C, Base):
     __tablename__ = "products"
+    __table_args__ = (  # the listing sorted by last change walks this (see migration 0010)
+        Index(
+            "ix_products_active_updated",
+            "updated_at",
+            "id",
+            postgresql_where=text("NOT is_deleted"),
+            sqlite_where=text("NOT is_deleted"),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     onec_id: Mapped[str] = onec_id_column()
     name: Mapped[str] = mapped_column(Text)

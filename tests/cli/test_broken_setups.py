@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[list[str], str | None]] = {
     "config check": (["config", "check"], None),
     "db upgrade": (["db", "upgrade"], None),
     "db current": (["db", "current"], None),
+    "db check": (["db", "check"], None),
     "db downgrade": (["db", "downgrade", "base", "--yes"], None),
     "import": (["import", EXAMPLE], None),
     "runs": (["runs"], None),
@@ -127,7 +128,7 @@ def _pg(database: str, user: str = "") -> str:
     return f"{base}/{database}"
 
 
-_ON_SCHEMA = {"db upgrade": 0, "db current": 1, "db downgrade": 0, "run": 78}
+_ON_SCHEMA = {"db upgrade": 0, "db current": 1, "db downgrade": 0, "run": 78, "db check": 2}
 _WORKS = {
     "import": 0,
     "runs": 0,
@@ -153,6 +154,7 @@ _WORKS = {
     "webhooks test": 1,
     "webhooks redeliver": 1,
     "db roles": 1,  # SQLite has no roles
+    "db check": 2,  # it measures a PostgreSQL server
     "audit anchor": 0,
     "backup": 0,
     "restore": 1,  # no such backup

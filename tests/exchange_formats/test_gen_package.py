@@ -52,3 +52,13 @@ def test_the_same_spec_writes_the_same_bytes(tmp_path: Path) -> None:
 def test_a_missing_file_is_an_os_error_not_a_format_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         detect(tmp_path / "absent.xml")
+
+
+def test_the_208_shape_lists_price_types_and_warehouses_in_import_xml(tmp_path: Path) -> None:
+    spec = PackageSpec(products=10, price_types=3, warehouses=3, classifier_references=True)
+    import_xml, offers_xml = generate_package(tmp_path, spec).files
+    assert detect(import_xml).schema_version == "2.08"
+    in_import = Counter(type(r).__name__ for r in open_document(import_xml).records())
+    in_offers = Counter(type(r).__name__ for r in open_document(offers_xml).records())
+    assert (in_import["PriceType"], in_import["Warehouse"], in_import["Product"]) == (3, 3, 10)
+    assert (in_offers["PriceType"], in_offers["Warehouse"]) == (3, 3)

@@ -1,0 +1,201 @@
+"""The product listing's plans on PostgreSQL at a realistic size: every common listing (each sort,
+group with subgroups, price range in a price type, in stock, a property) reads the catalog
+through indexes, never a sequential scan of products, offers, prices or stock, and a page costs
+the same few statements whatever its size (no query per product)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy.orm import Session
+
+from config import DatabaseSettings
+from storefront.queries.product_detail import product_detail
+from storefront.queries.products import ProductFilters, list_products
+from storefront.queries.search import search_products
+from syncd.store.engine import make_engine
+from tests.conftest import PgServer
+
+pytestmark = pytest.mark.postgres
+
+PRODUCTS = 20_000
+CATALOG_TABLES = {"products", "offers", "prices", "stock", "product_groups"}
+RETAIL, WHOLESALE = "pt-retail", "pt-wholesale"
+
+# 5 top groups of 9 subgroups each; product n is in subgroup n % 45; two price types, two
+# warehouses (a third of the offers out of stock), a colour on every product.
+_BULK = [
+    """INSERT INTO catalog_groups (onec_id, parent_onec_id, name, is_deleted, created_at, updated_at)
+       SELECT 'g' || t, NULL, 'Group ' || t, false, now(), now() FROM generate_series(0, 4) t""",
+    """INSERT INTO catalog_groups (onec_id, parent_onec_id, name, is_deleted, created_at, updated_at)
+       SELECT 'g' || (s / 9) || '-' || s, 'g' || (s / 9), 'Sub ' || s, false, now(), now()
+         FROM generate_series(0, 44) s""",
+    """INSERT INTO price_types (onec_id, name, currency, is_deleted, created_at, updated_at)
+       VALUES ('pt-retail', 'Retail', 'RUB', false, now(), now()),
+              ('pt-wholesale', 'Wholesale', 'RUB', false, now(), now())""",
+    """INSERT INTO warehouses (onec_id, name, is_deleted, created_at, updated_at)
+       VALUES ('wh-1', 'One', false, now(), now()), ('wh-2', 'Two', false, now(), now())""",
+    """INSERT INTO products (onec_id, name, group_onec_id, requisites, taxes, is_deleted,
+                            created_at, updated_at)
+       SELECT md5('p' || n), 'Product ' || md5(n::text), 'g' || (n % 45 / 9) || '-' || (n % 45),
+              '[]', '[]', n % 50 = 0, now(), now() - n * interval '1 minute'
+         FROM generate_series(1, :products) n""",
+    """INSERT INTO product_groups (product_onec_id, group_onec_id)
+       SELECT onec_id, group_onec_id FROM products""",
+    """INSERT INTO offers (onec_id, product_onec_id, characteristics, property_values,
+                          is_deleted, created_at, updated_at)
+       SELECT onec_id, onec_id, '[]', '[]', false, now(), now() FROM products""",
+    """INSERT INTO prices (offer_onec_id, product_onec_id, price_type_onec_id, value, currency,
+                          updated_at)
+       SELECT o.onec_id, o.product_onec_id, t.id, 10 + (o.id * 7919 % 100000) / 10.0 * t.k,
+              'RUB', now()
+         FROM offers o, (VALUES ('pt-retail', 1.0), ('pt-wholesale', 0.8)) t(id, k)""",
+    """INSERT INTO stock (offer_onec_id, product_onec_id, warehouse_onec_id, quantity, updated_at)
+       SELECT o.onec_id, o.product_onec_id, w, CASE WHEN o.id % 3 = 0 THEN 0 ELSE o.id % 7 END,
+              now()
+         FROM offers o, (VALUES ('wh-1'), ('wh-2')) v(w)""",
+    """INSERT INTO properties (onec_id, name, value_type, is_multiple, is_deleted, created_at,
+                              updated_at)
+       VALUES ('prop-color', 'Colour', 'Справочник', false, false, now(), now())""",
+    """INSERT INTO property_options (property_onec_id, onec_id, value, updated_at)
+       SELECT 'prop-color', 'opt-' || c, 'Colour ' || c, now() FROM generate_series(0, 19) c""",
+    """INSERT INTO product_property_values (product_onec_id, property_onec_id, position, value)
+       SELECT onec_id, 'prop-color', 0, 'opt-' || (id % 20) FROM products""",
+]
+
+LISTINGS = {
+    "by name": ProductFilters(),
+    "by name, descending": ProductFilters(sort="-name"),
+    "by last change": ProductFilters(sort="-updated"),
+    "by first change": ProductFilters(sort="updated"),
+    "by price": ProductFilters(sort="price", price_type=RETAIL),
+    "by price, descending": ProductFilters(sort="-price", price_type=WHOLESALE),
+    "a group with its subgroups": ProductFilters(group="g1"),
+    "a subgroup by price": ProductFilters(group="g1-12", sort="price", price_type=RETAIL),
+    "a wide price range": ProductFilters(
+        price_type=RETAIL, price_min=Decimal(1000), price_max=Decimal(9000)
+    ),
+    "a narrow price range": ProductFilters(
+        price_type=RETAIL, price_min=Decimal(500), price_max=Decimal(501)
+    ),
+    "in stock": ProductFilters(in_stock=True),
+    "in stock at a warehouse, newest first": ProductFilters(warehouse="wh-2", sort="-updated"),
+    "a property": ProductFilters(properties=(("prop-color", "opt-7"),)),
+    "a group in a price range, newest first": ProductFilters(
+        group="g2",
+        price_type=RETAIL,
+        price_min=Decimal(100),
+        price_max=Decimal(5000),
+        sort="-updated",
+    ),
+    "in stock by price, descending": ProductFilters(
+        in_stock=True, sort="-price", price_type=RETAIL
+    ),
+    "a property by name, descending": ProductFilters(
+        properties=(("prop-color", "opt-11"),), sort="-name"
+    ),
+    "a group in stock with a property": ProductFilters(
+        group="g3", in_stock=True, properties=(("prop-color", "Colour 3"),)
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def big_catalog(pg_server: PgServer) -> Iterator[Engine]:
+    url = pg_server.create()
+    engine = make_engine(DatabaseSettings(url=url))
+    with engine.begin() as connection:
+        for statement in _BULK:
+            connection.execute(text(statement), {"products": PRODUCTS})
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    yield engine
+    engine.dispose()
+    pg_server.drop(url)
+
+
+def _statements_of(engine: Engine, filters: ProductFilters) -> tuple[list[Any], dict[str, Any]]:
+    """Run the listing; return what it sent to the database and its page."""
+    return _recorded(engine, lambda session: list_products(session, filters))
+
+
+def _recorded(
+    engine: Engine, read: Callable[[Session], dict[str, Any] | None]
+) -> tuple[list[Any], dict[str, Any]]:
+    sent: list[tuple[str, Any]] = []
+
+    def record(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with Session(engine) as session:
+            found = read(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert found is not None
+    return sent, found
+
+
+def _sequential_scans(engine: Engine, statement: str, parameters: Any) -> set[str]:
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+        plan = cursor.fetchone()[0][0]["Plan"]
+    finally:
+        connection.close()
+    return {node["Relation Name"] for node in _nodes(plan) if node["Node Type"] == "Seq Scan"}
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+@pytest.mark.parametrize("listing", list(LISTINGS))
+def test_each_common_listing_reads_the_catalog_through_indexes(
+    big_catalog: Engine, listing: str
+) -> None:
+    sent, page = _statements_of(big_catalog, LISTINGS[listing])
+    assert page["items"], "the listing found nothing: the plan would prove nothing"
+    for statement, parameters in sent:
+        scanned = _sequential_scans(big_catalog, statement, parameters) & CATALOG_TABLES
+        assert not scanned, f"{listing}: sequential scan of {scanned} in\n{statement}"
+
+
+def test_product_detail_and_search_read_the_catalog_through_indexes(big_catalog: Engine) -> None:
+    with big_catalog.connect() as connection:
+        some = connection.execute(text("SELECT onec_id FROM products WHERE id = 777")).scalar_one()
+    reads: dict[str, Callable[[Session], dict[str, Any] | None]] = {
+        "detail": lambda session: product_detail(session, some),
+        "search": lambda session: search_products(
+            session, "product", limit=20, cursor=None, group="g2", price_type=RETAIL
+        ),
+    }
+    for name, read in reads.items():
+        sent, found = _recorded(big_catalog, read)
+        assert found
+        for statement, parameters in sent:
+            scanned = _sequential_scans(big_catalog, statement, parameters) & CATALOG_TABLES
+            assert not scanned, f"{name}: sequential scan of {scanned} in\n{statement}"
+
+
+@pytest.mark.parametrize("listing", ["by name", "a group in stock with a property", "by price"])
+def test_a_page_costs_the_same_few_statements_whatever_its_size(
+    big_catalog: Engine, listing: str
+) -> None:
+    small, _ = _statements_of(big_catalog, _with_limit(LISTINGS[listing], 2))
+    large, page = _statements_of(big_catalog, _with_limit(LISTINGS[listing], 60))
+    assert len(page["items"]) == 60
+    assert len(large) == len(small) <= 4
+
+
+def _with_limit(filters: ProductFilters, limit: int) -> ProductFilters:
+    return replace(filters, limit=limit)
