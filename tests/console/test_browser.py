@@ -163,10 +163,13 @@ def test_an_admin_confirms_a_held_hide_and_the_audit_log_names_them(
 ) -> None:
     from selenium.webdriver.common.by import By
 
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
     run_uuid = held_hide(settings, db_engine, tmp_path)
     log_in(browser, live_console, "alice")
 
     banner = by_id(browser, "banner").text
+    browser.save_screenshot(str(shots / "overview-held-hide.png"))
     assert "Hiding held" in banner
     assert "90 of 100 products" in banner
     assert "90 of 100 products" in by_id(browser, f"held-{run_uuid}").text

@@ -566,3 +566,23 @@ def test_deciding_a_hide_of_a_run_that_holds_none_is_refused_with_a_4xx(
 
     assert reply.status_code == status
     assert visible_products(db_engine) == 30
+
+
+def test_deciding_a_hide_while_an_import_holds_the_catalog_is_a_409_and_changes_nothing(
+    client: FlaskClient, settings: Settings, db_engine: Engine, tmp_path: Path
+) -> None:
+    from syncd.store.locks import CATALOG_LOCK, named_lock
+
+    run_uuid = held_hide(settings, db_engine, tmp_path)
+    log_in(client, "alice")
+    token = csrf_token(client, "/")
+
+    with named_lock(db_engine, CATALOG_LOCK):
+        confirm = client.post(f"/runs/{run_uuid}/confirm-hide", data={"csrf_token": token})
+        reject = client.post(f"/runs/{run_uuid}/reject-hide", data={"csrf_token": token})
+
+    for reply in (confirm, reject):
+        assert reply.status_code == 409
+        assert "an import holds the catalog" in reply.get_data(as_text=True)
+    assert visible_products(db_engine) == 100
+    assert [h["run_uuid"] for h in held_runs_now(db_engine)] == [run_uuid]
