@@ -206,8 +206,9 @@ def confirm_hide(settings: Settings, engine: Engine, *, actor: str, run_uuid: st
     of date; ``NotFound`` for no such run."""
     try:
         hidden = hiding.confirm_hide(
-            engine, run_uuid, redis=settings.redis, actor=actor, wait=False
-        )
+            engine, run_uuid, redis=settings.redis, actor=actor,
+            change_log=settings.changes.enabled, wait=False,
+        )  # fmt: skip
     except LockBusy as exc:
         raise Busy("an import holds the catalog; confirm when it has finished") from exc
     except hiding.HideError as exc:

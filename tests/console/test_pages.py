@@ -482,6 +482,13 @@ def test_an_admin_confirms_a_held_hide_the_products_are_hidden_and_the_audit_nam
     assert "90 products" in run_page
     assert "Hiding held" not in run_page
     assert visible_products(db_engine) == 10
+    with Session(db_engine) as db:  # the shop's change feed hears of each hidden product
+        hidden_events = db.scalars(
+            select(models.ChangeEvent.resource_id).where(
+                models.ChangeEvent.kind == "product", models.ChangeEvent.action == "hidden"
+            )
+        ).all()
+    assert len(hidden_events) == 90
     assert ("import.hide_confirmed", "alice") in audit_entries(db_engine, "import.hide")
     assert ("console.hide.confirm", "alice") in audit_entries(db_engine)
     assert "Hiding held" not in client.get("/").get_data(as_text=True)
