@@ -5,7 +5,8 @@
 
 Seeds a fresh PostgreSQL database with ``--runs`` sync runs (two files each, a tenth failed),
 ``--audit`` hash-chained audit entries (``audit verify`` accepts them), ``--orders`` orders with
-outbox rows and 200 exchange sessions, plus 100 quarantined files; then logs in to the console
+outbox rows and 200 exchange sessions, plus 100 quarantined files; one commerceml run in 250
+holds its hiding (``held_hide`` and its ``import.hide_held`` entry, as the importer leaves them); then logs in to the console
 in this process (Flask's test client, so no HTTP client is measured) and asks each page
 ``--requests`` times. Bar (issue 20): every page's p99 under 300 ms at 1,000 runs and 100,000
 audit entries. ``audit verify`` (an action that walks the whole chain) is timed once, apart.
@@ -95,8 +96,13 @@ def seed(engine: Engine, *, runs: int, entries: int, orders: int) -> list[str]:
              "created_at": now - timedelta(hours=i), "last_seen_at": now}
             for i in range(200)
         ])  # fmt: skip
-    _seed_audit(engine, entries, run_uuids, now)
+    held = [u for i, u in enumerate(run_uuids) if _held(i)]
+    _seed_audit(engine, entries, run_uuids, now, held=held)
     return run_uuids
+
+
+def _held(i: int) -> bool:
+    return i % 250 == 5  # a commerceml run (i % 5 == 0) that succeeded (i % 10 != 0)
 
 
 def _run(i: int, run_uuid: str, runs: int, now: datetime) -> dict[str, Any]:
@@ -108,7 +114,14 @@ def _run(i: int, run_uuid: str, runs: int, now: datetime) -> dict[str, Any]:
         "counts": {"inserted": i % 50, "updated": i % 7, "unchanged": 100},
         "error": "offers.xml, line 4: bench failure" if failed else None,
         "started_at": started, "finished_at": started + timedelta(seconds=5 + i % 30),
+        "held_hide": _HELD if _held(i) else None,
     }  # fmt: skip
+
+
+_HELD = {
+    "products": {"kind": "product", "up_to_id": 20_000, "would_hide": 18_000, "active": 20_000},
+    "offers": {"kind": "offer", "up_to_id": 30_000, "would_hide": 27_000, "active": 30_000},
+}
 
 
 def _seed_orders(db: Any, orders: int, now: datetime) -> None:
@@ -127,12 +140,15 @@ def _seed_orders(db: Any, orders: int, now: datetime) -> None:
         db.execute(insert(models.OrderOutbox), boxes[start : start + 1000])
 
 
-def _seed_audit(engine: Engine, entries: int, run_uuids: list[str], now: datetime) -> None:
-    """A valid chain: each entry hashed by ``syncd.store.audit.entry_digest``."""
+def _seed_audit(
+    engine: Engine, entries: int, run_uuids: list[str], now: datetime, *, held: list[str]
+) -> None:
+    """A valid chain: each entry hashed by ``syncd.store.audit.entry_digest``; the
+    ``import.hide_held`` entries of the ``held`` runs come last."""
     previous = GENESIS
     batch: list[dict[str, Any]] = []
     started = now - timedelta(seconds=entries)
-    for i in range(entries):
+    for i in range(entries + len(held)):
         entry = {
             "created_at": started + timedelta(seconds=i), "actor": "daemon" if i % 4 else "anna",
             "action": "import.file" if i % 3 else "import.run", "source": "bench",
@@ -140,6 +156,9 @@ def _seed_audit(engine: Engine, entries: int, run_uuids: list[str], now: datetim
             "content_hash": None, "outcome": "succeeded", "counts": {"inserted": i % 9},
             "duration_ms": i % 1000, "error": None, "details": {},
         }  # fmt: skip
+        if i >= entries:
+            entry.update(action="import.hide_held", outcome="held", subject=None,
+                         run_uuid=held[i - entries], details={"held": _HELD})  # fmt: skip
         digest = entry_digest(models.AuditEntry(**entry, prev_hash=previous, entry_hash=""))
         batch.append({**entry, "prev_hash": previous, "entry_hash": digest})
         previous = digest
@@ -196,6 +215,9 @@ def run(argv: list[str]) -> None:
               f"in {time.perf_counter() - started:.0f}s", flush=True)  # fmt: skip
     with engine.connect() as db:
         run_uuid = db.execute(text("SELECT run_uuid FROM sync_runs ORDER BY id LIMIT 1")).scalar()
+        held = db.execute(
+            text("SELECT run_uuid FROM sync_runs WHERE held_hide IS NOT NULL ORDER BY id LIMIT 1")
+        ).scalar()
         middle = db.execute(text("SELECT max(id) / 2 FROM audit_log")).scalar()
     with tempfile.TemporaryDirectory() as work:
         quarantine(Path(work), 100)
@@ -211,7 +233,7 @@ def run(argv: list[str]) -> None:
                                     "csrf_token": token.group(1)})  # fmt: skip
         pages = [
             "/", "/runs", "/runs?stream=odata:stock", "/runs?status=failed",
-            f"/runs?before={args.runs // 2}", f"/runs/{run_uuid}", "/quarantine",
+            f"/runs?before={args.runs // 2}", f"/runs/{run_uuid}", f"/runs/{held}", "/quarantine",
             "/exchange", "/orders", "/audit", f"/audit?before={middle}", "/audit?actor=anna",
             "/audit?action=import.run",
         ]  # fmt: skip

@@ -3,7 +3,8 @@ person's name (``console.*`` actions) in the transaction that makes its change, 
 the import or job it started (which records its own run with the person as actor).
 
 Errors form a small tree: ``ActionRefused`` (the request cannot be done as asked: 400),
-``NotFound`` (404), ``Busy`` (another process holds the work: 409).
+``NotFound`` (404), ``Busy`` (another process holds the work: 409), ``Conflict`` (the data
+changed since the page was drawn: 409).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from config import Settings
 from console import files
 from syncd.daemon import jobs
 from syncd.daemon.inbox import SCAN_LOCK, WORK_DIR, FolderError, display_name, import_package
+from syncd.importer import hiding
 from syncd.importer.inputs import InputError, package_files
 from syncd.importer.pipeline import import_files
 from syncd.odata.errors import ODataError
@@ -46,6 +48,12 @@ class NotFound(ActionError):
 
 
 class Busy(ActionError):
+    status = 409
+
+
+class Conflict(ActionError):
+    """The request was right when the page was drawn, but the data has moved on."""
+
     status = 409
 
 
@@ -189,6 +197,59 @@ def run_job(settings: Settings, engine: Engine, *, actor: str, name: str) -> Don
     )  # fmt: skip
     text = f"job {name}: {report.outcome}: {report.summary}"
     return Done(text, not report.failed, report.runs[0] if report.runs else None)
+
+
+def confirm_hide(settings: Settings, engine: Engine, *, actor: str, run_uuid: str) -> Done:
+    """Hide what the held run's full package did not mention (``hiding.confirm_hide``, which
+    audits ``import.hide_confirmed`` with the person). ``Busy`` while an import holds the
+    catalog; ``Conflict`` when the hiding was decided already or a later import made it out
+    of date; ``NotFound`` for no such run."""
+    try:
+        hidden = hiding.confirm_hide(
+            engine, run_uuid, redis=settings.redis, actor=actor,
+            change_log=settings.changes.enabled, wait=False,
+        )  # fmt: skip
+    except LockBusy as exc:
+        raise Busy("an import holds the catalog; confirm when it has finished") from exc
+    except hiding.HideError as exc:
+        raise _refused(engine, "console.hide.confirm", actor, run_uuid, exc) from exc
+    rows = ", ".join(f"{n} {table}" for table, n in sorted(hidden.items()))
+    _audit(engine, action="console.hide.confirm", actor=actor, subject=f"run {run_uuid}",
+           outcome="confirmed", run_uuid=run_uuid, details={"hidden": hidden})  # fmt: skip
+    return Done(f"run {run_uuid}: hiding confirmed; hid {rows}", True, run_uuid)
+
+
+def reject_hide(engine: Engine, *, actor: str, run_uuid: str) -> Done:
+    """Drop the held hiding of the run: nothing is hidden (``hiding.reject_hide``, which
+    audits ``import.hide_rejected`` with the person). Errors as for ``confirm_hide``."""
+    try:
+        would = hiding.reject_hide(engine, run_uuid, actor=actor, wait=False)
+    except LockBusy as exc:
+        raise Busy("an import holds the catalog; reject when it has finished") from exc
+    except hiding.HideError as exc:
+        raise _refused(engine, "console.hide.reject", actor, run_uuid, exc) from exc
+    _audit(engine, action="console.hide.reject", actor=actor, subject=f"run {run_uuid}",
+           outcome="rejected", run_uuid=run_uuid, details={"would_hide": would})  # fmt: skip
+    return Done(f"run {run_uuid}: hiding rejected; nothing was hidden", True, run_uuid)
+
+
+def _refused(
+    engine: Engine, action: str, actor: str, run_uuid: str, exc: hiding.HideError
+) -> ActionError:
+    """The console's error for a refused decision, audited when the run exists (an admin's
+    attempt on a decided or out-of-date hiding is worth a line in the log)."""
+    if isinstance(exc, hiding.NoSuchRun):
+        return NotFound(f"no run {run_uuid}")
+    if isinstance(exc, hiding.HideOutOfDate):
+        message = (
+            f"run {exc.later} imported after run {run_uuid}, so its held hiding is out of "
+            "date and cannot be confirmed: reject it, then import the full package again"
+        )
+    else:
+        message = f"run {run_uuid} holds no hiding: it was confirmed or rejected already"
+    _audit(engine, action=action, actor=actor, subject=f"run {run_uuid}", outcome="refused",
+           run_uuid=run_uuid, error=message)  # fmt: skip
+    return Conflict(message)
 
 
 def _audit(engine: Engine, **entry: Any) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from syncd.daemon.status import leaders, order_counts, stream_status
+from syncd.importer.hiding import held_runs, later_run
 from syncd.store import models
 
 PAGE = 50
@@ -31,7 +32,19 @@ def overview(db: Session, engine: Engine, *, now: datetime) -> dict[str, Any]:
         "failing": [s for s in streams if s["status"] == "failed"],
         "orders": order_counts(db),
         "leaders": leaders(db) if engine.dialect.name == "postgresql" else None,
+        "held": [
+            {**h, "started_at": aware(h["started_at"]), "tables": held_tables(h["held"])}
+            for h in held_runs(db)
+        ],
     }
+
+
+def held_tables(held: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Per table, what a held hiding would hide: ``{"table", "would_hide", "active"}``."""
+    return [
+        {"table": table, "would_hide": m.get("would_hide", 0), "active": m.get("active", 0)}
+        for table, m in sorted((held or {}).items())
+    ]
 
 
 def runs(
@@ -83,6 +96,8 @@ def run_detail(db: Session, run_uuid: str) -> dict[str, Any] | None:
             for f in files
         ],
         "audit": [audit_row(e) for e in entries],
+        "held": held_tables(run.held_hide) if run.held_hide else None,
+        "held_out_of_date_by": later_run(db, run) if run.held_hide else None,
     }
 
 

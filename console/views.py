@@ -84,6 +84,23 @@ def run_detail(run_uuid: str) -> str:
     return render_template("run.html", run=run)
 
 
+@bp.post("/runs/<run_uuid>/confirm-hide")
+@admin_required
+def confirm_hide(run_uuid: str) -> Response:
+    if not _RUN_UUID.fullmatch(run_uuid):
+        abort(404, "no such run")
+    return _act(lambda actor: actions.confirm_hide(
+        _settings(), _engine(), actor=actor, run_uuid=run_uuid))  # fmt: skip
+
+
+@bp.post("/runs/<run_uuid>/reject-hide")
+@admin_required
+def reject_hide(run_uuid: str) -> Response:
+    if not _RUN_UUID.fullmatch(run_uuid):
+        abort(404, "no such run")
+    return _act(lambda actor: actions.reject_hide(_engine(), actor=actor, run_uuid=run_uuid))
+
+
 @bp.get("/quarantine")
 @login_required
 def quarantine() -> str:

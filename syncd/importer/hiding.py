@@ -29,10 +29,30 @@ from syncd.store.unit_of_work import UnitOfWork
 
 # Statuses of a package run that finished importing (a later one makes a held hiding stale).
 _FINISHED = ("succeeded", "unchanged")
+HELD_ACTION = "import.hide_held"  # the audit entry of a run whose hiding is held
 
 
 class HideError(Exception):
-    """A held hiding cannot be confirmed or rejected; the message says why and what to do."""
+    """A held hiding cannot be confirmed or rejected; the message says why and what to do.
+
+    ``NoSuchRun``: the run does not exist. ``NotHeld``: the run holds no hiding (never did, or
+    it was confirmed or rejected already). ``HideOutOfDate``: a later import of the stream
+    finished, so the run's hiding can only be rejected (``later`` names that run).
+    """
+
+
+class NoSuchRun(HideError):
+    pass
+
+
+class NotHeld(HideError):
+    pass
+
+
+class HideOutOfDate(HideError):
+    def __init__(self, message: str, *, later: str) -> None:
+        super().__init__(message)
+        self.later = later
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +97,16 @@ def confirm_hide(
     redis: RedisSettings,
     actor: str | None,
     change_log: bool = True,
+    wait: bool = True,
 ) -> dict[str, int]:
     """Hide what the held run did not mention (rows that existed when it began); returns the
-    rows hidden per table. One transaction, under the catalog lock; with ``change_log``, each
-    hidden row's ``hidden`` event is written in it (``syncd.store.changes``)."""
-    with named_lock(engine, CATALOG_LOCK), UnitOfWork(make_session_factory(engine)) as uow:
+    rows hidden per table. One transaction, under the catalog lock (``LockBusy`` when ``wait``
+    is false and an import holds it); with ``change_log``, each hidden row's ``hidden`` event
+    is written in it (``syncd.store.changes``)."""
+    with (
+        named_lock(engine, CATALOG_LOCK, wait=wait),
+        UnitOfWork(make_session_factory(engine)) as uow,
+    ):
         run, held = _held_run(uow.session, run_uuid)
         _refuse_if_stale(uow.session, run)
         repo = CatalogRepository(uow.session)
@@ -108,28 +133,57 @@ def confirm_hide(
     return hidden
 
 
-def reject_hide(engine: Engine, run_uuid: str, *, actor: str | None) -> None:
-    """Drop the held hiding: nothing is hidden; the run's mentions are forgotten."""
-    with named_lock(engine, CATALOG_LOCK), UnitOfWork(make_session_factory(engine)) as uow:
+def reject_hide(
+    engine: Engine, run_uuid: str, *, actor: str | None, wait: bool = True
+) -> dict[str, int]:
+    """Drop the held hiding: nothing is hidden; the run's mentions are forgotten. Returns the
+    rows the hiding would have hidden per table."""
+    with (
+        named_lock(engine, CATALOG_LOCK, wait=wait),
+        UnitOfWork(make_session_factory(engine)) as uow,
+    ):
         run, held = _held_run(uow.session, run_uuid)
         repo = CatalogRepository(uow.session)
         would = {table: m["would_hide"] for table, m in held.items()}
         _close(uow.session, repo, run, "import.hide_rejected", "rejected", actor, would)
         uow.commit()
+    return would
 
 
 def held_runs(session: Session) -> list[dict[str, Any]]:
-    """Runs whose hiding waits for an operator, oldest first."""
-    runs = session.execute(
-        select(models.SyncRun)
-        .where(models.SyncRun.held_hide.is_not(None))
-        .order_by(models.SyncRun.id)
-    ).scalars()
+    """Runs whose hiding waits for an operator, oldest first.
+
+    One query through indexes: every held run has an ``import.hide_held`` audit entry, written
+    in the transaction that set ``held_hide`` (and the audit log is append-only), so the few
+    such entries (``ix_audit_log_action``) lead to the runs (``run_uuid`` is unique) without
+    reading the whole ``sync_runs`` table."""
+    r, a = models.SyncRun, models.AuditEntry
+    ever_held = select(a.run_uuid).where(a.action == HELD_ACTION)
+    rows = session.execute(
+        select(r.run_uuid, r.stream, r.started_at, r.held_hide)
+        .where(r.run_uuid.in_(ever_held), r.held_hide.is_not(None))
+        .order_by(r.id)
+    ).all()
     return [
-        {"run_uuid": run.run_uuid, "started_at": run.started_at, "held": run.held_hide}
-        for run in runs
-        if run.held_hide
+        {"run_uuid": run_uuid, "stream": stream, "started_at": started_at, "held": held}
+        for run_uuid, stream, started_at, held in rows
+        if held
     ]
+
+
+def later_run(session: Session, run: models.SyncRun) -> str | None:
+    """The first import of ``run``'s stream that finished after it began, if any: a held
+    hiding measured before it is out of date."""
+    return session.execute(
+        select(models.SyncRun.run_uuid)
+        .where(
+            models.SyncRun.stream == run.stream,
+            models.SyncRun.id > run.id,
+            models.SyncRun.status.in_(_FINISHED),
+        )
+        .order_by(models.SyncRun.id)
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def _held_run(session: Session, run_uuid: str) -> tuple[models.SyncRun, dict[str, Any]]:
@@ -137,26 +191,19 @@ def _held_run(session: Session, run_uuid: str) -> tuple[models.SyncRun, dict[str
         select(models.SyncRun).where(models.SyncRun.run_uuid == run_uuid)
     ).scalar_one_or_none()
     if run is None:
-        raise HideError(f"no run {run_uuid!r}; `onec-sync runs` lists them")
+        raise NoSuchRun(f"no run {run_uuid!r}; `onec-sync runs` lists them")
     if not run.held_hide:
-        raise HideError(f"run {run_uuid} has no held hiding (`onec-sync status` lists those)")
+        raise NotHeld(f"run {run_uuid} has no held hiding (`onec-sync status` lists those)")
     return run, dict(run.held_hide)
 
 
 def _refuse_if_stale(session: Session, run: models.SyncRun) -> None:
-    later = session.execute(
-        select(models.SyncRun.run_uuid)
-        .where(
-            models.SyncRun.stream == run.stream,
-            models.SyncRun.id > run.id,
-            models.SyncRun.status.in_(_FINISHED),
-        )
-        .limit(1)
-    ).scalar_one_or_none()
+    later = later_run(session, run)
     if later is not None:
-        raise HideError(
+        raise HideOutOfDate(
             f"run {later} imported after run {run.run_uuid}, so its held hiding is out of date: "
-            f"`onec-sync runs reject-hide {run.run_uuid}`, then import the full package again"
+            f"`onec-sync runs reject-hide {run.run_uuid}`, then import the full package again",
+            later=later,
         )
 
 

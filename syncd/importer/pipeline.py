@@ -41,7 +41,7 @@ from syncd.importer import lanes, undo
 from syncd.importer.batches import BackgroundWriter, batched
 from syncd.importer.checkpoints import read_checkpoint, write_stream_batch
 from syncd.importer.gctuning import fewer_collections
-from syncd.importer.hiding import Measured, held_message
+from syncd.importer.hiding import HELD_ACTION, Measured, held_message
 from syncd.importer.ledger import RunLedger
 from syncd.importer.order_updates import apply_updates
 from syncd.importer.package import InputFile, describe_file, describe_files, package_fingerprint
@@ -576,7 +576,7 @@ class PackageImport:
     def _audit_held(self, session: Session, held: dict[str, object]) -> None:
         audit.append(
             session,
-            action="import.hide_held",
+            action=HELD_ACTION,
             outcome="held",
             actor=self.actor,
             source=self.source,

@@ -25,7 +25,9 @@ from config import ConsoleSettings, Secret, Settings
 from console import create_app
 from syncd.daemon import jobs
 from syncd.exchange.server import make_server
+from syncd.importer.pipeline import import_files
 from syncd.store import models
+from tests.cml_builder import catalog, write_package
 from tests.daemon.conftest import backdate, drop_package, folder_settings
 
 PASSWORD = "correct horse battery"
@@ -101,6 +103,23 @@ def failed_package(settings: Settings, engine: Engine, name: str = "night-export
 def fix_package(package: Path) -> None:
     offers = package / "offers.xml"
     offers.write_bytes(offers.read_bytes().replace(b"</Broken", b"</\xd0\x9f\xd1\x80", 1))
+
+
+def held_hide(settings: Settings, engine: Engine, tmp_path: Path, products: int = 100) -> str:
+    """The run of a small "full" package imported after a big one: the guard holds its hiding
+    of the products it does not mention (all but a tenth)."""
+    import_files(engine, write_package(tmp_path / "all", catalog(products)), settings)
+    few = write_package(tmp_path / "few", catalog(products)[: products // 10])
+    result = import_files(engine, few, settings)
+    assert result.held_hide is not None, result
+    return result.run_uuid
+
+
+def visible_products(engine: Engine) -> int:
+    with Session(engine) as db:
+        return len(
+            db.scalars(select(models.Product.id).where(models.Product.is_deleted.is_(False))).all()
+        )
 
 
 def order_with_failed_push(engine: Engine, number: str = "S-1001") -> None:

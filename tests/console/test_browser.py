@@ -17,8 +17,10 @@ from tests.console.conftest import (
     audit_entries,
     failed_package,
     fix_package,
+    held_hide,
     order_with_failed_push,
     outbox_state,
+    visible_products,
 )
 
 pytestmark = pytest.mark.slow
@@ -140,15 +142,95 @@ def test_an_operator_is_offered_no_admin_action_and_a_forged_one_is_refused(
 
 
 def test_every_page_fits_a_phone_screen_without_sideways_scrolling(
-    browser: Any, live_console: str, settings: Settings, db_engine: Engine
+    browser: Any, live_console: str, settings: Settings, db_engine: Engine, tmp_path: Path
 ) -> None:
     failed_package(settings, db_engine)
     order_with_failed_push(db_engine)
+    held = held_hide(settings, db_engine, tmp_path)
     browser.set_window_size(390, 844)
     log_in(browser, live_console, "alice")
     width = browser.execute_script("return window.innerWidth")
     assert width <= 400
-    for page in ("/", "/runs", "/quarantine", "/exchange", "/orders", "/audit"):
+    pages = ("/", "/runs", "/quarantine", "/exchange", "/orders", "/audit", f"/runs/{held}")
+    for page in pages:
         browser.get(f"{live_console}{page}")
         page_width = browser.execute_script("return document.documentElement.scrollWidth")
         assert page_width <= width, f"{page} is {page_width}px wide on a {width}px screen"
+
+
+def test_an_admin_confirms_a_held_hide_and_the_audit_log_names_them(
+    browser: Any, live_console: str, settings: Settings, db_engine: Engine, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    run_uuid = held_hide(settings, db_engine, tmp_path)
+    log_in(browser, live_console, "alice")
+
+    banner = by_id(browser, "banner").text
+    browser.save_screenshot(str(shots / "overview-held-hide.png"))
+    assert "Hiding held" in banner
+    assert "90 of 100 products" in banner
+    assert "90 of 100 products" in by_id(browser, f"held-{run_uuid}").text
+    assert visible_products(db_engine) == 100
+
+    click_and_wait(browser, by_id(browser, f"confirm-hide-{run_uuid}"))
+
+    assert "hiding confirmed" in browser.find_element(By.CLASS_NAME, "flash").text
+    assert browser.find_elements(By.ID, "held") == []
+    assert visible_products(db_engine) == 10
+    browser.get(f"{live_console}/audit")
+    rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.audit tr")]
+    assert any("import.hide_confirmed" in r and "alice" in r for r in rows)
+    assert any("console.hide.confirm" in r and "alice" in r for r in rows)
+    browser.get(f"{live_console}/")
+    assert browser.find_elements(By.ID, f"held-{run_uuid}") == []
+
+
+def test_an_admin_rejects_a_held_hide_from_its_run_and_nothing_is_hidden(
+    browser: Any, live_console: str, settings: Settings, db_engine: Engine, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    run_uuid = held_hide(settings, db_engine, tmp_path)
+    log_in(browser, live_console, "alice")
+    browser.get(f"{live_console}/runs/{run_uuid}")
+    assert "90 of 100 products" in by_id(browser, "held").text
+
+    click_and_wait(browser, by_id(browser, f"reject-hide-{run_uuid}"))
+
+    assert "nothing was hidden" in browser.find_element(By.CLASS_NAME, "flash").text
+    assert visible_products(db_engine) == 100
+    browser.get(f"{live_console}/audit")
+    rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.audit tr")]
+    assert any("import.hide_rejected" in r and "alice" in r for r in rows)
+
+
+def test_an_operator_sees_a_held_hide_but_no_buttons_and_a_forged_confirm_is_refused(
+    browser: Any, live_console: str, settings: Settings, db_engine: Engine, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    run_uuid = held_hide(settings, db_engine, tmp_path)
+    log_in(browser, live_console, "oscar")
+    assert "90 of 100 products" in by_id(browser, f"held-{run_uuid}").text
+    assert browser.find_elements(By.ID, f"confirm-hide-{run_uuid}") == []
+    assert browser.find_elements(By.ID, f"reject-hide-{run_uuid}") == []
+    token = browser.find_element(By.NAME, "csrf_token").get_attribute("value")
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script(
+        "const f = document.createElement('form'); f.method = 'post';"
+        "f.action = arguments[1];"
+        "const t = document.createElement('input'); t.name = 'csrf_token'; t.value = arguments[0];"
+        "f.appendChild(t); document.body.appendChild(f); f.submit();",
+        token,
+        f"/runs/{run_uuid}/confirm-hide",
+    )
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+
+    assert "admin role" in by_id(browser, "error").text
+    assert visible_products(db_engine) == 100

@@ -4,6 +4,7 @@ roles, CSRF, and what a lying request gets."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -11,6 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from config import Settings
+from syncd.importer.hiding import held_runs
 from syncd.store import models
 from tests.console.conftest import (
     PASSWORD,
@@ -18,10 +20,18 @@ from tests.console.conftest import (
     csrf_token,
     failed_package,
     fix_package,
+    held_hide,
     log_in,
     order_with_failed_push,
     outbox_state,
+    visible_products,
 )
+
+
+def held_runs_now(engine: Engine) -> list[dict[str, object]]:
+    with Session(engine) as db:
+        return held_runs(db)
+
 
 PAGES = ("/", "/runs", "/quarantine", "/exchange", "/orders", "/audit")
 
@@ -198,19 +208,33 @@ def test_an_admin_resends_a_failed_order_and_the_audit_log_names_them(
 
 
 @pytest.mark.parametrize(
-    "action", ["/orders/S-1001/resend", "/jobs/housekeeping/run", "/jobs/folder_scan/run"]
+    "action",
+    [
+        "/orders/S-1001/resend",
+        "/jobs/housekeeping/run",
+        "/jobs/folder_scan/run",
+        "/runs/{held}/confirm-hide",
+        "/runs/{held}/reject-hide",
+    ],
 )
 def test_an_operator_cannot_perform_an_admin_action_by_direct_post(
-    client: FlaskClient, db_engine: Engine, action: str
+    client: FlaskClient,
+    settings: Settings,
+    db_engine: Engine,
+    tmp_path: Path,
+    action: str,
 ) -> None:
     order_with_failed_push(db_engine)
+    held = held_hide(settings, db_engine, tmp_path)
     log_in(client, "oscar")
     token = csrf_token(client, "/orders")
 
-    reply = client.post(action, data={"csrf_token": token})
+    reply = client.post(action.format(held=held), data={"csrf_token": token})
 
     assert reply.status_code == 403
     assert outbox_state(db_engine) == "failed"
+    assert visible_products(db_engine) == 100
+    assert f"held-{held}" in client.get("/").get_data(as_text=True)  # still held
     assert [a for a in audit_entries(db_engine) if a[0] != "console.login"] == []
     assert "resend-S-1001" not in client.get("/orders").get_data(as_text=True)
 
@@ -235,6 +259,8 @@ def test_an_admin_runs_a_job_now_and_it_is_audited(
         "/quarantine/{kept}/retry",
         "/audit/verify",
         "/logout",
+        "/runs/{held}/confirm-hide",
+        "/runs/{held}/reject-hide",
     ],
 )
 @pytest.mark.parametrize("token", ["", "forged-token", "other-session"])
@@ -242,12 +268,14 @@ def test_every_action_without_a_valid_csrf_token_is_refused(
     client: FlaskClient,
     settings: Settings,
     db_engine: Engine,
+    tmp_path: Path,
     action: str,
     token: str,
 ) -> None:
     package = failed_package(settings, db_engine)
     fix_package(package)
     order_with_failed_push(db_engine)
+    held = held_hide(settings, db_engine, tmp_path / "held")
     if token == "other-session":
         from console import create_app
 
@@ -258,7 +286,7 @@ def test_every_action_without_a_valid_csrf_token_is_refused(
     [kept] = [
         p for p in settings.paths.quarantine_dir.iterdir() if not p.name.endswith(".reason.txt")
     ]
-    path = action.format(package=package.name, kept=kept.name)
+    path = action.format(package=package.name, kept=kept.name, held=held)
 
     reply = client.post(path, data={"csrf_token": token})
 
@@ -266,6 +294,8 @@ def test_every_action_without_a_valid_csrf_token_is_refused(
     assert "CSRF" in reply.get_data(as_text=True)
     assert outbox_state(db_engine) == "failed"
     assert package.exists()
+    assert visible_products(db_engine) == 100
+    assert held in [h["run_uuid"] for h in held_runs_now(db_engine)]
     assert [a for a in audit_entries(db_engine) if a[0] != "console.login"] == []
 
 
@@ -408,3 +438,158 @@ def test_a_username_with_a_nul_byte_is_a_wrong_login_not_a_database_error(
         "/login", data={"username": "ali\x00ce", "password": PASSWORD, "csrf_token": token}
     )
     assert reply.status_code == 401
+
+
+# --- held hides ------------------------------------------------------------------------------
+
+
+def test_an_operator_sees_a_held_hide_in_the_red_banner_and_on_its_run_but_no_buttons(
+    client: FlaskClient, settings: Settings, db_engine: Engine, tmp_path: Path
+) -> None:
+    run_uuid = held_hide(settings, db_engine, tmp_path)
+    log_in(client, "oscar")
+
+    page = client.get("/").get_data(as_text=True)
+    banner = page.split('id="banner"', 1)[1].split("</div>", 1)[0]
+    assert "Hiding held" in banner
+    assert run_uuid in banner
+    assert "90 of 100 products" in banner
+    assert f'id="held-{run_uuid}"' in page
+    assert f"confirm-hide-{run_uuid}" not in page
+    assert f"reject-hide-{run_uuid}" not in page
+
+    run_page = client.get(f"/runs/{run_uuid}").get_data(as_text=True)
+    assert "Hiding held" in run_page
+    assert "90 of 100 products" in run_page
+    assert f"confirm-hide-{run_uuid}" not in run_page
+
+
+def test_an_admin_confirms_a_held_hide_the_products_are_hidden_and_the_audit_names_them(
+    client: FlaskClient, settings: Settings, db_engine: Engine, tmp_path: Path
+) -> None:
+    run_uuid = held_hide(settings, db_engine, tmp_path)
+    log_in(client, "alice")
+    page = client.get("/").get_data(as_text=True)
+    assert f'id="confirm-hide-{run_uuid}"' in page
+    token = csrf_token(client, "/")
+
+    reply = client.post(f"/runs/{run_uuid}/confirm-hide", data={"csrf_token": token})
+
+    assert reply.status_code == 302
+    assert reply.headers["Location"] == f"/runs/{run_uuid}"
+    run_page = client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "hiding confirmed" in run_page
+    assert "90 products" in run_page
+    assert "Hiding held" not in run_page
+    assert visible_products(db_engine) == 10
+    with Session(db_engine) as db:  # the shop's change feed hears of each hidden product
+        hidden_events = db.scalars(
+            select(models.ChangeEvent.resource_id).where(
+                models.ChangeEvent.kind == "product", models.ChangeEvent.action == "hidden"
+            )
+        ).all()
+    assert len(hidden_events) == 90
+    assert ("import.hide_confirmed", "alice") in audit_entries(db_engine, "import.hide")
+    assert ("console.hide.confirm", "alice") in audit_entries(db_engine)
+    assert "Hiding held" not in client.get("/").get_data(as_text=True)
+
+    again = client.post(f"/runs/{run_uuid}/confirm-hide", data={"csrf_token": token})
+    assert again.status_code == 409
+    assert "confirmed or rejected already" in again.get_data(as_text=True)
+    assert visible_products(db_engine) == 10
+
+
+def test_an_admin_rejects_a_held_hide_and_nothing_is_hidden(
+    client: FlaskClient, settings: Settings, db_engine: Engine, tmp_path: Path
+) -> None:
+    run_uuid = held_hide(settings, db_engine, tmp_path)
+    log_in(client, "alice")
+    token = csrf_token(client, f"/runs/{run_uuid}")
+
+    reply = client.post(f"/runs/{run_uuid}/reject-hide", data={"csrf_token": token})
+
+    assert reply.status_code == 302
+    assert "nothing was hidden" in client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert visible_products(db_engine) == 100
+    assert ("import.hide_rejected", "alice") in audit_entries(db_engine, "import.hide")
+    assert ("console.hide.reject", "alice") in audit_entries(db_engine)
+    assert held_runs_now(db_engine) == []
+    late = client.post(f"/runs/{run_uuid}/confirm-hide", data={"csrf_token": token})
+    assert late.status_code == 409
+    assert visible_products(db_engine) == 100
+
+
+def test_a_held_hide_made_out_of_date_by_a_later_import_cannot_be_confirmed_only_rejected(
+    client: FlaskClient, settings: Settings, db_engine: Engine, tmp_path: Path
+) -> None:
+    from syncd.importer.pipeline import import_files
+    from tests.cml_builder import catalog, write_package
+
+    run_uuid = held_hide(settings, db_engine, tmp_path)
+    import_files(db_engine, write_package(tmp_path / "again", catalog(100)), settings)
+    log_in(client, "alice")
+    run_page = client.get(f"/runs/{run_uuid}").get_data(as_text=True)
+    assert "out of date" in run_page
+    assert f"confirm-hide-{run_uuid}" not in run_page
+    token = csrf_token(client, f"/runs/{run_uuid}")
+
+    reply = client.post(f"/runs/{run_uuid}/confirm-hide", data={"csrf_token": token})
+
+    assert reply.status_code == 409
+    assert "out of date" in reply.get_data(as_text=True)
+    assert visible_products(db_engine) == 100
+    assert ("console.hide.confirm", "alice") in audit_entries(db_engine)  # the refusal
+    rejected = client.post(f"/runs/{run_uuid}/reject-hide", data={"csrf_token": token})
+    assert rejected.status_code == 302
+    assert held_runs_now(db_engine) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/runs/00000000-0000-0000-0000-000000000000/confirm-hide", 404),
+        ("/runs/00000000-0000-0000-0000-000000000000/reject-hide", 404),
+        ("/runs/a%00b/confirm-hide", 404),
+        ("/runs/" + "x" * 300 + "/reject-hide", 404),
+        ("/runs/{succeeded}/confirm-hide", 409),
+    ],
+)
+def test_deciding_a_hide_of_a_run_that_holds_none_is_refused_with_a_4xx(
+    client: FlaskClient,
+    settings: Settings,
+    db_engine: Engine,
+    tmp_path: Path,
+    path: str,
+    status: int,
+) -> None:
+    from syncd.importer.pipeline import import_files
+    from tests.cml_builder import catalog, write_package
+
+    done = import_files(db_engine, write_package(tmp_path / "all", catalog(30)), settings)
+    log_in(client, "alice")
+    token = csrf_token(client, "/")
+
+    reply = client.post(path.format(succeeded=done.run_uuid), data={"csrf_token": token})
+
+    assert reply.status_code == status
+    assert visible_products(db_engine) == 30
+
+
+def test_deciding_a_hide_while_an_import_holds_the_catalog_is_a_409_and_changes_nothing(
+    client: FlaskClient, settings: Settings, db_engine: Engine, tmp_path: Path
+) -> None:
+    from syncd.store.locks import CATALOG_LOCK, named_lock
+
+    run_uuid = held_hide(settings, db_engine, tmp_path)
+    log_in(client, "alice")
+    token = csrf_token(client, "/")
+
+    with named_lock(db_engine, CATALOG_LOCK):
+        confirm = client.post(f"/runs/{run_uuid}/confirm-hide", data={"csrf_token": token})
+        reject = client.post(f"/runs/{run_uuid}/reject-hide", data={"csrf_token": token})
+
+    for reply in (confirm, reject):
+        assert reply.status_code == 409
+        assert "an import holds the catalog" in reply.get_data(as_text=True)
+    assert visible_products(db_engine) == 100
+    assert [h["run_uuid"] for h in held_runs_now(db_engine)] == [run_uuid]
