@@ -68,10 +68,11 @@ def test_changes_in_1c_are_logged_after_the_first_pull_and_nothing_when_nothing_
     new = events(engine, head)
     assert triples(new) == [
         ("product", data.ref("product", 4), "changed"),
+        ("offer", data.ref("product", 4), "changed"),  # the product's own offer: its name
         ("product", data.ref("product", 3), "deleted"),
         ("price", data.ref("product", 1), "changed"),
     ]
-    prices = new[2].data
+    prices = new[3].data
     assert prices is not None
     assert prices["product"] == data.ref("product", 1)
     assert {k: Decimal(v) for k, v in prices["prices"].items()} == {
