@@ -199,6 +199,7 @@ def env_for(tmp_path: Path, templates: dict[str, Path]) -> Callable[[Setup], Pre
         env = {key: value.format(**paths) for key, value in setup.env.items()}
         env.setdefault("ONEC_SYNC_REDIS_URL", "")
         env |= {"ONEC_SYNC_CONFIG": "", "ONEC_SYNC_PATHS_DATA_DIR": str(tmp_path / "data")}
+        env["ONEC_SYNC_BACKUP_DIR"] = str(tmp_path / "backups")
         options = []
         if setup.config is not None:
             config = tmp_path / "onec-sync.toml"

@@ -24,6 +24,7 @@ def test_sync_odata_and_orders_push_run_as_the_runtime_role(
     runner = CliRunner()
     pulled = runner.invoke(main, ["sync", "odata"], env=env(url))
     assert pulled.exit_code == 0, pulled.output
-    assert "inserted 20" in pulled.output
+    assert "inserted 40" in pulled.output  # 20 products, each with the offer it sells as
+    assert "(read 20)" in pulled.output
     pushed = runner.invoke(main, ["orders", "push"], env=env(url))
     assert pushed.exit_code == 0, pushed.output

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from cli import main
 from config import DatabaseSettings
-from syncd.store import audit
+from syncd.store import audit, migrate
 from syncd.store.engine import make_engine
 from tests.cml_builder import catalog, write_package
 from tests.conftest import PgRoles
@@ -125,12 +125,13 @@ def test_migrations_run_as_the_owner_and_not_as_the_runtime_role(roles: PgRoles)
     assert code == 0, output
     code, output = cli(roles.runtime_url, "db", "upgrade")
     assert code == 1
-    assert "migration refused: must be owner of table audit_log" in output
+    assert "migration refused:" in output  # PostgreSQL refuses the runtime role any DDL
+    assert "as the owner role" in output
     assert "as the owner role" in output
     assert "Traceback" not in output
     code, output = cli(roles.owner_url, "db", "upgrade")
     assert code == 0, output
-    assert "-> 0005" in output
+    assert f"-> {migrate.head_revision()}" in output
 
 
 def test_db_roles_prints_the_statements_without_running_them(fresh_pg_url: str) -> None:
