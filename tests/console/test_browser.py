@@ -27,14 +27,23 @@ pytestmark = pytest.mark.slow
 
 
 def by_id(browser: Any, element_id: str) -> Any:
-    """The element once the page shows it (a click's navigation may still be under way)."""
+    """The element once the page that shows it has loaded (a click's navigation may still be
+    under way: an element found on a page being left is not in any document a moment later)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
-    return WebDriverWait(browser, 30).until(
-        expected_conditions.presence_of_element_located((By.ID, element_id))
-    )
+    def settled(driver: Any) -> Any:
+        try:
+            if driver.execute_script("return document.readyState") != "complete":
+                return False
+            element = driver.find_element(By.ID, element_id)
+            element.is_displayed()  # touches the node: fails if its document is going away
+        except WebDriverException:
+            return False
+        return element
+
+    return WebDriverWait(browser, 30).until(settled)
 
 
 def click_and_wait(browser: Any, element: Any) -> None:
