@@ -53,6 +53,16 @@ def click_and_wait(browser: Any, element: Any) -> None:
 
     element.click()
     WebDriverWait(browser, 120).until(expected_conditions.staleness_of(element))
+    WebDriverWait(browser, 120).until(_loaded)  # the next page, not one still arriving
+
+
+def _loaded(driver: Any) -> bool:
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        return bool(driver.execute_script("return document.readyState") == "complete")
+    except WebDriverException:  # between two documents
+        return False
 
 
 def log_in(browser: Any, base: str, username: str) -> None:
