@@ -46,6 +46,21 @@ def by_id(browser: Any, element_id: str) -> Any:
     return WebDriverWait(browser, 30).until(settled)
 
 
+def text_of(browser: Any, element_id: str) -> str:
+    """The element's text, read again if the page was replaced between finding and reading."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    def read(driver: Any) -> str | bool:
+        try:
+            return str(by_id(driver, element_id).text)
+        except WebDriverException:
+            return False
+
+    text: str = WebDriverWait(browser, 30).until(read)
+    return text
+
+
 def click_and_wait(browser: Any, element: Any) -> None:
     """Click, then wait until the browser has left the page the element was on."""
     from selenium.webdriver.support import expected_conditions
@@ -70,7 +85,7 @@ def log_in(browser: Any, base: str, username: str) -> None:
     by_id(browser, "username").send_keys(username)
     by_id(browser, "password").send_keys(PASSWORD)
     click_and_wait(browser, by_id(browser, "login"))
-    assert username in by_id(browser, "who").text
+    assert username in text_of(browser, "who")
 
 
 def test_an_operator_sees_a_failed_import_reads_why_retries_it_fixed_and_watches_it_succeed(
@@ -87,22 +102,21 @@ def test_an_operator_sees_a_failed_import_reads_why_retries_it_fixed_and_watches
     package = failed_package(settings, db_engine)
     log_in(browser, live_console, "oscar")
 
-    banner = by_id(browser, "banner")
-    assert "failed package" in banner.text
+    assert "failed package" in text_of(browser, "banner")
     browser.save_screenshot(str(shots / "overview.png"))
     click_and_wait(browser, browser.find_element(By.LINK_TEXT, "night-export"))
-    reason = by_id(browser, "reason").text
+    reason = text_of(browser, "reason")
     assert "offers.xml" in reason
     assert "line" in reason
 
     fix_package(package)
     click_and_wait(browser, by_id(browser, "retry"))
 
-    assert "succeeded" in by_id(browser, "run-status").text
+    assert "succeeded" in text_of(browser, "run-status")
     browser.save_screenshot(str(shots / "run.png"))
     browser.get(f"{live_console}/")
     assert not browser.find_elements(By.ID, "banner") or "failed package" not in (
-        by_id(browser, "banner").text
+        text_of(browser, "banner")
     )
     browser.get(f"{live_console}/audit")
     rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.audit tr")]
@@ -120,7 +134,7 @@ def test_an_admin_resends_an_order_and_the_audit_log_names_them(
     order_with_failed_push(db_engine)
     log_in(browser, live_console, "alice")
     browser.get(f"{live_console}/orders")
-    assert "the warehouse is closed" in by_id(browser, "order-S-1001").text
+    assert "the warehouse is closed" in text_of(browser, "order-S-1001")
 
     click_and_wait(browser, by_id(browser, "resend-S-1001"))
 
@@ -155,7 +169,7 @@ def test_an_operator_is_offered_no_admin_action_and_a_forged_one_is_refused(
     )
     WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
 
-    assert "admin role" in by_id(browser, "error").text
+    assert "admin role" in text_of(browser, "error")
     assert outbox_state(db_engine) == "failed"
     assert [a for a in audit_entries(db_engine) if a[0] != "console.login"] == []
 
@@ -187,7 +201,7 @@ def test_an_admin_confirms_a_held_hide_and_the_audit_log_names_them(
     run_uuid = held_hide(settings, db_engine, tmp_path)
     log_in(browser, live_console, "alice")
 
-    banner = by_id(browser, "banner").text
+    banner = text_of(browser, "banner")
     browser.save_screenshot(str(shots / "overview-held-hide.png"))
     assert "Hiding held" in banner
     assert "90 of 100 products" in banner
@@ -215,7 +229,7 @@ def test_an_admin_rejects_a_held_hide_from_its_run_and_nothing_is_hidden(
     run_uuid = held_hide(settings, db_engine, tmp_path)
     log_in(browser, live_console, "alice")
     browser.get(f"{live_console}/runs/{run_uuid}")
-    assert "90 of 100 products" in by_id(browser, "held").text
+    assert "90 of 100 products" in text_of(browser, "held")
 
     click_and_wait(browser, by_id(browser, f"reject-hide-{run_uuid}"))
 
@@ -251,5 +265,5 @@ def test_an_operator_sees_a_held_hide_but_no_buttons_and_a_forged_confirm_is_ref
     )
     WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
 
-    assert "admin role" in by_id(browser, "error").text
+    assert "admin role" in text_of(browser, "error")
     assert visible_products(db_engine) == 100
