@@ -12,7 +12,7 @@ in this process (Flask's test client, so no HTTP client is measured) and asks ea
 audit entries. ``audit verify`` (an action that walks the whole chain) is timed once, apart.
 
 Environment: ``ONEC_SYNC_BENCH_PG_URL`` (server to create the bench database on; default the
-test server).
+test server), ``ONEC_SYNC_BENCH_DATABASE`` (its name; default onec_sync_bench_console).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from syncd.store.audit import GENESIS, entry_digest
 from syncd.store.engine import make_engine
 
 PG_URL = os.environ.get("ONEC_SYNC_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
-DATABASE = "onec_sync_bench_console"
+DATABASE = os.environ.get("ONEC_SYNC_BENCH_DATABASE", "onec_sync_bench_console")
 BAR_MS = 300.0
 PASSWORD = "bench password 1234"
 STREAMS = ("commerceml", "odata:products", "odata:prices", "odata:stock", "odata-orders")

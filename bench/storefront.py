@@ -15,7 +15,8 @@ ceiling, measured right before each kind; the cached-versus-ceiling bar is judge
 search p99 < 100 ms.
 
 Environment: ``ONEC_SYNC_BENCH_PG_URL`` (server to create the bench database on; default the
-test server), ``ONEC_SYNC_BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/14; flushed).
+test server), ``ONEC_SYNC_BENCH_DATABASE`` (its name; default onec_sync_bench_storefront),
+``ONEC_SYNC_BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/14; flushed).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from syncd.store.engine import make_engine
 
 PG_URL = os.environ.get("ONEC_SYNC_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ONEC_SYNC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-DATABASE = "onec_sync_bench_storefront"
+DATABASE = os.environ.get("ONEC_SYNC_BENCH_DATABASE", "onec_sync_bench_storefront")
 CEILING = "ceiling (ping)"
 PAIRED_ROUNDS = 5
 PAIRED_SECONDS = 2
