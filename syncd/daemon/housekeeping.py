@@ -9,6 +9,9 @@
   acknowledged yet (a failing endpoint's events wait for it).
 * packages in ``folder.done_path`` / ``folder.failed_path`` (and their ``.reason.txt``), by the
   time they were claimed (their name's stamp), after ``folder_done_days`` / ``folder_failed_days``.
+* logins (``token_families``) and revoked token ids (``revoked_tokens``) a day after their tokens
+  expired: an expired token is refused for its expiry alone, so these rows no longer decide
+  anything. Always on: they would otherwise grow by one row per login for ever.
 
 Idempotent; safe to run while the daemon works.
 """
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Removed:
     what: str  # exchange_staging | work | quarantine | folder_done | folder_failed | change_events
+    #            | expired_tokens
     entries: int = 0
     bytes: int = 0
 
@@ -65,6 +69,26 @@ def sweep_old_files(
     if keep.change_events_days > 0:
         cutoff = now - timedelta(days=keep.change_events_days)
         removed.append(Removed("change_events", prune_change_events(engine, cutoff)))
+    removed.append(Removed("expired_tokens", prune_expired_tokens(engine, now - TOKEN_GRACE)))
+    return removed
+
+
+# How long after its expiry a token's rows stay (longer than any clock skew between hosts).
+TOKEN_GRACE = timedelta(days=1)
+
+
+def prune_expired_tokens(engine: Engine, expired_before: datetime) -> int:
+    """Remove logins and revoked token ids whose tokens expired before ``expired_before``;
+    returns how many rows."""
+    with Session(engine) as session:
+        removed = 0
+        for model in (models.TokenFamily, models.RevokedToken):
+            table = models.table(model)
+            result = session.execute(delete(table).where(table.c.expires_at < expired_before))
+            removed += int(getattr(result, "rowcount", 0) or 0)
+        session.commit()
+    if removed:
+        log.info("housekeeping: removed %d expired login and revocation rows", removed)
     return removed
 
 

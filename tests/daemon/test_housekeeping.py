@@ -121,5 +121,33 @@ def test_an_age_of_zero_keeps_everything(
         ),
     )  # fmt: skip
     old = staging(settings, 999_999, 400)
-    assert sweep_old_files(keep_all, engine) == []
+    assert [r.what for r in sweep_old_files(keep_all, engine)] == ["expired_tokens"]
     assert old.exists()
+
+
+def test_logins_and_revocations_go_a_day_after_their_tokens_expired(
+    settings: Settings, make_db_engine: Callable[..., Engine]
+) -> None:
+    engine = make_db_engine(settings.database.url)
+    now = datetime.now(UTC)
+    ages = {"long-expired": 3.0, "just-expired": 0.5, "live": -7.0}  # days since expiry
+    with Session(engine) as session:
+        for name, days in ages.items():
+            expires = now - timedelta(days=days)
+            session.add(
+                models.TokenFamily(
+                    id=f"family-{name}", username="shop", current_jti=f"r-{name}",
+                    expires_at=expires,
+                )
+            )  # fmt: skip
+            session.add(models.RevokedToken(jti=f"jti-{name}", expires_at=expires))
+        session.commit()
+
+    removed = {r.what: r for r in sweep_old_files(settings, engine)}
+
+    with Session(engine) as session:
+        families = sorted(f.id for f in session.query(models.TokenFamily))
+        revoked = sorted(t.jti for t in session.query(models.RevokedToken))
+    assert families == ["family-just-expired", "family-live"]
+    assert revoked == ["jti-just-expired", "jti-live"]
+    assert removed["expired_tokens"].entries == 2
