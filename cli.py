@@ -82,13 +82,15 @@ class Context:
 
     def prepare(self, command: str) -> None:
         """Before ``command`` runs: check the schema it needs, once, here."""
-        from syncd.store.diagnosis import schema_problem
+        from syncd.store.diagnosis import missing_file, schema_problem
         from syncd.store.engine import make_engine
 
         self.command = command
         if command in _NO_SCHEMA_CHECK:
             return
-        problem = schema_problem(make_engine(self.settings.database))
+        problem = missing_file(self.settings.database.url) or schema_problem(
+            make_engine(self.settings.database)
+        )
         if problem is not None:
             fail(problem.message, code=problem.status)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -28,6 +29,21 @@ class Problem:
 
     message: str
     status: int
+
+
+def missing_file(url: str) -> Problem | None:
+    """A SQLite database whose file does not exist (checked without creating it)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if Path(database).expanduser().exists():
+        return None
+    return Problem(
+        f"the database {database} does not exist: run `onec-sync db upgrade` to create it, "
+        "or correct database.url (ONEC_SYNC_DATABASE_URL)",
+        EX_CONFIG,
+    )
 
 
 def schema_problem(engine: Engine) -> Problem | None:

@@ -220,8 +220,9 @@ def test_rotation_keeps_the_newest_by_count_and_the_young_by_age(tmp_path: Path)
 def test_backup_of_a_missing_sqlite_database_is_one_line(tmp_path: Path) -> None:
     code, output = cli(f"sqlite:///{tmp_path / 'none.db'}", "backup", "--dir", str(tmp_path))
     assert code == 78  # the database is checked before any command that needs it
-    assert "has no schema yet" in output
+    assert "none.db does not exist: run `onec-sync db upgrade`" in output
     assert len(output.strip().splitlines()) == 1
+    assert not (tmp_path / "none.db").exists()  # checking did not create it
 
 
 def test_a_manifest_naming_a_file_elsewhere_is_refused(
