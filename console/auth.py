@@ -1,14 +1,18 @@
 """Logging people in: the API's ``users`` table, argon2id passwords, a signed session cookie.
 
-The cookie holds the user's id and name only; every request loads the user again, so a user
-deactivated or demoted in the database loses access on their next click.
+The cookie holds the user's id and name and the login's random id; every request loads the user
+again, so a user deactivated or demoted in the database loses access on their next click. Logging
+out records the login's id as revoked (``revoked_tokens``, pruned by housekeeping once the cookie
+would have expired anyway), so a copy of the cookie taken before the logout is refused too.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -31,7 +35,7 @@ from werkzeug.wrappers import Response
 
 from syncd.exchange.throttle import LoginThrottle
 from syncd.store import audit
-from syncd.store.models import User
+from syncd.store.models import RevokedToken, User
 
 log = logging.getLogger(__name__)
 ROLES = ("operator", "admin")
@@ -80,7 +84,16 @@ def current_person(db: Session) -> Person | None:
         return None
     if user.username != session.get("username"):
         return None
+    login_id = session.get("login_id")
+    if not isinstance(login_id, str):
+        return None
+    if db.get(RevokedToken, _revocation_id(login_id)) is not None:
+        return None
     return Person(user.id, user.username, user.role)
+
+
+def _revocation_id(login_id: str) -> str:
+    return f"console:{login_id}"[:64]
 
 
 def login_required(view: F) -> F:
@@ -138,6 +151,7 @@ def login() -> Any:
             session.clear()  # a new session id: nothing from before the login carries over
             session.permanent = True
             session["user_id"], session["username"] = person.id, person.name
+            session["login_id"] = secrets.token_urlsafe(24)
             return redirect(_safe_next(request.args.get("next")))
         log.warning("console: refused login for %r from %s", username, request.remote_addr)
         error = "Wrong username or password."
@@ -147,6 +161,14 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Response:
+    login_id = session.get("login_id")
+    if isinstance(login_id, str) and g.get("person") is not None:
+        db: Session = g.db
+        lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+        revocation = _revocation_id(login_id)
+        if db.get(RevokedToken, revocation) is None:
+            db.add(RevokedToken(jti=revocation, expires_at=datetime.now(UTC) + lifetime))
+            db.commit()
     session.clear()
     return redirect(url_for("auth.login"))
 

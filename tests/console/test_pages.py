@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -51,6 +52,22 @@ def test_a_wrong_password_is_refused_and_shows_no_page(client: FlaskClient) -> N
     assert reply.status_code == 401
     assert "Wrong username or password" in reply.get_data(as_text=True)
     assert client.get("/").status_code == 302
+
+
+def test_a_cookie_copied_before_logout_is_refused_after_it(app: Flask, client: FlaskClient) -> None:
+    log_in(client, "alice")
+    cookie = client.get_cookie("onec_console")
+    assert cookie is not None
+    stolen = app.test_client()
+    stolen.set_cookie("onec_console", cookie.value)
+    assert stolen.get("/").status_code == 200  # the copy works while the login lasts
+
+    reply = client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert reply.status_code == 302
+
+    assert stolen.get("/").status_code == 302  # back to the login page
+    log_in(client, "alice")  # a new login is a new session, not affected
+    assert client.get("/").status_code == 200
 
 
 def test_the_session_cookie_is_httponly_samesite_strict_and_secure_when_configured(
