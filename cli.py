@@ -1325,9 +1325,8 @@ def webhooks_group() -> None:
 
 @contextmanager
 def _webhooks(ctx: Context) -> Iterator[Any]:
-    """The database engine for a webhook command; its errors as one line each."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    """The database engine for a webhook command; its refusals as one line each (database
+    errors are explained at the root, like every command's)."""
     from syncd.daemon.webhooks import WebhookError
     from syncd.store.engine import make_engine
 
@@ -1336,8 +1335,6 @@ def _webhooks(ctx: Context) -> Iterator[Any]:
         yield engine
     except WebhookError as exc:
         fail(str(exc))
-    except SQLAlchemyError as exc:
-        fail(f"the database {mask_url(ctx.settings.database.url)} cannot be used: {exc}", code=2)
     finally:
         engine.dispose()
 
