@@ -312,6 +312,11 @@ ODATA_DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "customer": "Контрагент_Key",
         "total": "СуммаДокумента",
         "lines": "Товары",
+        # read back from 1C's document (applied like the sale exchange's requisites)
+        "status": "Статус",  # its name goes through exchange.status_map
+        "paid": "",  # boolean properties, where the base has them
+        "shipped": "",
+        "cancelled": "",
     },
     "order_lines": {
         "product": "Номенклатура_Key",
