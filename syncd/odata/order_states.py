@@ -151,7 +151,7 @@ def _orders(session: Session, column: Any, keys: Iterable[str]) -> dict[str, Ord
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         for order in session.scalars(select(Order).where(column.in_(chunk))):
-            found[order.onec_id if column is Order.onec_id else order.number] = order
+            found[getattr(order, column.key)] = order
     return found
 
 

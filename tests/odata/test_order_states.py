@@ -108,7 +108,8 @@ def test_1cs_status_payment_and_posting_reach_the_pushed_order_like_the_sale_exc
     assert order(engine, "SITE-10001").status != "completed"
     source, note = history(engine, "SITE-10000")[-1]
     assert source == "1c-odata"
-    assert "status=completed" in note and "paid=True" in note
+    assert "status=completed" in note
+    assert "paid=True" in note
     last = order_events(engine)[-1]
     assert (last["number"], last["status"]) == ("SITE-10000", "completed")
     assert last["changes"] == {"status": "completed", "paid": True}
@@ -170,7 +171,8 @@ def test_another_document_showing_a_pushed_orders_number_is_refused_and_audited(
     [entry] = state_audits(engine)
     assert entry.outcome == "refused"
     [reason] = entry.details["refused"]
-    assert other in reason and f"is 1C's document {pushed_as}" in reason
+    assert other in reason
+    assert f"is 1C's document {pushed_as}" in reason
 
 
 @pytest.mark.parametrize("first", [0, 1], ids=["listed-first", "listed-second"])
