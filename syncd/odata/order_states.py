@@ -1,15 +1,16 @@
 """1C's state of the shop's orders, read back over OData and applied as the sale exchange's are.
 
-Part of every ``orders push`` run (after the push; skipped while no order has been sent to 1C).
-Every order document (``odata.order_entity``) whose site-number field (``order_fields.number``)
-is filled is read, page by page, and matched to at most one shop order, by one rule at a time:
+Part of every ``orders push`` run (after the push; skipped while no order has been sent to 1C,
+or with ``odata.order_states_days = 0``). Every order document (``odata.order_entity``) dated
+within ``order_states_days`` whose site-number field (``order_fields.number``) is filled is
+read, page by page, and matched to at most one shop order, by one rule at a time:
 
 1. its ``Ref_Key`` is the 1C id recorded on an order (by the push, or by an earlier read): that
    order, whatever number the document now shows;
 2. else its site number is an order's number, and only when nothing else could claim it: the
    order has no 1C id, it was sent to 1C (exchange or push), and no other document not marked
-   for deletion shows that number. The ``Ref_Key`` is then recorded on the order, so rule 1
-   matches it from then on.
+   for deletion shows that number, of any date (1C is asked: ``$top=2``). The ``Ref_Key`` is
+   then recorded on the order, so rule 1 matches it from then on.
 
 A document that names an order by number but fails rule 2 (the order is 1C's other document,
 several documents show the number, the order was never sent) is refused: nothing of it is
@@ -27,9 +28,9 @@ audit entry when something changed or was refused.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -72,12 +73,14 @@ def read_states(
     client: ODataClient, sessions: sessionmaker[Session], settings: Settings, *, actor: str
 ) -> StateCounts:
     """Read 1C's order documents and apply them (see the module docstring). Commits once."""
+    if settings.odata.order_states_days == 0:
+        return StateCounts()
     with UnitOfWork(sessions) as uow:
         if not _anything_sent(uow.session):
             return StateCounts()
     documents, unreadable = _documents(client, settings)
     with UnitOfWork(sessions) as uow:
-        found = match(uow.session, documents)
+        found = match(uow.session, documents, lambda number: _claimants(client, settings, number))
         found.refused[:0] = unreadable
         applied = apply_matched(
             uow.session,
@@ -100,13 +103,14 @@ def read_states(
     return counts
 
 
-def match(session: Session, documents: Sequence[OrderRecord]) -> _Matches:
-    """Each document with the order it is about, or why it is refused (module docstring)."""
+def match(
+    session: Session,
+    documents: Sequence[OrderRecord],
+    claimants: Callable[[str], list[str]],
+) -> _Matches:
+    """Each document with the order it is about, or why it is refused (module docstring).
+    ``claimants(number)``: the Ref_Keys of 1C's live documents showing ``number`` (two at most)."""
     by_ref = _orders(session, Order.onec_id, {d.onec_id for d in documents})
-    claims: dict[str, list[str]] = defaultdict(list)  # site number -> live documents showing it
-    for document in documents:
-        if document.number and not document.deleted:
-            claims[document.number].append(document.onec_id)
     numbers = {d.number for d in documents if d.number and d.onec_id not in by_ref}
     by_number = _orders(session, Order.number, numbers)
     found = _Matches()
@@ -119,7 +123,7 @@ def match(session: Session, documents: Sequence[OrderRecord]) -> _Matches:
         if order is None or document.deleted:
             found.unknown += 1
             continue
-        refusal = _refusal(order, document, claims[order.number])
+        refusal = _refusal(order, document, claimants)
         if refusal:
             found.refused.append(refusal)
         else:
@@ -127,22 +131,39 @@ def match(session: Session, documents: Sequence[OrderRecord]) -> _Matches:
     return found
 
 
-def _refusal(order: Order, document: OrderRecord, claimants: list[str]) -> str | None:
+def _refusal(
+    order: Order, document: OrderRecord, claimants: Callable[[str], list[str]]
+) -> str | None:
     named = f"document {document.onec_id} ({document.number_1c or 'no 1C number'})"
     if order.onec_id is not None:
         return (
             f"{named} shows site number {order.number}, but order {order.number} is 1C's "
             f"document {order.onec_id}"
         )
-    if len(claimants) > 1:
-        return (
-            f"{named}: {len(claimants)} documents show site number {order.number} "
-            f"({', '.join(sorted(claimants))}); none is applied until one remains "
-            "(mark the others for deletion)"
-        )
     if order.export_state not in SENT:
         return f"{named} shows site number {order.number}, but that order was never sent to 1C"
+    others = [ref for ref in claimants(order.number) if ref != document.onec_id]
+    if others:
+        return (
+            f"{named}: other documents show site number {order.number} too "
+            f"({', '.join(sorted(others))}); none is applied until one remains "
+            "(mark the others for deletion)"
+        )
     return None
+
+
+def _claimants(client: ODataClient, settings: Settings, number: str) -> list[str]:
+    odata = settings.odata
+    field_name = odata.fields("order")["number"]
+    rows = client.rows(
+        odata.order_entity,
+        [
+            ("$select", "Ref_Key"),
+            ("$filter", f"{field_name} eq {query.string(number)} and DeletionMark eq false"),
+            ("$top", "2"),
+        ],
+    )
+    return [str(row.get("Ref_Key", "")).lower() for row in rows]
 
 
 def _orders(session: Session, column: Any, keys: Iterable[str]) -> dict[str, Order]:
@@ -167,11 +188,13 @@ def _documents(client: ODataClient, settings: Settings) -> tuple[list[OrderRecor
     zone = ZoneInfo(odata.timezone)
     documents: list[OrderRecord] = []
     unreadable: list[str] = []
+    since = datetime.now(UTC) - timedelta(days=odata.order_states_days)
     pages = client.pages(
         odata.order_entity,
         select=format_orders.state_fields(fields),
         orderby="Ref_Key",
-        filter=f"{fields['number']} ne {query.string('')}",
+        filter=f"{fields['number']} ne {query.string('')} "
+        f"and Date ge {query.datetime_literal(since, zone)}",
     )
     for page in pages:
         for row in page.rows:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, select
@@ -25,7 +27,12 @@ STATUS_MAP = {"Закрыт": "completed", "КОтгрузке": "accepted"}
 
 @pytest.fixture
 def settings(pg: tuple[str, Engine], make_settings: Callable[..., Settings]) -> Settings:
-    base = make_settings(pg[0], order_constants=CONSTANTS, order_fields={"paid": "Оплачен"})
+    base = make_settings(
+        pg[0],
+        order_constants=CONSTANTS,
+        order_fields={"paid": "Оплачен"},
+        order_states_days=36500,  # the test documents are dated 2025
+    )
     return dataclasses.replace(base, exchange=ExchangeSettings(status_map=STATUS_MAP))
 
 
@@ -195,7 +202,7 @@ def test_two_documents_showing_one_number_give_it_neither_status_until_one_is_ma
     untouched = order(engine, "SHOP-7")
     assert (untouched.status, untouched.paid, untouched.onec_id) == ("new", False, None)
     [entry] = state_audits(engine)
-    assert all("2 documents show site number SHOP-7" in r for r in entry.details["refused"])
+    assert all("other documents show site number SHOP-7" in r for r in entry.details["refused"])
 
     change(fake, fake.entities[data.ORDERS][refs[0]], DeletionMark=True)  # a person chose
     assert push_orders(settings, engine).updated == 1
@@ -231,3 +238,30 @@ def test_nothing_is_read_back_while_no_order_was_sent(
     stranger(fake, 4, "SITE-10000")
     push_orders(settings, engine)
     assert fake.requests == []
+
+
+def test_only_recent_documents_are_read_but_every_other_claimant_of_a_number_counts(
+    fake: Fake1C, pg: tuple[str, Engine], settings: Settings
+) -> None:
+    _, engine = pg
+    recent = dataclasses.replace(
+        settings, odata=dataclasses.replace(settings.odata, order_states_days=30)
+    )
+    data.fill(fake)
+    add_orders(engine, 1)  # its document is dated 2025: outside the 30 days
+    push_orders(recent, engine)
+    change(fake, document_of(fake, "SITE-10000"), Статус="Закрыт")
+    add_orders(engine, 1, number="SHOP-7")
+    sent_by_exchange(engine, "SHOP-7")
+    today = datetime.now(ZoneInfo("Europe/Moscow")).replace(microsecond=0, tzinfo=None)
+    new = stranger(fake, 5, "SHOP-7", Date=today.isoformat())
+    old = stranger(fake, 6, "SHOP-7", Date="2020-03-01T12:00:00")  # a PO number typed long ago
+
+    result = push_orders(recent, engine)
+
+    assert (result.updated, result.refused) == (0, 1)
+    assert order(engine, "SITE-10000").status != "completed"
+    assert order(engine, "SHOP-7").onec_id is None
+    [reason] = state_audits(engine)[0].details["refused"]
+    assert new in reason
+    assert old in reason
