@@ -8,8 +8,10 @@ read, page by page, and matched to at most one shop order, by one rule at a time
 1. its ``Ref_Key`` is the 1C id recorded on an order (by the push, or by an earlier read): that
    order, whatever number the document now shows;
 2. else its site number is an order's number, and only when nothing else could claim it: the
-   order has no 1C id, it was sent to 1C (exchange or push), and no other document not marked
-   for deletion shows that number, of any date (1C is asked: ``$top=2``). The ``Ref_Key`` is
+   order has no 1C id, it was sent to 1C (exchange or push), the document is not dated before
+   the order was placed (a day's slack for clocks and zones: a customer's PO number typed into
+   1C earlier is not this order), and no other document not marked for deletion shows that
+   number, of any date (1C is asked: ``$top=2``). The ``Ref_Key`` is
    then recorded on the order, so rule 1 matches it from then on.
 
 A document that names an order by number but fails rule 2 (the order is 1C's other document,
@@ -52,6 +54,7 @@ log = logging.getLogger("syncd.odata")
 SOURCE = "1c-odata"
 SENT = ("pending", "exported")  # export states of an order 1C may hold a document of
 _CHUNK = 1000  # ids per IN (...) when finding orders
+_SLACK = timedelta(days=1)  # a document this much older than its order may still be its
 
 
 @dataclass
@@ -142,6 +145,12 @@ def _refusal(
         )
     if order.export_state not in SENT:
         return f"{named} shows site number {order.number}, but that order was never sent to 1C"
+    placed = order.created_at if order.created_at.tzinfo else order.created_at.replace(tzinfo=UTC)
+    if document.date_1c is not None and document.date_1c < placed - _SLACK:
+        return (
+            f"{named} shows site number {order.number}, but is dated "
+            f"{document.date_1c.isoformat()}, before that order was placed"
+        )
     others = [ref for ref in claimants(order.number) if ref != document.onec_id]
     if others:
         return (

@@ -230,6 +230,24 @@ def test_a_document_showing_the_number_of_an_order_never_sent_to_1c_is_refused(
     assert "never sent to 1C" in entry.details["refused"][0]
 
 
+def test_a_document_dated_before_the_order_was_placed_is_not_that_orders(
+    fake: Fake1C, pg: tuple[str, Engine], settings: Settings
+) -> None:
+    _, engine = pg
+    data.fill(fake)
+    add_orders(engine, 1, number="ABC-1")  # placed 2025-01-21
+    sent_by_exchange(engine, "ABC-1")
+    older = stranger(fake, 7, "ABC-1", Date="2024-11-05T12:00:00")  # a PO number, typed earlier
+
+    result = push_orders(settings, engine)
+
+    assert (result.updated, result.refused) == (0, 1)
+    assert order(engine, "ABC-1").onec_id is None
+    [reason] = state_audits(engine)[0].details["refused"]
+    assert older in reason
+    assert "before that order was placed" in reason
+
+
 def test_nothing_is_read_back_while_no_order_was_sent(
     fake: Fake1C, pg: tuple[str, Engine], settings: Settings
 ) -> None:
