@@ -1,10 +1,12 @@
 """A lean HTTP/1.1 load generator for machines without ``wrk``: one process, one event loop.
 
     python -m bench.loadgen URL PATHS_FILE --connections 8 --seconds 10 [--header "K: V"]...
+                            [--unique-header NAME]
 
-Keeps ``--connections`` keep-alive connections busy, each sending a random path of
-``PATHS_FILE`` (one per line) as soon as its previous response has been read, like ``wrk``
-does. Responses are read by their framing only (Content-Length or chunked; the body is never
+Keeps ``--connections`` keep-alive connections busy, each sending a random request of
+``PATHS_FILE`` (one per line: a path to GET, or ``POST <path> <JSON body>``) as soon as its
+previous response has been read, like ``wrk`` does. ``--unique-header`` gives every request its
+own value of that header (an ``Idempotency-Key``: each POST is a new order). Responses are read by their framing only (Content-Length or chunked; the body is never
 decoded), so a request costs this process a few tens of microseconds and the generator stays
 out of the way of the server it measures. Prints one JSON line: requests/s, p50 and p99
 latency in ms, and the number of non-2xx/3xx responses plus failed connections.
@@ -55,8 +57,17 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 
 
 class Run:
-    def __init__(self, requests: list[bytes], seconds: float, seed: int) -> None:
+    def __init__(
+        self,
+        requests: list[tuple[bytes, bytes]],
+        seconds: float,
+        seed: int,
+        unique_header: str | None = None,
+    ) -> None:
         self.requests = requests
+        self.unique_header = unique_header
+        self.tag = f"{time.time_ns():x}"  # unique values stay unique across runs
+        self.sent = 0
         self.deadline = time.monotonic() + seconds
         self.rng = random.Random(seed)
         self.latencies: list[float] = []
@@ -69,7 +80,7 @@ class Run:
                 if writer is None:
                     reader, writer = await asyncio.open_connection(host, port)
                 started = time.perf_counter()
-                writer.write(self.rng.choice(self.requests))
+                writer.write(self.next_request())
                 status, keep_alive = await read_response(reader)
                 self.latencies.append((time.perf_counter() - started) * 1000.0)
                 self.errors += status >= 400
@@ -83,13 +94,30 @@ class Run:
         if writer is not None:
             writer.close()
 
+    def next_request(self) -> bytes:
+        head, body = self.rng.choice(self.requests)
+        self.sent += 1
+        unique = f"{self.unique_header}: {self.tag}-{self.sent}\r\n" if self.unique_header else ""
+        return head + unique.encode("latin-1") + b"\r\n" + body
 
-def build_requests(host: str, port: int, paths: list[str], headers: list[str]) -> list[bytes]:
+
+def build_requests(
+    host: str, port: int, lines: list[str], headers: list[str]
+) -> list[tuple[bytes, bytes]]:
+    """(head without its blank line, body) per line of the paths file."""
     extra = "".join(f"{h.strip()}\r\n" for h in headers)
-    return [
-        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}\r\n".encode("latin-1")
-        for path in paths
-    ]
+    built = []
+    for line in lines:
+        method, path, body = "GET", line, b""
+        if line.startswith("POST "):
+            _, path, text = line.split(" ", 2)
+            method, body = "POST", text.encode("utf-8")
+            extra_body = f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        else:
+            extra_body = ""
+        head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}{extra_body}"
+        built.append((head.encode("latin-1"), body))
+    return built
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -97,11 +125,17 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 async def drive(
-    url: str, paths: list[str], connections: int, seconds: float, headers: list[str]
+    url: str,
+    paths: list[str],
+    connections: int,
+    seconds: float,
+    headers: list[str],
+    unique_header: str | None = None,
 ) -> dict[str, float]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    run = Run(build_requests(host, port, paths, headers), seconds, seed=8)
+    requests = build_requests(host, port, paths, headers)
+    run = Run(requests, seconds, seed=8, unique_header=unique_header)
     started = time.monotonic()
     await asyncio.gather(*(run.connection(host, port) for _ in range(connections)))
     elapsed = time.monotonic() - started
@@ -123,9 +157,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--header", action="append", default=[])
+    parser.add_argument("--unique-header", help="a header whose value differs in every request")
     args = parser.parse_args()
     paths = [p for p in args.paths_file.read_text(encoding="utf-8").splitlines() if p]
-    result = asyncio.run(drive(args.url, paths, args.connections, args.seconds, args.header))
+    result = asyncio.run(
+        drive(args.url, paths, args.connections, args.seconds, args.header, args.unique_header)
+    )
     print(json.dumps(result))
 
 

@@ -1,4 +1,4 @@
-"""Storefront API under load: product list, product page and search, cold and cached.
+"""Storefront API under load: product list, product page and search, cold and cached; orders.
 
     make bench BENCH_ARGS="storefront [--products 100000] [--seconds 10] [--workers 2]
                                       [--threads 4] [--seed pipeline|sql] [--only KIND] [--reuse]"
@@ -12,7 +12,10 @@ server with the response cache off (``cold``: every request reads PostgreSQL) an
 caching on and the URLs warmed (``cached``), beside ``/api/v1/ping`` on the same server, the
 ceiling, measured right before each kind; the cached-versus-ceiling bar is judged on alternating
 2-second runs of the two, since a small machine's speed drifts under sustained load. Bars (issue 8): cached reads >= half the ceiling; uncached product-detail p99 < 25 ms;
-search p99 < 100 ms.
+search p99 < 100 ms. ``orders``: authenticated ``POST /api/v1/orders`` of small valid orders (1-3
+lines of products priced in the key's price type and in stock, a new Idempotency-Key each), on
+the uncached server only (a write is never served from the cache), always through
+``bench/loadgen.py`` (it sends the bodies).
 
 Environment: ``ONEC_SYNC_BENCH_PG_URL`` (server to create the bench database on; default the
 test server), ``ONEC_SYNC_BENCH_DATABASE`` (its name; default onec_sync_bench_storefront),
@@ -54,6 +57,7 @@ PG_URL = os.environ.get("ONEC_SYNC_BENCH_PG_URL", "postgresql+psycopg://127.0.0.
 REDIS_URL = os.environ.get("ONEC_SYNC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 DATABASE = os.environ.get("ONEC_SYNC_BENCH_DATABASE", "onec_sync_bench_storefront")
 CEILING = "ceiling (ping)"
+ORDERS = "orders"  # POST /api/v1/orders: measured on the uncached server only
 PAIRED_ROUNDS = 5
 PAIRED_SECONDS = 2
 CONNECTIONS = 8
@@ -459,8 +463,8 @@ end
 
 
 def load(base: str, paths: list[str], key: str, seconds: int, workdir: Path) -> Result:
-    """Drive the server with wrk, or (without wrk) with ``bench/loadgen.py``."""
-    if shutil.which("wrk") is None:
+    """Drive the server with wrk, or (without wrk, or for POSTs) with ``bench/loadgen.py``."""
+    if shutil.which("wrk") is None or any(p.startswith("POST ") for p in paths):
         return load_with_loadgen(base, paths, key, seconds, workdir)
     return load_with_wrk(base, paths, key, seconds, workdir)
 
@@ -481,6 +485,7 @@ def load_with_loadgen(base: str, paths: list[str], key: str, seconds: int, workd
             f"--seconds={seconds}",
             f"--header=X-API-Key: {key}",
             "--header=Accept-Encoding: gzip",
+            "--unique-header=Idempotency-Key",
         ],
         cwd=Path(__file__).resolve().parent.parent,
         capture_output=True,
@@ -568,8 +573,38 @@ def url_sets_from(engine: Engine, rng: random.Random) -> dict[str, list[str]]:
         "product-list": lists,
         "product-detail": details,
         "search": searches,
+        ORDERS: order_requests(engine, rng),
         CEILING: ["/api/v1/ping"],
     }
+
+
+def order_requests(engine: Engine, rng: random.Random) -> list[str]:
+    """``POST`` lines for loadgen: orders of 1-3 offers that have a price in the bench key's
+    price type (the default: the first one) and stock, so that every order is accepted."""
+    with engine.connect() as connection:
+        offers = connection.execute(
+            text(
+                "SELECT p.product_onec_id, p.offer_onec_id FROM prices p "
+                "JOIN offers o ON o.onec_id = p.offer_onec_id AND NOT o.is_deleted "
+                "JOIN products pr ON pr.onec_id = p.product_onec_id AND NOT pr.is_deleted "
+                "WHERE p.value > 0 AND p.price_type_onec_id = "
+                "(SELECT onec_id FROM price_types WHERE NOT is_deleted ORDER BY id LIMIT 1) "
+                "AND EXISTS (SELECT 1 FROM stock s WHERE s.offer_onec_id = p.offer_onec_id "
+                "AND s.quantity >= 3) ORDER BY random() LIMIT 600"
+            )
+        ).all()
+    bodies = []
+    for n in range(200):
+        lines = []
+        for product, offer in rng.sample(offers, min(len(offers), rng.randint(1, 3))):
+            line = {"product_id": product, "quantity": str(rng.randint(1, 3))}
+            if "#" in offer:
+                line["variant_id"] = offer.split("#", 1)[1]
+            lines.append(line)
+        customer = {"name": f"Покупатель {n}", "email": f"buyer{n}@example.ru"}
+        body = json.dumps({"customer": customer, "lines": lines}, ensure_ascii=False)
+        bodies.append(f"POST /api/v1/orders {body}")
+    return bodies
 
 
 def warm(base: str, paths: list[str], key: str) -> None:
@@ -584,7 +619,7 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--only", help="one of: product-list, product-detail, search")
+    parser.add_argument("--only", help="one of: product-list, product-detail, search, orders")
     parser.add_argument("--reuse", action="store_true", help="keep the last run's database")
     parser.add_argument(
         "--seed",
@@ -639,7 +674,7 @@ def run(argv: list[str]) -> None:
             try:
                 ping = sets[CEILING]
                 for name, paths in sets.items():
-                    if name == CEILING:
+                    if name == CEILING or (name == ORDERS and mode == "cached"):
                         continue
                     if mode == "cached":
                         warm(server.base, paths, key)
@@ -688,7 +723,7 @@ def report(
             f"  {CEILING:<14} {mode:<7} {c.rps:>9.0f} {c.p50_ms:>8.2f} {c.p99_ms:>8.2f} {c.errors:>7}"
         )
     kinds = [name for name in dict.fromkeys(n for n, _m in results) if name != CEILING]
-    for name in kinds:
+    for name in (k for k in kinds if k in shares):
         share, kind_rps, ceiling_rps = shares[name]
         verdict = "ok" if share >= 0.5 else "MISSED"
         print(

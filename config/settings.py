@@ -312,6 +312,11 @@ ODATA_DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "customer": "Контрагент_Key",
         "total": "СуммаДокумента",
         "lines": "Товары",
+        # read back from 1C's document (applied like the sale exchange's requisites)
+        "status": "Статус",  # its name goes through exchange.status_map
+        "paid": "",  # boolean properties, where the base has them
+        "shipped": "",
+        "cancelled": "",
     },
     "order_lines": {
         "product": "Номенклатура_Key",
@@ -371,6 +376,7 @@ class ODataSettings:
     order_entity: str = "Document_ЗаказКлиента"
     post_orders: bool = True  # post (провести) each created document
     post_operational: bool = False  # PostingModeOperational=true
+    order_states_days: int = 90  # 1C's order documents this recent are read back after a push
     group_fields: dict[str, str] = field(default_factory=dict)
     product_fields: dict[str, str] = field(default_factory=dict)
     characteristic_fields: dict[str, str] = field(default_factory=dict)
@@ -426,6 +432,8 @@ class ODataSettings:
             len(self.exchange_node) != 36 or not set(self.exchange_node) <= _GUID_CHARS
         ):
             found.append("odata.exchange_node: not a Ref_Key (GUID)")
+        if self.order_states_days < 0:
+            found.append("odata.order_states_days: must be 0 (read none back) or more")
         if not 0 <= self.metadata_max_age_hours <= 24 * 365:
             found.append("odata.metadata_max_age_hours: must be between 0 and 8760")
         unknown = sorted(set(self.streams) - set(ODATA_STREAMS))

@@ -1,7 +1,8 @@
 """Orders -> the JSON body of a 1C document (``Document_ЗаказКлиента``), and 1C's answer back.
 
 Field maps: ``fields`` maps the header roles (``number``, ``date``, ``document_date``,
-``comment``, ``customer``, ``total``, ``lines``) and ``line_fields`` the row roles (``product``,
+``comment``, ``customer``, ``total``, ``lines``; read back: ``status``, ``paid``, ``shipped``,
+``cancelled``) and ``line_fields`` the row roles (``product``,
 ``characteristic``, ``quantity``, ``packages``, ``price``, ``total``) to 1C properties; an empty
 name leaves the role out. ``constants`` and ``line_constants`` are written as given (the
 organisation, agreement, warehouse, VAT rate... that the site does not know); the texts ``"true"``
@@ -17,7 +18,7 @@ from typing import Any
 
 from exchange_formats.errors import FormatError
 from exchange_formats.odata import values
-from exchange_formats.records import Order, OrderLine
+from exchange_formats.records import Order, OrderLine, Requisite
 
 FieldMap = Mapping[str, str]
 DELIVERY_LINE = "ORDER_DELIVERY"  # CommerceML's pseudo-product for delivery; not a 1C item
@@ -75,6 +76,49 @@ def created_document(body: Mapping[str, Any], zone: tzinfo) -> CreatedDocument:
         date=values.local_datetime(body.get("Date"), zone),
         posted=bool(values.boolean(body.get("Posted"))),
         deletion_mark=bool(values.boolean(body.get("DeletionMark"))),
+    )
+
+
+STATE_FLAGS = {"paid": "Оплачен", "shipped": "Отгружен", "cancelled": "Отменен"}
+
+
+def state_fields(fields: FieldMap) -> list[str]:
+    """The properties to ``$select`` for ``document_state``."""
+    roles = ("number", "status", *STATE_FLAGS)
+    named = [fields.get(role, "") for role in roles]
+    return ["Ref_Key", "Number", "Date", "Posted", "DeletionMark", *(n for n in named if n)]
+
+
+def document_state(body: Mapping[str, Any], *, fields: FieldMap, zone: tzinfo) -> Order:
+    """1C's state of an order document as the update record the sale exchange's documents
+    become: ``onec_id`` is the ``Ref_Key``, ``number`` the site's number, ``number_1c``/
+    ``date_1c`` 1C's own, ``deleted`` the deletion mark; posting, the status (``Статус заказа``,
+    mapped like the sale exchange's) and the paid/shipped/cancelled flags are requisites named
+    as CommerceML names them. No lines: the order's lines are left as they are.
+    Raises ``FormatError`` naming the document and the property."""
+    row = dict(body)
+    source = "order document"
+    onec_id = values.field(row, "Ref_Key", values.ref, source=source)
+    if onec_id is None:
+        raise FormatError("1C's order document names no Ref_Key", source=source)
+    requisites = []
+    posted = values.field(row, "Posted", values.boolean, source=source)
+    if posted is not None:
+        requisites.append(Requisite(name="Проведен", value=str(posted).lower()))
+    status = values.field(row, fields.get("status", ""), values.text, source=source)
+    if status:
+        requisites.append(Requisite(name="Статус заказа", value=status))
+    for role, name in STATE_FLAGS.items():
+        flag = values.field(row, fields.get(role, ""), values.boolean, source=source)
+        if flag is not None:
+            requisites.append(Requisite(name=name, value=str(flag).lower()))
+    return Order(
+        onec_id=onec_id,
+        number=values.field(row, fields.get("number", ""), values.text, source=source),
+        number_1c=values.field(row, "Number", values.text, source=source),
+        date_1c=values.field(row, "Date", lambda v: values.local_datetime(v, zone), source=source),
+        deleted=values.field(row, "DeletionMark", values.boolean, source=source),
+        requisites=tuple(requisites),
     )
 
 

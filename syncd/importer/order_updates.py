@@ -56,13 +56,35 @@ def apply_updates(
     (the sale exchange, a folder or ``onec-sync import``). Flushes, the caller commits (or rolls
     back)."""
     counts = UpdateCounts()
-    events = change_log.ChangeSet()
+    matched = []
     for document in documents:
         order = _find(db, document)
         if order is None:
             counts.unknown.append(document.onec_id)
-            continue
+        else:
+            matched.append((order, document))
+    apply_matched(db, matched, status_map, source=source, counts=counts)
+    return counts
+
+
+def apply_matched(
+    db: Session,
+    matched: Iterable[tuple[Order, OrderRecord]],
+    status_map: Mapping[str, str],
+    *,
+    source: str,
+    bind: bool = False,
+    counts: UpdateCounts | None = None,
+) -> UpdateCounts:
+    """Apply each document to the order the caller matched it with, as ``apply_updates`` does
+    (history rows, ``order`` events). ``bind`` records the document's Ид as the order's 1C id
+    (a change like the others) for orders that have none. Flushes; the caller commits."""
+    counts = counts if counts is not None else UpdateCounts()
+    events = change_log.ChangeSet()
+    for order, document in matched:
         changes = _changes(order, document, status_map)
+        if bind and order.onec_id is None:
+            changes["onec_id"] = (None, document.onec_id)
         if not changes:
             counts.unchanged += 1
             continue
@@ -217,6 +239,7 @@ def _describe(name: str, old: Any, value: Any) -> str:
     if name == "lines":
         return "lines " + order_lines.describe(old, value)
     labels = {
+        "onec_id": "1C id",
         "onec_number": "number",
         "onec_date": "date",
         "is_deleted": "deleted",

@@ -14,6 +14,8 @@ Each order to send has an ``order_outbox`` row that walks::
   again.
 * 1C refusing the data (its checks, posting) fails the row with 1C's message; 1C unavailable
   (after the retry policy) defers it to a later run and ends this one.
+* After the push, the run reads 1C's state of the orders sent (posted, status, paid, shipped,
+  deleted) and applies it as the sale exchange does: ``syncd.odata.order_states``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from config import ODataSettings, Settings
 from exchange_formats.errors import FormatError
 from exchange_formats.odata import orders as format_orders
 from exchange_formats.odata.orders import CreatedDocument
-from syncd.odata import outbox, query
+from syncd.odata import order_states, outbox, query
 from syncd.odata.client import ODataClient
 from syncd.odata.errors import BusinessError, ODataError, Unavailable
 from syncd.odata.retry import Stopped
@@ -60,6 +62,8 @@ class PushResult:
     posted: int = 0
     failed: int = 0
     deferred: int = 0
+    updated: int = 0  # orders whose state 1C's documents changed
+    refused: int = 0  # documents not applied: they name an order ambiguously
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -67,7 +71,8 @@ class PushResult:
         return self.outcome == "succeeded"
 
     def counts(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in ("created", "found", "posted", "failed", "deferred")}
+        names = ("created", "found", "posted", "failed", "deferred", "updated", "refused")
+        return {k: getattr(self, k) for k in names}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +110,8 @@ def push_orders(
                 zone=ZoneInfo(settings.odata.timezone),
             )
             _push_due(ctx, result, stop)
+            if result.outcome == "succeeded":
+                _read_states(ctx, settings, result, actor)
         if result.outcome == "succeeded" and result.failed:
             result.outcome = "failed"
         outbox.record_run(
@@ -175,6 +182,20 @@ def _push_one(ctx: _Context, outbox_id: int, result: PushResult) -> None:
         result.failed += 1
         result.errors.append(f"order {number}: {exc}")
         log.error("order %s not accepted by 1C: %s", number, exc)
+
+
+def _read_states(ctx: _Context, settings: Settings, result: PushResult, actor: str) -> None:
+    try:
+        states = order_states.read_states(ctx.client, ctx.sessions, settings, actor=actor)
+    except (Unavailable, Stopped) as exc:
+        result.outcome = "interrupted" if isinstance(exc, Stopped) else "deferred"
+        result.errors.append(f"1C's order documents not read, 1C unavailable: {exc}")
+        return
+    except ODataError as exc:
+        result.outcome = "failed"
+        result.errors.append(f"1C's order documents not read: {exc}")
+        return
+    result.updated, result.refused = states.updated, len(states.refused)
 
 
 # --- the two idempotent units --------------------------------------------------------------

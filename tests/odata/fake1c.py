@@ -2,7 +2,8 @@
 
 It answers the way ODATA.md documents 1C does: ``{"odata.metadata": ..., "value": [...]}``
 collections, ``$select``/``$filter``/``$orderby``/``$top``/``$skip`` on entity sets (the filter
-subset we send: ``eq``/``ne``, ``and``/``or``, parentheses, ``guid'…'``/string/boolean literals),
+subset we send: ``eq``/``ne``, ``ge``/``gt``/``le``/``lt`` on ``datetime'…'``, ``and``/``or``,
+parentheses, ``guid'…'``/string/boolean literals),
 ``SliceLast``/``Balance`` virtual tables with ``Condition`` (``Balance`` omits zero rows), 201
 creates with ``Location``, ``/Post`` actions, ``odata.error`` bodies, ``$metadata`` as XML.
 
@@ -360,7 +361,7 @@ def virtual_arguments(inner: str) -> dict[str, str]:
     return out
 
 
-# --- a $filter subset: eq/ne, and/or, parentheses ---------------------------------------------
+# --- a $filter subset: eq/ne (and ge/gt/le/lt on dates), and/or, parentheses -----------------
 
 _TOKEN = re.compile(r"\(|\)|guid'[^']*'|'(?:[^']|'')*'|[^\s()]+")
 
@@ -403,10 +404,13 @@ def parse_filter(text: str) -> Callable[[Row], bool]:
             assert take() == ")", text
             return inner
         name, op, literal = take(), take(), value(take())
-        assert op in ("eq", "ne"), f"unsupported operator {op} in {text}"
+        assert op in ("eq", "ne", *_ORDERED), f"unsupported operator {op} in {text}"
 
         def compare(row: Row) -> bool:
             found = row.get(name)
+            if op in _ORDERED:
+                assert isinstance(literal, Moment), f"{op} compares dates only here: {text}"
+                return isinstance(found, str) and _ORDERED[op](found, literal.text)
             if isinstance(literal, str) and isinstance(found, str) and name.endswith("_Key"):
                 same = found.lower() == literal.lower()
             else:
@@ -420,7 +424,24 @@ def parse_filter(text: str) -> Callable[[Row], bool]:
     return test
 
 
+_ORDERED: dict[str, Callable[[str, str], bool]] = {
+    "ge": lambda a, b: a >= b,
+    "gt": lambda a, b: a > b,
+    "le": lambda a, b: a <= b,
+    "lt": lambda a, b: a < b,
+}
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A ``datetime'…'`` literal; 1C's naive ISO texts compare in time order as strings."""
+
+    text: str
+
+
 def value(token: str) -> Any:
+    if token.startswith("datetime'"):
+        return Moment(token[9:-1])
     if token.startswith("guid'"):
         return token[5:-1]
     if token.startswith("'"):
