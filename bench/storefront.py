@@ -580,11 +580,13 @@ def url_sets_from(engine: Engine, rng: random.Random) -> dict[str, list[str]]:
 
 def order_requests(engine: Engine, rng: random.Random) -> list[str]:
     """``POST`` lines for loadgen: orders of 1-3 offers that have a price in the bench key's
-    price type (the default: the first one) and stock, so that every order is accepted."""
+    price type (the default: the first one) and stock, so that every order is accepted; each
+    line carries the price the shop showed, as a shop's checkout sends it (checked against the
+    catalog's)."""
     with engine.connect() as connection:
         offers = connection.execute(
             text(
-                "SELECT p.product_onec_id, p.offer_onec_id FROM prices p "
+                "SELECT p.product_onec_id, p.offer_onec_id, p.value FROM prices p "
                 "JOIN offers o ON o.onec_id = p.offer_onec_id AND NOT o.is_deleted "
                 "JOIN products pr ON pr.onec_id = p.product_onec_id AND NOT pr.is_deleted "
                 "WHERE p.value > 0 AND p.price_type_onec_id = "
@@ -596,8 +598,8 @@ def order_requests(engine: Engine, rng: random.Random) -> list[str]:
     bodies = []
     for n in range(200):
         lines = []
-        for product, offer in rng.sample(offers, min(len(offers), rng.randint(1, 3))):
-            line = {"product_id": product, "quantity": str(rng.randint(1, 3))}
+        for product, offer, price in rng.sample(offers, min(len(offers), rng.randint(1, 3))):
+            line = {"product_id": product, "quantity": str(rng.randint(1, 3)), "price": str(price)}
             if "#" in offer:
                 line["variant_id"] = offer.split("#", 1)[1]
             lines.append(line)
