@@ -65,9 +65,7 @@ class TemporaryServer:
     def create(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust")
         with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write(
-                f"listen_addresses = '127.0.0.1'\nunix_socket_directories = '{self.root}'\n"
-            )
+            conf.write(f"listen_addresses = '127.0.0.1'\nunix_socket_directories = '{self.root}'\n")
         self.start()
 
     def start(self) -> None:

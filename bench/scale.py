@@ -74,7 +74,11 @@ def advise_and_apply(server: TemporaryServer, work: Path, products: int) -> None
         db.admin.dispose()  # its pooled connections ended with the restart
         env = env_for(db, work / db.name)
         done = subprocess.run(
-            onec_sync("db", "check", "--products", str(products)), env=env, capture_output=True, text=True, check=False
+            onec_sync("db", "check", "--products", str(products)),
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         print(f"  db check after the change: {done.stdout.strip() or done.stderr.strip()}")
     finally:

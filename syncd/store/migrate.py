@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
+_VERSIONS = text("SELECT version_num FROM alembic_version")
 _REVISION_LINE = re.compile(
     r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(?:[\"']([^\"']+)[\"']|None)", re.MULTILINE
 )
@@ -59,8 +60,7 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         if not inspect(connection).has_table(VERSION_TABLE):
             return None
-        found = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
-        versions = list(found)
+        versions = list(connection.execute(_VERSIONS).scalars())
     if len(versions) > 1:  # the chain is linear: Alembic would refuse this table too
         raise RuntimeError(f"{VERSION_TABLE} names several heads: {', '.join(versions)}")
     return versions[0] if versions else None
