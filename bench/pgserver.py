@@ -40,14 +40,21 @@ def free_port() -> int:
         return port
 
 
+def run_tool(bindir: Path, tool: str, *args: str, cwd: Path, check: bool = True) -> None:
+    """Run one of the server's tools, as the ``postgres`` user when this process is root."""
+    argv = [str(bindir / tool), *args]
+    if os.geteuid() == 0:
+        argv = ["runuser", "-u", "postgres", "--", *argv]
+    subprocess.run(argv, check=check, capture_output=True, cwd=cwd, timeout=600)
+
+
 class TemporaryServer:
     """One cluster in a temporary folder; ``url()`` reaches it as the superuser ``postgres``."""
 
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix="onec-sync-bench-pg-", dir="/tmp"))
-        self.as_root = os.geteuid() == 0
-        if self.as_root:
+        if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         self.data = self.root / "data"
         self.log = self.root / "server.log"
@@ -57,10 +64,7 @@ class TemporaryServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def _run(self, tool: str, *args: str, check: bool = True) -> None:
-        argv = [str(self.bindir / tool), *args]
-        if self.as_root:
-            argv = ["runuser", "-u", "postgres", "--", *argv]
-        subprocess.run(argv, check=check, capture_output=True, cwd=self.root, timeout=600)
+        run_tool(self.bindir, tool, *args, cwd=self.root, check=check)
 
     def create(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust")
