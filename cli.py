@@ -290,8 +290,14 @@ def db_current(ctx: Context) -> None:
 
 
 @db_group.command("check")
+@click.option(
+    "--products",
+    type=click.IntRange(min=0),
+    default=0,
+    help="How many products the catalog will hold after the coming import (default: as now).",
+)
 @pass_context
-def db_check(ctx: Context) -> None:
+def db_check(ctx: Context, products: int) -> None:
     """Measure the PostgreSQL server and say which setting to change for a large first import
     and why, one line each. Exit status 0 with "nothing to change", 1 when a setting should."""
     from syncd.store import tuning
@@ -300,7 +306,7 @@ def db_check(ctx: Context) -> None:
     if ctx.settings.database.is_sqlite:
         fail("db check measures a PostgreSQL server; SQLite has none of its settings", code=2)
     facts = tuning.measure(make_engine(ctx.settings.database))
-    advice = tuning.advise(facts)
+    advice = tuning.advise(facts, products=products)
     measured = (
         f"database {tuning.size(facts.database_size)}, "
         f"catalog indexes {tuning.size(facts.catalog_index_size)}"

@@ -2,6 +2,7 @@
 
     python -m bench import [--products 100000] [--variants 0] [--rss-sizes 10000,1000000]
                            [--classifier-references]   # a 2.08+ package (ТипыЦен, Склады in import.xml)
+    python -m bench import --scale 100000,1000000 [--server advised|default] [--no-reference]
 
 Generates a package (``bench/gen_package.py``; cached under bench/out), creates a fresh
 PostgreSQL database (``ONEC_SYNC_BENCH_PG_URL``, default the test server) and measures, each step
@@ -23,6 +24,13 @@ in a child process of its own (wall time, and peak RSS of it and its workers):
 
 ``--classifier-references`` runs on the 2.08+ shape of the package (import.xml lists ТипыЦен and
 Склады in its classifier; ``bench/gen_package.py``).
+
+``--scale`` measures how the first import's rate holds as the catalog grows: the first import
+at each size, one after another, into a fresh database on one temporary PostgreSQL server the
+benchmark starts itself (``bench/pgserver.py``), with the settings ``onec-sync db check``
+advises applied (``--server default``: PostgreSQL's defaults), and the lxml reference beside
+each. It prints each size's products/s and peak RSS, each rate against the first size's, and
+the catalog's index size against ``shared_buffers`` after each import (``bench/scale.py``).
 
 Bars (issue 4): first import >= 60% of the reference's products/s; (issue 21) first import >= 60%
 of the lxml reference's products/s on both package shapes; unchanged re-import >= 3x
@@ -235,8 +243,17 @@ def run(argv: list[str]) -> None:
         action="store_true",
         help="a 2.08+ package: import.xml's Классификатор lists ТипыЦен and Склады too",
     )
+    parser.add_argument("--scale", default="", help="e.g. 100000,1000000: see bench/scale.py")
+    parser.add_argument("--server", choices=("advised", "default"), default="advised")
+    parser.add_argument("--no-reference", action="store_true", help="--scale: no lxml reference")
     args, _ = parser.parse_known_args(argv)
     work = ROOT / "out" / "import-work"
+    if args.scale:
+        from bench import scale
+
+        sizes = [int(s) for s in args.scale.split(",") if s.strip()]
+        scale.run_scale(sizes, args, work)
+        return
     files, products = package(
         args.products, args.variants, classifier_references=args.classifier_references
     )

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,32 +17,16 @@ from pathlib import Path
 
 import psycopg
 
+from bench.pgserver import bin_dir, free_port, run_tool
+
 DATABASE = "shop"
-
-
-def bin_dir() -> Path | None:
-    """The newest installed server's bin folder with initdb and pg_basebackup, if any."""
-    candidates = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True
-    )
-    for candidate in candidates:
-        if (candidate / "initdb").exists() and (candidate / "pg_basebackup").exists():
-            return candidate
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Cluster:
     def __init__(self, pair: ReplicatedPair, name: str) -> None:
         self.pair = pair
         self.data = pair.root / name
-        self.port = _free_port()
+        self.port = free_port()
         self.log = pair.root / f"{name}.log"
 
     def url(self, driver: str = "postgresql+psycopg") -> str:
@@ -78,10 +60,7 @@ class ReplicatedPair:
         self.replica = Cluster(self, "replica")
 
     def run(self, tool: str, *args: str, check: bool = True) -> None:
-        argv = [str(self.bindir / tool), *args]
-        if self.as_root:
-            argv = ["runuser", "-u", "postgres", "--", *argv]
-        subprocess.run(argv, check=check, capture_output=True, cwd=self.root, timeout=120)
+        run_tool(self.bindir, tool, *args, cwd=self.root, check=check)
 
     def start(self) -> None:
         self.run("initdb", "-D", str(self.primary.data), "-U", "postgres", "--auth=trust",

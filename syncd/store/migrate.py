@@ -1,19 +1,35 @@
-"""Schema migrations (Alembic) driven from code: ``onec-sync db upgrade|current|downgrade``."""
+"""Schema migrations (Alembic) driven from code: ``onec-sync db upgrade|current|downgrade``.
+
+Every command checks the schema revision before it starts (``current_revision`` against
+``head_revision``), so those two read Alembic's version table and the migration files' own
+``revision``/``down_revision`` lines without loading Alembic: its modules and the migration
+scripts would otherwise stay in the memory of every process, and an import's forked lane would
+start with a copy of them. Alembic is loaded by the commands that migrate.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
+_VERSIONS = text("SELECT version_num FROM alembic_version")
+_REVISION_LINE = re.compile(
+    r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(?:[\"']([^\"']+)[\"']|None)", re.MULTILINE
+)
 
 
 def make_alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
@@ -22,6 +38,8 @@ def make_alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; a no-op when it is already there."""
+    from alembic import command
+
     cfg = make_alembic_config(engine)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
@@ -29,6 +47,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     cfg = make_alembic_config(engine)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
@@ -36,18 +56,37 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision Alembic's version table names; ``None`` before the first migration."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        versions = list(connection.execute(_VERSIONS).scalars())
+    if len(versions) > 1:  # the chain is linear: Alembic would refuse this table too
+        raise RuntimeError(f"{VERSION_TABLE} names several heads: {', '.join(versions)}")
+    return versions[0] if versions else None
 
 
+@functools.cache
 def head_revision() -> str | None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    """The newest revision of this code's migrations: the one no other names as its
+    ``down_revision`` (read from the files; ``tests/store`` checks it is Alembic's head)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        for name, value in _REVISION_LINE.findall(script.read_text(encoding="utf-8")):
+            if value:
+                (revisions if name == "revision" else parents).add(value)
+    heads = revisions - parents
+    if len(heads) > 1:
+        raise RuntimeError(f"the migrations have several heads: {', '.join(sorted(heads))}")
+    return heads.pop() if heads else None
 
 
 def known_revisions() -> set[str]:
     """Every revision this code's migrations know (a backup at another cannot be restored)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return {script.revision for script in ScriptDirectory.from_config(cfg).walk_revisions()}
@@ -60,8 +99,4 @@ def is_current(engine: Engine) -> bool:
 
 def is_known(revision: str) -> bool:
     """True when ``revision`` is one of this code's migrations (older or the newest)."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return any(
-        script.revision == revision for script in ScriptDirectory.from_config(cfg).walk_revisions()
-    )
+    return revision in known_revisions()

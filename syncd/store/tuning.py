@@ -4,6 +4,10 @@
 database defaults count) and the sizes of the database and of the catalog's indexes;
 ``advise`` compares them with what a first import of a large catalog needs and returns one
 ``Advice`` per setting to change, each with the value to set and why. ``advise`` is pure.
+Before a first import the catalog is still empty, so ``advise`` takes the number of products
+the import will bring (``onec-sync db check --products N``) and sizes ``shared_buffers`` for
+the indexes of that catalog: ``N`` times the index bytes per product measured on the catalog
+already stored, or ``INDEX_BYTES_PER_PRODUCT`` while it holds fewer than ``MEASURED_FROM``.
 
 The figures behind the thresholds: a first import writes every catalog table and its B-tree
 indexes on 1C's random GUID keys, so each batch touches index pages all over each index. While
@@ -43,6 +47,12 @@ CATALOG_TABLES = (
     "prices",
     "stock",
 )
+# The catalog's index bytes per product, rounded up from what first imports of
+# ``bench/gen_package.py``'s package measured (one offer, a price and stock each, groups,
+# properties, images; the text GUID keys of every table and the search index): 2.6 KB at
+# 100,000 products (249MB), 2.5 KB at 1,000,000 (2.37GB).
+INDEX_BYTES_PER_PRODUCT = 2900
+MEASURED_FROM = 10_000  # products stored before their own figure replaces the one above
 _UNIT_BYTES = {"B": 1, "kB": 1024, "8kB": 8192, "16kB": 16384, "MB": MB, "GB": GB}
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400}
 
@@ -61,6 +71,7 @@ class ServerFacts:
     database_size: int
     catalog_index_size: int
     role: str
+    products: int = 0  # stored now
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +96,15 @@ def measure(engine: Engine) -> ServerFacts:
         sizes = connection.execute(
             text(
                 "SELECT pg_database_size(current_database()),"
-                " coalesce(sum(pg_relation_size(i.indexrelid)), 0), current_user"
+                " coalesce(sum(pg_relation_size(i.indexrelid)), 0), current_user,"
+                " to_regclass('products') IS NOT NULL"
                 "  FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
                 "  JOIN pg_namespace n ON n.oid = t.relnamespace"
                 " WHERE n.nspname = current_schema() AND t.relname = ANY(:tables)"
             ),
             {"tables": list(CATALOG_TABLES)},
         ).one()
+        products = sizes[3] and connection.execute(text("SELECT count(*) FROM products")).scalar()
     values = {name: (setting, unit) for name, setting, unit in rows}
     return ServerFacts(
         shared_buffers=_bytes(values["shared_buffers"]),
@@ -104,6 +117,7 @@ def measure(engine: Engine) -> ServerFacts:
         database_size=int(sizes[0]),
         catalog_index_size=int(sizes[1]),
         role=str(sizes[2]),
+        products=int(products or 0),
     )
 
 
@@ -117,10 +131,11 @@ def _seconds(value: tuple[str, str | None]) -> float:
     return float(setting) * _UNIT_SECONDS[unit or "s"]
 
 
-def advise(facts: ServerFacts) -> list[Advice]:
-    """The settings to change for a large first import, in the order they matter."""
+def advise(facts: ServerFacts, *, products: int = 0) -> list[Advice]:
+    """The settings to change for a large first import, in the order they matter; ``products``:
+    how many the catalog will hold after it (0: as many as now)."""
     found = [
-        _shared_buffers(facts),
+        _shared_buffers(facts, products),
         _max_wal_size(facts),
         _checkpoint_timeout(facts),
         _maintenance_work_mem(facts),
@@ -130,17 +145,28 @@ def advise(facts: ServerFacts) -> list[Advice]:
     return [advice for advice in found if advice is not None]
 
 
-def _shared_buffers(facts: ServerFacts) -> Advice | None:
-    wanted = max(GB, _round_up(facts.catalog_index_size * 5 // 4, 256 * MB))
+def expected_index_size(facts: ServerFacts, products: int) -> int:
+    """The catalog's index bytes once it holds ``products`` (never less than now)."""
+    if facts.products >= MEASURED_FROM:
+        per_product = facts.catalog_index_size / facts.products
+    else:
+        per_product = INDEX_BYTES_PER_PRODUCT
+    return max(facts.catalog_index_size, int(products * per_product))
+
+
+def _shared_buffers(facts: ServerFacts, products: int) -> Advice | None:
+    indexes = expected_index_size(facts, products)
+    wanted = max(GB, _round_up(indexes * 5 // 4, 256 * MB))
     if facts.shared_buffers >= wanted:
         return None
+    coming = f", about {size(indexes)} at {products:,} products" if products else ""
     return Advice(
         "shared_buffers",
         size(facts.shared_buffers),
         f"{size(wanted)} or more, up to a quarter of the server's memory",
-        f"the catalog's indexes ({size(facts.catalog_index_size)} now) on random 1C GUIDs must "
-        "fit in it, or each batch copies index pages to and from the OS cache (a restart "
-        "applies it)",
+        f"the catalog's indexes ({size(facts.catalog_index_size)} now{coming}) on random 1C "
+        "GUIDs must fit in it, or each batch copies index pages to and from the OS cache (a "
+        "restart applies it)",
         f"ALTER SYSTEM SET shared_buffers = '{_setting_size(wanted)}'",
     )
 

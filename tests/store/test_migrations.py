@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,6 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from bench.gen_package import PackageSpec, generate_package
 from cli import main
 from syncd.store import migrate
 from syncd.store.models import Base
@@ -138,3 +143,52 @@ def test_orders_taken_before_ownership_was_recorded_belong_to_the_key_their_idem
         ("B", "user:anna"),
         ("C", None),
     ]
+
+
+def test_the_newest_revision_read_from_the_files_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS_DIR))
+    assert migrate.head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+@pytest.mark.parametrize("backend_url", ["empty_pg_url", "tmp_sqlite_url"])
+def test_the_current_revision_is_the_one_alembic_reads_at_every_step(
+    backend_url: str, request: pytest.FixtureRequest, make_db_engine: Callable[..., Engine]
+) -> None:
+    engine = make_db_engine(request.getfixturevalue(backend_url))
+    for revision in ("0001", "0002", "head"):
+        migrate.upgrade(engine, revision)
+        with engine.connect() as connection:
+            alembic_says = MigrationContext.configure(connection).get_current_revision()
+        assert migrate.current_revision(engine) == alembic_says
+    assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def test_an_import_checks_the_schema_without_loading_alembic(
+    fresh_pg_url: str, tmp_path: Path
+) -> None:
+    """An import forks a lane: whatever the parent holds, the child starts with a copy of."""
+    generate_package(tmp_path / "package", PackageSpec(products=50))
+    files = [str(tmp_path / "package" / name) for name in ("import.xml", "offers.xml")]
+    probe = (
+        "import sys\n"
+        "from cli import main\n"
+        "try:\n"
+        f"    main(['import', *{files!r}], standalone_mode=False)\n"
+        "finally:\n"
+        "    print('alembic loaded:', 'alembic' in sys.modules)\n"
+    )
+    env = {
+        **os.environ,
+        "ONEC_SYNC_DATABASE_URL": fresh_pg_url,
+        "ONEC_SYNC_CONFIG": "",
+        "ONEC_SYNC_PATHS_DATA_DIR": str(tmp_path / "data"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False
+    )
+    assert "succeeded" in done.stdout + done.stderr, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "alembic loaded: False"

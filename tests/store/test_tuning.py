@@ -28,9 +28,9 @@ GOOD = ServerFacts(
 )
 
 
-def _check(url: str) -> tuple[int, str]:
+def _check(url: str, *args: str) -> tuple[int, str]:
     env = {"ONEC_SYNC_DATABASE_URL": url, "ONEC_SYNC_CONFIG": ""}
-    result = CliRunner().invoke(main, ["db", "check"], env=env)
+    result = CliRunner().invoke(main, ["db", "check", *args], env=env)
     return result.exit_code, result.output
 
 
@@ -61,6 +61,46 @@ def test_each_setting_too_small_for_a_large_import_gets_one_line_naming_the_valu
     assert "\n" not in line
     assert advice.why
     assert line.endswith(f": {advice.why}")
+
+
+@pytest.mark.parametrize(
+    ("stored", "index_size", "coming", "wanted"),
+    [
+        (0, 8 * MB, 1_000_000, "3.5GB"),  # empty: the catalog's usual bytes per product
+        (0, 8 * MB, 100_000, "1GB"),
+        (200_000, 1 * GB, 1_000_000, "6.25GB"),  # measured on the stored catalog
+        (200_000, 1 * GB, 0, "1.25GB"),
+    ],
+)
+def test_shared_buffers_is_sized_for_the_catalog_the_coming_import_brings(
+    stored: int, index_size: int, coming: int, wanted: str
+) -> None:
+    facts = replace(GOOD, shared_buffers=512 * MB, catalog_index_size=index_size, products=stored)
+    (advice,) = advise(facts, products=coming)
+    assert advice.setting == "shared_buffers"
+    assert f"set {wanted} or more" in advice.line()
+    if coming:
+        assert f"at {coming:,} products" in advice.why
+
+
+def test_a_server_whose_buffers_hold_the_coming_catalog_has_nothing_to_change() -> None:
+    assert advise(replace(GOOD, catalog_index_size=8 * MB), products=1_000_000) == []
+
+
+@pytest.mark.postgres
+def test_db_check_sizes_shared_buffers_for_the_products_to_come(fresh_pg_url: str) -> None:
+    code, output = _check(fresh_pg_url, "--products", "1000000")
+    assert code == 1
+    (line,) = [line for line in output.splitlines() if line.startswith("shared_buffers = ")]
+    assert "at 1,000,000 products" in line
+    assert "set 3.5GB or more" in line
+
+
+def test_db_check_refuses_a_negative_number_of_products_in_one_line() -> None:
+    code, output = _check("sqlite:///:memory:", "--products", "-5")
+    assert code == 2
+    assert "--products" in output
+    assert "Traceback" not in output
 
 
 @pytest.mark.postgres
