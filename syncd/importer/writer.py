@@ -8,7 +8,8 @@ checkpoint.
 
 Unless ``WriteOptions.change_log`` is off, each batch also appends its change events (one per
 product, offer, group, or offer's prices or stock that it inserted, changed or deleted; see
-``syncd.store.changes``) with one COPY or INSERT, in the same transaction.
+``syncd.store.changes``) with one COPY or INSERT (a run that may be undone stages them as one
+row), in the same transaction.
 """
 
 from __future__ import annotations
@@ -185,7 +186,7 @@ class CatalogWriter:
         if self.changes is None or not len(self.changes):
             return
         if self.options.stage_changes:
-            self.repo.insert_rows(models.table(models.StagedChange), self.changes.rows(now))
+            changes.stage(self.repo.session, self.changes, now=now)
             return
         changes.lock_for_append(self.repo.session)
         self.repo.insert_rows(models.table(models.ChangeEvent), self.changes.rows(now))

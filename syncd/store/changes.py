@@ -11,9 +11,10 @@ position is never handed out before an earlier one has committed or rolled back.
 saw position N never later finds an event below N appear.
 
 A run that may still be undone (a full package, ``syncd.importer.undo``) stages its events in
-``change_events_staged``; they join the log in the transaction that closes the run
-(``publish_staged``), or vanish with the undo (``drop_staged``): a failed package leaves no
-event, and a reader never sees a change that is later taken back.
+``change_batches_staged``, one row per batch (``stage``: the batch's events as one JSON array,
+in their order); they join the log, in the order they were staged, in the transaction that
+closes the run (``publish_staged``), or vanish with the undo (``drop_staged``): a failed package
+leaves no event, and a reader never sees a change that is later taken back.
 
 Retention (``prune``) removes old events up to a position that it records as the feed's
 horizon; a reader asking for anything at or before it is told to read the catalog again.
@@ -73,20 +74,29 @@ class ChangeSet:
         for resource_id in resource_ids:
             self.add(kind, resource_id, action)
 
-    def rows(self, now: datetime) -> list[Row]:
-        """The events as rows, in a stable order (by kind as in ``KINDS``, then id)."""
+    def events(self) -> list[tuple[str, str, str, Row | None]]:
+        """(kind, resource id, action, data) in a stable order (kind as in ``KINDS``, then id)."""
         order = {kind: i for i, kind in enumerate(KINDS)}
         keys = sorted(self._events, key=lambda k: (order.get(k[0], len(order)), k[1]))
+        pending = self._events
+        return [
+            (kind, rid, pending[(kind, rid)].action, pending[(kind, rid)].data)
+            for kind, rid in keys
+        ]
+
+    def rows(self, now: datetime) -> list[Row]:
+        """The events as ``change_events`` rows, in the order of ``events``."""
+        run_id = self.run_id
         return [
             {
                 "kind": kind,
                 "resource_id": resource_id,
-                "action": self._events[(kind, resource_id)].action,
-                "data": self._events[(kind, resource_id)].data,
-                "run_id": self.run_id,
+                "action": action,
+                "data": data,
+                "run_id": run_id,
                 "created_at": now,
             }
-            for kind, resource_id in keys
+            for kind, resource_id, action, data in self.events()
         ]
 
 
@@ -117,27 +127,66 @@ def append(session: Session, changes: ChangeSet, *, now: datetime | None = None)
     return len(rows)
 
 
+def stage(session: Session, changes: ChangeSet, *, now: datetime) -> int:
+    """Stage the events of a batch of a run that may be undone (one row); returns how many."""
+    events = changes.events()
+    if not events:
+        return 0
+    staged = models.table(models.StagedChangeBatch)
+    session.execute(insert(staged).values(run_id=changes.run_id, events=events, created_at=now))
+    return len(events)
+
+
 _COLUMNS = ("kind", "resource_id", "action", "data", "run_id", "created_at")
+
+# One statement: every staged event of the run, in staging order, expanded from its batch.
+_PUBLISH_PG = text(
+    """
+    INSERT INTO change_events (kind, resource_id, action, data, run_id, created_at)
+    SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, NULLIF(e.value -> 3, 'null'::jsonb),
+           b.run_id, b.created_at
+    FROM change_batches_staged AS b
+    CROSS JOIN LATERAL jsonb_array_elements(b.events) WITH ORDINALITY AS e(value, n)
+    WHERE b.run_id = :run_id
+    ORDER BY b.id, e.n
+    """
+)
 
 
 def publish_staged(session: Session, run_id: int) -> int:
     """A journaled run succeeded: its staged events join the log, in the order they were
     staged, in the caller's (the run's closing) transaction; returns how many."""
-    staged = models.table(models.StagedChange)
-    rows = select(*(staged.c[c] for c in _COLUMNS)).where(staged.c.run_id == run_id)
     lock_for_append(session)
-    result = session.execute(
-        insert(models.table(models.ChangeEvent)).from_select(
-            list(_COLUMNS), rows.order_by(staged.c.id)
-        )
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        result = session.execute(_PUBLISH_PG, {"run_id": run_id})
+        count = int(getattr(result, "rowcount", 0) or 0)
+    else:
+        count = _publish_rows(session, run_id)
     drop_staged(session, run_id)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return count
+
+
+def _publish_rows(session: Session, run_id: int) -> int:
+    """``publish_staged`` row by row in Python (databases without JSON set functions)."""
+    staged = models.table(models.StagedChangeBatch)
+    batches = session.execute(
+        select(staged.c.events, staged.c.created_at)
+        .where(staged.c.run_id == run_id)
+        .order_by(staged.c.id)
+    ).all()
+    rows = [
+        dict(zip(_COLUMNS, (*event, run_id, created_at), strict=True))
+        for events, created_at in batches
+        for event in events
+    ]
+    if rows:
+        session.execute(insert(models.table(models.ChangeEvent)), rows)
+    return len(rows)
 
 
 def drop_staged(session: Session, run_id: int) -> None:
     """A journaled run was undone: what it changed is back, so its events never happened."""
-    staged = models.table(models.StagedChange)
+    staged = models.table(models.StagedChangeBatch)
     session.execute(delete(staged).where(staged.c.run_id == run_id))
 
 
