@@ -190,6 +190,7 @@ class CatalogWriter:
             return
         changes.lock_for_append(self.repo.session)
         self.repo.insert_rows(models.table(models.ChangeEvent), self.changes.rows(now))
+        changes.announce_after_commit(self.repo.session)
 
     def _log(
         self, kind: str, latest: dict[str, tuple[Any, str]], new: set[str], changed: set[str]

@@ -27,11 +27,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, event, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from syncd.store import models
-from syncd.store.locks import lock_key
+from syncd.store.engine import CHANGE_LOG_INFO, CHANGES_REDIS_INFO
+from syncd.store.events import publish_changes_committed
+from syncd.store.lock_keys import lock_key
 
 KINDS = ("product", "offer", "price", "stock", "group", "order")
 CHANGE_LOG_LOCK = "change-log:append"
@@ -117,14 +119,45 @@ def lock_for_append(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(CHANGE_LOG_LOCK)})
 
 
+def enabled(session: Session) -> bool:
+    """Whether this session's factory writes change events (``make_session_factory``)."""
+    return bool(session.info.get(CHANGE_LOG_INFO, True))
+
+
 def append(session: Session, changes: ChangeSet, *, now: datetime | None = None) -> int:
-    """Append ``changes`` in the caller's transaction (one statement); returns how many."""
+    """Append ``changes`` in the caller's transaction (one statement); returns how many (none
+    when the session's factory has the change log off)."""
     rows = changes.rows(now or datetime.now(UTC))
-    if not rows:
+    if not rows or not enabled(session):
         return 0
     lock_for_append(session)
     session.execute(insert(models.table(models.ChangeEvent)), rows)
+    announce_after_commit(session)
     return len(rows)
+
+
+def announce_after_commit(session: Session) -> None:
+    """Once this transaction commits, wake long-polling readers (``events.CHANGES_CHANNEL``)
+    when the session's factory names a Redis; a rolled-back transaction announces nothing."""
+    url = str(session.info.get(CHANGES_REDIS_INFO) or "")
+    if not url or session.info.get(_ANNOUNCING):
+        return
+    session.info[_ANNOUNCING] = True
+
+    def committed(_session: Session) -> None:
+        session.info.pop(_ANNOUNCING, None)
+        publish_changes_committed(url)
+
+    def rolled_back(_session: Session) -> None:
+        session.info.pop(_ANNOUNCING, None)
+        if event.contains(session, "after_commit", committed):
+            event.remove(session, "after_commit", committed)
+
+    event.listen(session, "after_commit", committed, once=True)
+    event.listen(session, "after_rollback", rolled_back, once=True)
+
+
+_ANNOUNCING = "onec_sync_changes_announcing"
 
 
 def stage(session: Session, changes: ChangeSet, *, now: datetime) -> int:
@@ -163,6 +196,8 @@ def publish_staged(session: Session, run_id: int) -> int:
     else:
         count = _publish_rows(session, run_id)
     drop_staged(session, run_id)
+    if count:
+        announce_after_commit(session)
     return count
 
 

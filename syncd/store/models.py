@@ -644,7 +644,7 @@ class ChangeEvent(Base):
     # BRIN: retention finds old events by time, and inserts in time order keep it nearly free.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (  # noqa: RUF012 - SQLAlchemy reads it
+    __table_args__ = (
         Index("ix_change_events_created_at", "created_at", postgresql_using="brin"),
         {"sqlite_autoincrement": True},
     )
