@@ -40,10 +40,26 @@ class FeedWaker:
         self.poll_seconds = poll_seconds
         self.recheck_seconds = recheck_seconds
         self._announced = 0  # announcements heard so far
+        self._waiting = 0  # requests in ``wait`` now
         self._condition = threading.Condition()
         self._stop = threading.Event()
         self._thread_pid = 0
         self._listening = False
+
+    @property
+    def listening(self) -> bool:
+        """True while this process is subscribed to the announcements."""
+        return self._listening and self._thread_pid == os.getpid()
+
+    @property
+    def waiting(self) -> int:
+        """How many requests of this process wait for an announcement now."""
+        return self._waiting
+
+    @property
+    def heard(self) -> int:
+        """Announcements (and subscriptions) this process has heard so far."""
+        return self._announced
 
     def mark(self) -> int:
         """Call before reading the feed; pass the result to ``wait``: an announcement that
@@ -54,10 +70,13 @@ class FeedWaker:
     def wait(self, mark: int, timeout: float) -> None:
         """Block until an announcement newer than ``mark``, the next database look, or
         ``timeout`` seconds, whichever comes first."""
-        listening = self._listening and self._thread_pid == os.getpid()
-        limit = min(timeout, self.recheck_seconds if listening else self.poll_seconds)
+        limit = min(timeout, self.recheck_seconds if self.listening else self.poll_seconds)
         with self._condition:
-            self._condition.wait_for(lambda: self._announced != mark, max(limit, 0.0))
+            self._waiting += 1
+            try:
+                self._condition.wait_for(lambda: self._announced != mark, max(limit, 0.0))
+            finally:
+                self._waiting -= 1
 
     def announce(self) -> None:
         """Tell every API process that events committed (after the commit); never raises."""
@@ -110,8 +129,8 @@ class FeedWaker:
         try:
             pubsub.subscribe(CHANGES_CHANNEL)
             pubsub.get_message(timeout=self.link.timeout_seconds)  # the subscribe confirmation
-            self._listening = True
             self._heard()  # (re)subscribed: anything may have been missed, look again
+            self._listening = True
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=1.0)
                 if message and message.get("type") == "message":

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from config.settings import ChangesSettings, DatabaseSettings, PathSettings, RedisSettings
+from storefront.feed_waker import FEED_WAKER_EXTENSION
 from storefront.openapi import CHANGE_FEED_OPERATIONS, document
 from syncd.importer.media import MediaStore
 from syncd.importer.pipeline import import_files
@@ -144,9 +145,13 @@ def test_a_long_poll_is_woken_through_redis_when_another_process_commits_an_even
     # announcement can make the request read the event.
     api = Api(app_factory(settings, FEED_RECHECK_SECONDS=60), feed_api.keys, feed_api.database_url)
     head = api.get("/api/v1/changes?limit=1").get_json()["head"]
+    waker = api.app.extensions[FEED_WAKER_EXTENSION]
+    while not waker.listening:  # the request below must rely on the subscription alone
+        time.sleep(0.05)
 
     def commit_later() -> None:
-        time.sleep(0.5)  # let the request start waiting
+        while not waker.waiting:  # commit only once the request has looked and found nothing
+            time.sleep(0.05)
         engine = make_engine(DatabaseSettings(url=api.database_url))
         with make_session_factory(engine, changes_redis_url=redis_url)() as session:
             found = changes.ChangeSet()
@@ -155,6 +160,7 @@ def test_a_long_poll_is_woken_through_redis_when_another_process_commits_an_even
             session.commit()
         engine.dispose()
 
+    heard = waker.heard
     writer = threading.Thread(target=commit_later)
     writer.start()
     page = api.get(f"/api/v1/changes?after={head}&wait=5").get_json()
@@ -162,6 +168,7 @@ def test_a_long_poll_is_woken_through_redis_when_another_process_commits_an_even
     assert [(e["kind"], e["id"], e["data"]) for e in page["items"]] == [
         ("order", "W-2", {"status": "paid"})
     ]
+    assert waker.heard == heard + 1  # the commit's announcement woke the request
 
 
 def test_a_position_retention_removed_is_a_410_that_says_to_read_the_catalog_again(
