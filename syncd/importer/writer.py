@@ -446,9 +446,17 @@ class CatalogWriter:
         """One event per offer: its product and the new values, e.g. prices by price type."""
         if self.changes is None:
             return
+        by_offer: dict[str, Row] = {}
         for row in rows:
-            data = {"product": row["product_onec_id"], name: {row[key]: _decimal(row[value])}}
-            self.changes.add(kind, row["offer_onec_id"], "changed", data)
+            data = by_offer.get(row["offer_onec_id"])
+            if data is None:
+                data = by_offer[row["offer_onec_id"]] = {
+                    "product": row["product_onec_id"],
+                    name: {},
+                }
+            data[name][row[key]] = _decimal(row[value])
+        for offer, data in by_offer.items():
+            self.changes.add(kind, offer, "changed", data)
 
     def _mention(self, kind: str, onec_ids: Iterable[str]) -> None:
         if self.options.mention_run_id is not None:

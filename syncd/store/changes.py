@@ -16,6 +16,10 @@ in their order); they join the log, in the order they were staged, in the transa
 closes the run (``publish_staged``), or vanish with the undo (``drop_staged``): a failed package
 leaves no event, and a reader never sees a change that is later taken back.
 
+A session whose factory has the change log off (``make_session_factory(change_log=False)``,
+``[changes] enabled``) appends nothing. One whose factory names a Redis announces each commit
+that appended events (``announce_after_commit``), which wakes the API's waiting long-polls.
+
 Retention (``prune``) removes old events up to a position that it records as the feed's
 horizon; a reader asking for anything at or before it is told to read the catalog again.
 """
@@ -27,7 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select, text
+import orjson
+from sqlalchemy import Text, cast, delete, event, func, insert, literal, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from syncd.store import models
@@ -166,7 +172,11 @@ def stage(session: Session, changes: ChangeSet, *, now: datetime) -> int:
     if not events:
         return 0
     staged = models.table(models.StagedChangeBatch)
-    session.execute(insert(staged).values(run_id=changes.run_id, events=events, created_at=now))
+    value: Any = events
+    if session.get_bind().dialect.name == "postgresql":
+        # orjson turns a batch's thousands of events into JSON several times faster than json.
+        value = cast(literal(orjson.dumps(events).decode(), Text), JSONB)
+    session.execute(insert(staged).values(run_id=changes.run_id, events=value, created_at=now))
     return len(events)
 
 
