@@ -8,12 +8,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from cli import main
-from syncd.store import migrate
-from syncd.store.models import Base
+from syncd.store import changes, migrate
+from syncd.store.models import Base, ChangeEvent
 
 pytestmark = pytest.mark.postgres
 
@@ -138,3 +139,31 @@ def test_orders_taken_before_ownership_was_recorded_belong_to_the_key_their_idem
         ("B", "user:anna"),
         ("C", None),
     ]
+
+
+@pytest.mark.parametrize("backend_url", ["empty_pg_url", "tmp_sqlite_url"])
+def test_events_staged_before_the_upgrade_are_published_after_it_in_their_order(
+    backend_url: str, request: pytest.FixtureRequest, make_db_engine: Callable[..., Engine]
+) -> None:
+    engine = make_db_engine(request.getfixturevalue(backend_url))
+    migrate.upgrade(engine, "0010")
+    staged = [("product", "P-2", "created", None), ("price", "P-1", "changed", '{"v": "9"}')]
+    with engine.begin() as connection:
+        for kind, resource_id, action, data in staged:
+            connection.execute(
+                text(
+                    "INSERT INTO change_events_staged "
+                    "(kind, resource_id, action, data, run_id, created_at) "
+                    "VALUES (:k, :r, :a, :d, 5, CURRENT_TIMESTAMP)"
+                ),
+                {"k": kind, "r": resource_id, "a": action, "d": data},
+            )
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        assert changes.publish_staged(session, 5) == 2
+        session.commit()
+        found = session.execute(select(ChangeEvent).order_by(ChangeEvent.position)).scalars()
+        assert [(e.kind, e.resource_id, e.action, e.data) for e in found] == [
+            ("product", "P-2", "created", None),
+            ("price", "P-1", "changed", {"v": "9"}),
+        ]
