@@ -145,25 +145,26 @@ def append(session: Session, changes: ChangeSet, *, now: datetime | None = None)
 def announce_after_commit(session: Session) -> None:
     """Once this transaction commits, wake long-polling readers (``events.CHANGES_CHANNEL``)
     when the session's factory names a Redis; a rolled-back transaction announces nothing."""
-    url = str(session.info.get(CHANGES_REDIS_INFO) or "")
-    if not url or session.info.get(_ANNOUNCING):
+    if not session.info.get(CHANGES_REDIS_INFO):
         return
-    session.info[_ANNOUNCING] = True
-
-    def committed(_session: Session) -> None:
-        session.info.pop(_ANNOUNCING, None)
-        publish_changes_committed(url)
-
-    def rolled_back(_session: Session) -> None:
-        session.info.pop(_ANNOUNCING, None)
-        if event.contains(session, "after_commit", committed):
-            event.remove(session, "after_commit", committed)
-
-    event.listen(session, "after_commit", committed, once=True)
-    event.listen(session, "after_rollback", rolled_back, once=True)
+    session.info[_PENDING] = True
+    if not session.info.get(_LISTENING):  # two listeners per session, whatever it commits
+        session.info[_LISTENING] = True
+        event.listen(session, "after_commit", _announce_pending)
+        event.listen(session, "after_rollback", _forget_pending)
 
 
-_ANNOUNCING = "onec_sync_changes_announcing"
+def _announce_pending(session: Session) -> None:
+    if session.info.pop(_PENDING, False):
+        publish_changes_committed(str(session.info.get(CHANGES_REDIS_INFO) or ""))
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+_PENDING = "onec_sync_changes_pending"  # this transaction appended events
+_LISTENING = "onec_sync_changes_listening"
 
 
 def stage(session: Session, changes: ChangeSet, *, now: datetime) -> int:
