@@ -673,7 +673,7 @@ class ConsoleSettings:
 class ChangesSettings:
     """The change feed (``GET /api/v1/changes``) and its signed webhooks."""
 
-    enabled: bool = True  # write catalog change events with every sync (order status: always)
+    enabled: bool = True  # write change events: the catalog's with every sync, and the orders'
     max_wait_seconds: float = 30.0  # longest long-poll a reader may ask for (``wait=``)
     webhook_timeout_seconds: float = 10.0  # one delivery's HTTP request
     webhook_batch: int = 100  # events per delivery (one POST)

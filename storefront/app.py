@@ -21,6 +21,7 @@ from storefront.cache import ResponseCache
 from storefront.context import SETTINGS_EXTENSION
 from storefront.database import Database
 from storefront.errors import ApiError, error_body
+from storefront.feed_waker import FEED_WAKER_EXTENSION, FeedWaker
 from storefront.queries.search import SQLITE_FOLD
 from storefront.redis_link import RedisLink
 from storefront.responses import CACHE_EXTENSION, json_response
@@ -57,7 +58,7 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.config.update(test_config or {})
     app.extensions[SETTINGS_EXTENSION] = settings
-    db = Database(settings.database)
+    db = Database(settings.database, change_log=settings.changes.enabled)
     db.init_app(app)
     if db.engine.dialect.name == "sqlite":
         _add_sqlite_fold(db)
@@ -65,6 +66,9 @@ def create_app(
     cache = ResponseCache(link, ttl_seconds=settings.storefront.cache_ttl_seconds)
     app.extensions[CACHE_EXTENSION] = cache
     db.commit_position = cache.commit_position
+    app.extensions[FEED_WAKER_EXTENSION] = FeedWaker(
+        link, recheck_seconds=float(app.config.get("FEED_RECHECK_SECONDS", 1.0))
+    )
     app.extensions[KEY_CACHE_EXTENSION] = KeyCache(
         link, max_age_seconds=settings.storefront.key_cache_seconds
     )
@@ -84,6 +88,7 @@ def close_app(app: Flask) -> None:
     cache: ResponseCache = app.extensions[CACHE_EXTENSION]
     cache.close()
     app.extensions[KEY_CACHE_EXTENSION].close()
+    app.extensions[FEED_WAKER_EXTENSION].close()
     app.extensions["onec_sync_db"].dispose()
 
 

@@ -26,11 +26,14 @@ _EXTENSION = "onec_sync_db"
 
 
 class Database:
-    def __init__(self, settings: DatabaseSettings) -> None:
+    def __init__(self, settings: DatabaseSettings, *, change_log: bool = True) -> None:
+        """``change_log``: whether order intake writes change events (``[changes] enabled``)."""
         # No pre-ping: it would double the round trips of every read. A connection that died
         # (PostgreSQL restarted) fails one request with 503 and SQLAlchemy drops the whole pool.
         self.engine: Engine = make_engine(settings, pool_pre_ping=False)
-        self.writers: sessionmaker[Session] = make_session_factory(self.engine)
+        self.writers: sessionmaker[Session] = make_session_factory(
+            self.engine, change_log=change_log
+        )
         if self.is_postgresql:
             reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")
             self.readers: sessionmaker[Session] = make_session_factory(reading)

@@ -1,7 +1,8 @@
 """Order intake: price a shop's order from the catalog and store it for 1C, exactly once.
 
-One transaction writes the order, its lines, the first status-history entry and the outbox row
-the OData push works from; the sale exchange (``mode=query``) picks it up by ``export_state``.
+One transaction writes the order, its lines, the first status-history entry, the outbox row
+the OData push works from and the order's ``created`` change event (``GET /changes``); the
+sale exchange (``mode=query``) picks it up by ``export_state``.
 Prices, totals and stock are the server's (``storefront.order_pricing``). The order records who
 submitted it (``submitted_by``), which decides who may read it; no response names it.
 
@@ -34,6 +35,7 @@ from storefront.formatting import money
 from storefront.order_pricing import PricedOrder, price_order
 from storefront.queries.orders import order_by_number
 from storefront.schemas import CustomerIn, OrderIn
+from syncd.store import changes
 from syncd.store.models import Customer, Order, OrderLine, OrderOutbox, OrderStatusChange
 
 MAX_KEY_LENGTH = 200
@@ -71,6 +73,7 @@ def submit_order(
         if order_in.number is None:
             order.number = f"W{order.id:08d}"
         session.add(OrderOutbox(order_id=order.id))
+        _log_created(session, order)
         session.commit()
     except IntegrityError as exc:
         session.rollback()
@@ -84,6 +87,14 @@ def submit_order(
     stored = order_by_number(session, order.number)
     assert stored is not None
     return Submitted(stored, created=True)
+
+
+def _log_created(session: Session, order: Order) -> None:
+    """The ``order`` ``created`` change event, in the order's transaction (unless the change
+    log is off: the session factory says)."""
+    found = changes.ChangeSet()
+    found.add("order", order.number, "created", {"status": order.status})
+    changes.append(session, found)
 
 
 def _scoped_key(principal: Principal, key: str | None) -> str:

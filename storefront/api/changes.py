@@ -17,6 +17,7 @@ from storefront.auth.guard import require
 from storefront.auth.roles import CATALOG_READ
 from storefront.context import settings
 from storefront.errors import BadRequest, Gone, NotFound
+from storefront.feed_waker import feed_waker
 from storefront.queries import changes
 from storefront.responses import json_response
 from storefront.schemas import ChangesQuery
@@ -24,7 +25,6 @@ from storefront.validation import query
 from syncd.store.models import MediaFile
 
 blueprint = Blueprint("changes", __name__)
-POLL_SECONDS = 0.2  # how often a long-poll looks for new events
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -40,7 +40,9 @@ def feed() -> Response:
         )
     session = database.session()
     deadline = time.monotonic() + params.wait
+    waker = feed_waker()
     while True:
+        mark = waker.mark()
         removed = changes.horizon(session)
         if params.after < removed:
             raise Gone(
@@ -55,7 +57,7 @@ def feed() -> Response:
         if items or time.monotonic() >= deadline:
             break
         session.rollback()  # end the snapshot (SQLite): the next look sees new commits
-        time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
+        waker.wait(mark, deadline - time.monotonic())
     next_after = items[-1]["position"] if items else params.after
     if not items and kinds:
         next_after = max(params.after, head)  # none of these kinds up to head: skip ahead

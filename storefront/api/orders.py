@@ -9,6 +9,7 @@ from storefront.auth.guard import authenticate, require
 from storefront.auth.roles import ORDERS_READ, ORDERS_WRITE
 from storefront.context import settings
 from storefront.errors import NotFound
+from storefront.feed_waker import feed_waker
 from storefront.order_intake import submit_order
 from storefront.queries import orders
 from storefront.responses import json_response
@@ -32,6 +33,7 @@ def create_order() -> Response:
     )
     location = f"{request.root_path}/api/v1/orders/{result.order['number']}"
     if result.created:
+        feed_waker().announce()  # the order's change event committed
         return json_response(result.order, 201, {"Location": location})
     return json_response(result.order, 200, {"Location": location, "Idempotent-Replayed": "true"})
 

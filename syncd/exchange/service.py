@@ -51,7 +51,9 @@ class ExchangeService:
         self.settings = settings.exchange
         self.paths = settings.paths
         self.timezone = settings.import_.timezone  # 1C's local time zone
-        self.sessions = make_session_factory(engine)
+        self.sessions = make_session_factory(
+            engine, change_log=settings.changes.enabled, changes_redis_url=settings.redis.url
+        )
         self.credentials = CredentialChecker(settings.exchange)
         self.throttle = LoginThrottle(
             settings.exchange.login_rate_limit,

@@ -142,7 +142,9 @@ class PackageImport:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.sessions: sessionmaker[Session] = make_session_factory(engine)
+        self.sessions: sessionmaker[Session] = make_session_factory(
+            engine, change_log=settings.changes.enabled, changes_redis_url=settings.redis.url
+        )
         self.run_id = run.id
         self.run_uuid = run.run_uuid
         self.actor = run.actor

@@ -8,7 +8,8 @@ checkpoint.
 
 Unless ``WriteOptions.change_log`` is off, each batch also appends its change events (one per
 product, offer, group, or offer's prices or stock that it inserted, changed or deleted; see
-``syncd.store.changes``) with one COPY or INSERT, in the same transaction.
+``syncd.store.changes``) with one COPY or INSERT (a run that may be undone stages them as one
+row), in the same transaction.
 """
 
 from __future__ import annotations
@@ -185,10 +186,11 @@ class CatalogWriter:
         if self.changes is None or not len(self.changes):
             return
         if self.options.stage_changes:
-            self.repo.insert_rows(models.table(models.StagedChange), self.changes.rows(now))
+            changes.stage(self.repo.session, self.changes, now=now)
             return
         changes.lock_for_append(self.repo.session)
         self.repo.insert_rows(models.table(models.ChangeEvent), self.changes.rows(now))
+        changes.announce_after_commit(self.repo.session)
 
     def _log(
         self, kind: str, latest: dict[str, tuple[Any, str]], new: set[str], changed: set[str]
@@ -444,9 +446,17 @@ class CatalogWriter:
         """One event per offer: its product and the new values, e.g. prices by price type."""
         if self.changes is None:
             return
+        by_offer: dict[str, Row] = {}
         for row in rows:
-            data = {"product": row["product_onec_id"], name: {row[key]: _decimal(row[value])}}
-            self.changes.add(kind, row["offer_onec_id"], "changed", data)
+            data = by_offer.get(row["offer_onec_id"])
+            if data is None:
+                data = by_offer[row["offer_onec_id"]] = {
+                    "product": row["product_onec_id"],
+                    name: {},
+                }
+            data[name][row[key]] = _decimal(row[value])
+        for offer, data in by_offer.items():
+            self.changes.add(kind, offer, "changed", data)
 
     def _mention(self, kind: str, onec_ids: Iterable[str]) -> None:
         if self.options.mention_run_id is not None:

@@ -96,7 +96,9 @@ def push_orders(
     rows another go (after a person fixed the cause). Raises ``LockBusy`` when a push runs."""
     stop = should_stop or (lambda: False)
     with named_lock(engine, LOCK_NAME, wait=False):
-        sessions = make_session_factory(engine)
+        sessions = make_session_factory(
+            engine, change_log=settings.changes.enabled, changes_redis_url=settings.redis.url
+        )
         result = PushResult(run_uuid=str(uuid.uuid4()))
         started = time.monotonic()
         with UnitOfWork(sessions) as uow:

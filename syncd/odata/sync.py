@@ -90,7 +90,9 @@ def run_odata_sync(
     stop = should_stop or (lambda: False)
     notifier = CatalogNotifier(settings.redis.url, engine=engine)
     with named_lock(engine, LOCK_NAME, wait=False), named_lock(engine, CATALOG_LOCK, wait=False):
-        sessions = make_session_factory(engine)
+        sessions = make_session_factory(
+            engine, change_log=settings.changes.enabled, changes_redis_url=settings.redis.url
+        )
         result = RunResult(run_uuid=str(uuid.uuid4()))
         run_id = _begin(
             sessions, result.run_uuid, names, full=full, actor=actor, source=settings.odata.url

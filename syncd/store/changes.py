@@ -11,9 +11,14 @@ position is never handed out before an earlier one has committed or rolled back.
 saw position N never later finds an event below N appear.
 
 A run that may still be undone (a full package, ``syncd.importer.undo``) stages its events in
-``change_events_staged``; they join the log in the transaction that closes the run
-(``publish_staged``), or vanish with the undo (``drop_staged``): a failed package leaves no
-event, and a reader never sees a change that is later taken back.
+``change_batches_staged``, one row per batch (``stage``: the batch's events as one JSON array,
+in their order); they join the log, in the order they were staged, in the transaction that
+closes the run (``publish_staged``), or vanish with the undo (``drop_staged``): a failed package
+leaves no event, and a reader never sees a change that is later taken back.
+
+A session whose factory has the change log off (``make_session_factory(change_log=False)``,
+``[changes] enabled``) appends nothing. One whose factory names a Redis announces each commit
+that appended events (``announce_after_commit``), which wakes the API's waiting long-polls.
 
 Retention (``prune``) removes old events up to a position that it records as the feed's
 horizon; a reader asking for anything at or before it is told to read the catalog again.
@@ -26,11 +31,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+import orjson
+from sqlalchemy import Text, cast, delete, event, func, insert, literal, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from syncd.store import models
-from syncd.store.locks import lock_key
+from syncd.store.engine import CHANGE_LOG_INFO, CHANGES_REDIS_INFO
+from syncd.store.events import publish_changes_committed
+from syncd.store.lock_keys import lock_key
 
 KINDS = ("product", "offer", "price", "stock", "group", "order")
 CHANGE_LOG_LOCK = "change-log:append"
@@ -73,20 +82,29 @@ class ChangeSet:
         for resource_id in resource_ids:
             self.add(kind, resource_id, action)
 
-    def rows(self, now: datetime) -> list[Row]:
-        """The events as rows, in a stable order (by kind as in ``KINDS``, then id)."""
+    def events(self) -> list[tuple[str, str, str, Row | None]]:
+        """(kind, resource id, action, data) in a stable order (kind as in ``KINDS``, then id)."""
         order = {kind: i for i, kind in enumerate(KINDS)}
         keys = sorted(self._events, key=lambda k: (order.get(k[0], len(order)), k[1]))
+        pending = self._events
+        return [
+            (kind, rid, pending[(kind, rid)].action, pending[(kind, rid)].data)
+            for kind, rid in keys
+        ]
+
+    def rows(self, now: datetime) -> list[Row]:
+        """The events as ``change_events`` rows, in the order of ``events``."""
+        run_id = self.run_id
         return [
             {
                 "kind": kind,
                 "resource_id": resource_id,
-                "action": self._events[(kind, resource_id)].action,
-                "data": self._events[(kind, resource_id)].data,
-                "run_id": self.run_id,
+                "action": action,
+                "data": data,
+                "run_id": run_id,
                 "created_at": now,
             }
-            for kind, resource_id in keys
+            for kind, resource_id, action, data in self.events()
         ]
 
 
@@ -107,37 +125,114 @@ def lock_for_append(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(CHANGE_LOG_LOCK)})
 
 
+def enabled(session: Session) -> bool:
+    """Whether this session's factory writes change events (``make_session_factory``)."""
+    return bool(session.info.get(CHANGE_LOG_INFO, True))
+
+
 def append(session: Session, changes: ChangeSet, *, now: datetime | None = None) -> int:
-    """Append ``changes`` in the caller's transaction (one statement); returns how many."""
+    """Append ``changes`` in the caller's transaction (one statement); returns how many (none
+    when the session's factory has the change log off)."""
     rows = changes.rows(now or datetime.now(UTC))
-    if not rows:
+    if not rows or not enabled(session):
         return 0
     lock_for_append(session)
     session.execute(insert(models.table(models.ChangeEvent)), rows)
+    announce_after_commit(session)
     return len(rows)
 
 
+def announce_after_commit(session: Session) -> None:
+    """Once this transaction commits, wake long-polling readers (``events.CHANGES_CHANNEL``)
+    when the session's factory names a Redis; a rolled-back transaction announces nothing."""
+    if not session.info.get(CHANGES_REDIS_INFO):
+        return
+    session.info[_PENDING] = True
+    if not session.info.get(_LISTENING):  # two listeners per session, whatever it commits
+        session.info[_LISTENING] = True
+        event.listen(session, "after_commit", _announce_pending)
+        event.listen(session, "after_rollback", _forget_pending)
+
+
+def _announce_pending(session: Session) -> None:
+    if session.info.pop(_PENDING, False):
+        publish_changes_committed(str(session.info.get(CHANGES_REDIS_INFO) or ""))
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+_PENDING = "onec_sync_changes_pending"  # this transaction appended events
+_LISTENING = "onec_sync_changes_listening"
+
+
+def stage(session: Session, changes: ChangeSet, *, now: datetime) -> int:
+    """Stage the events of a batch of a run that may be undone (one row); returns how many."""
+    events = changes.events()
+    if not events:
+        return 0
+    staged = models.table(models.StagedChangeBatch)
+    value: Any = events
+    if session.get_bind().dialect.name == "postgresql":
+        # orjson turns a batch's thousands of events into JSON several times faster than json.
+        value = cast(literal(orjson.dumps(events).decode(), Text), JSONB)
+    session.execute(insert(staged).values(run_id=changes.run_id, events=value, created_at=now))
+    return len(events)
+
+
 _COLUMNS = ("kind", "resource_id", "action", "data", "run_id", "created_at")
+
+# One statement: every staged event of the run, in staging order, expanded from its batch.
+_PUBLISH_PG = text(
+    """
+    INSERT INTO change_events (kind, resource_id, action, data, run_id, created_at)
+    SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, NULLIF(e.value -> 3, 'null'::jsonb),
+           b.run_id, b.created_at
+    FROM change_batches_staged AS b
+    CROSS JOIN LATERAL jsonb_array_elements(b.events) WITH ORDINALITY AS e(value, n)
+    WHERE b.run_id = :run_id
+    ORDER BY b.id, e.n
+    """
+)
 
 
 def publish_staged(session: Session, run_id: int) -> int:
     """A journaled run succeeded: its staged events join the log, in the order they were
     staged, in the caller's (the run's closing) transaction; returns how many."""
-    staged = models.table(models.StagedChange)
-    rows = select(*(staged.c[c] for c in _COLUMNS)).where(staged.c.run_id == run_id)
     lock_for_append(session)
-    result = session.execute(
-        insert(models.table(models.ChangeEvent)).from_select(
-            list(_COLUMNS), rows.order_by(staged.c.id)
-        )
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        result = session.execute(_PUBLISH_PG, {"run_id": run_id})
+        count = int(getattr(result, "rowcount", 0) or 0)
+    else:
+        count = _publish_rows(session, run_id)
     drop_staged(session, run_id)
-    return int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        announce_after_commit(session)
+    return count
+
+
+def _publish_rows(session: Session, run_id: int) -> int:
+    """``publish_staged`` row by row in Python (databases without JSON set functions)."""
+    staged = models.table(models.StagedChangeBatch)
+    batches = session.execute(
+        select(staged.c.events, staged.c.created_at)
+        .where(staged.c.run_id == run_id)
+        .order_by(staged.c.id)
+    ).all()
+    rows = [
+        dict(zip(_COLUMNS, (*event, run_id, created_at), strict=True))
+        for events, created_at in batches
+        for event in events
+    ]
+    if rows:
+        session.execute(insert(models.table(models.ChangeEvent)), rows)
+    return len(rows)
 
 
 def drop_staged(session: Session, run_id: int) -> None:
     """A journaled run was undone: what it changed is back, so its events never happened."""
-    staged = models.table(models.StagedChange)
+    staged = models.table(models.StagedChangeBatch)
     session.execute(delete(staged).where(staged.c.run_id == run_id))
 
 

@@ -69,5 +69,17 @@ def _make_sqlite_engine(
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+# Session.info keys read by syncd.store.changes.append.
+CHANGE_LOG_INFO = "onec_sync_change_log"  # False: append writes nothing ([changes] enabled)
+CHANGES_REDIS_INFO = "onec_sync_changes_redis"  # where committed events are announced
+
+
+def make_session_factory(
+    engine: Engine, *, change_log: bool = True, changes_redis_url: str = ""
+) -> sessionmaker[Session]:
+    """Sessions on ``engine``. ``change_log`` false: ``syncd.store.changes.append`` writes no
+    event in them (``[changes] enabled``); ``changes_redis_url``: after a commit that appended
+    events, they are announced there (``syncd.store.events.CHANGES_CHANNEL``) to wake readers
+    waiting on the feed."""
+    info = {CHANGE_LOG_INFO: change_log, CHANGES_REDIS_INFO: changes_redis_url}
+    return sessionmaker(bind=engine, expire_on_commit=False, info=info)

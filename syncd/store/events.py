@@ -37,6 +37,10 @@ CATALOG_POSITION_KEY = "onec-sync:catalog-position"
 CREDENTIALS_CHANNEL = "onec-sync:credentials-changed"
 CREDENTIALS_GENERATION_KEY = "onec-sync:credentials-generation"
 
+# A committed change event: wakes readers long-polling the change feed (the message is the
+# feed's position at the commit, or empty when unknown).
+CHANGES_CHANNEL = "onec-sync:changes"
+
 # INCR, but a missing key (Redis restarted or evicted it) restarts from a time-based number so a
 # new generation can never collide with entries cached under an old one.
 _BUMP = """
@@ -151,6 +155,22 @@ def publish_credentials_changed(redis_url: str, *, timeout_seconds: float = 1.0)
     """
     keys = (CREDENTIALS_GENERATION_KEY, CREDENTIALS_CHANNEL)
     return _bump(redis_url, keys, "revoked", timeout_seconds, 0)
+
+
+def publish_changes_committed(redis_url: str, *, timeout_seconds: float = 1.0) -> None:
+    """Wake the API's long-polling feed readers: change events committed (call after the
+    commit). Never raises; without Redis readers find the events by polling the database."""
+    if not redis_url:
+        return
+    client = redis.Redis.from_url(
+        redis_url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+    )
+    try:
+        client.publish(CHANGES_CHANNEL, b"")
+    except redis.RedisError as exc:
+        log.warning("could not publish on %s: %s", CHANGES_CHANNEL, exc)
+    finally:
+        client.close()
 
 
 def _bump(

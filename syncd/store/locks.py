@@ -8,7 +8,6 @@ database (the kernel drops it when the process dies).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -17,6 +16,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from syncd.store.lock_keys import lock_key
+
+__all__ = ["CATALOG_LOCK", "LockBusy", "lock_key", "named_lock"]
+
 # Held by whatever writes the catalog (package imports, the exchange's files, OData pulls): a
 # failed full package undoes what it inserted by id (syncd.importer.undo), so it must be the only writer.
 CATALOG_LOCK = "import:catalog"
@@ -24,13 +27,6 @@ CATALOG_LOCK = "import:catalog"
 
 class LockBusy(Exception):
     """Another process holds the lock and the caller asked not to wait."""
-
-
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit key for ``pg_advisory_lock``."""
-    return int.from_bytes(
-        hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
-    )
 
 
 @contextmanager

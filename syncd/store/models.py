@@ -633,7 +633,6 @@ class ChangeEvent(Base):
     """
 
     __tablename__ = "change_events"
-    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it
     position: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # product|offer|price|stock|group|order
     resource_id: Mapped[str] = mapped_column(OnecId)  # onec_id; an order's number
@@ -642,20 +641,25 @@ class ChangeEvent(Base):
     )  # created|changed|hidden|deleted|reverted|status
     data: Mapped[dict[str, Any] | None] = mapped_column(Json)
     run_id: Mapped[int | None] = mapped_column(BigInteger)  # sync_runs.id (none: orders)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # BRIN: retention finds old events by time, and inserts in time order keep it nearly free.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_change_events_created_at", "created_at", postgresql_using="brin"),
+        {"sqlite_autoincrement": True},
+    )
 
 
-class StagedChange(Base):
-    """A change event of a journaled run (a full package) that has not finished: such a run may
-    still be undone, so its events reach ``change_events`` only when it succeeds."""
+class StagedChangeBatch(Base):
+    """The change events of one batch of a journaled run (a full package) that has not
+    finished: such a run may still be undone, so its events reach ``change_events`` only when
+    it succeeds. One row per batch, the events as a JSON array of ``[kind, resource_id,
+    action, data]`` in their order (``syncd.store.changes``)."""
 
-    __tablename__ = "change_events_staged"
+    __tablename__ = "change_batches_staged"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    resource_id: Mapped[str] = mapped_column(OnecId)
-    action: Mapped[str] = mapped_column(String(16))
-    data: Mapped[dict[str, Any] | None] = mapped_column(Json)
-    run_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    events: Mapped[list[Any]] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

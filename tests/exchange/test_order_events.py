@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
 from flask import Flask
 from sqlalchemy import select
 
+from config import Settings
+from config.settings import ChangesSettings
 from syncd.exchange.app import exchange_service
 from syncd.exchange.emulator import updates_document
 from syncd.store.models import ChangeEvent
@@ -42,3 +47,17 @@ def test_a_malformed_update_file_logs_no_event(one_c: OneC, app: Flask) -> None:
     broken = updates_document(["F-1"]).replace("</Документ>".encode(), b"</Docum>")
     assert text(one_c.call("file", filename="v8_1.xml", body=broken))[0] == "failure"
     assert order_events(app) == []
+
+
+def test_with_the_change_log_off_a_1c_status_update_logs_no_event(
+    exchange_settings: Settings, make_app: Callable[[Settings], Flask]
+) -> None:
+    off = dataclasses.replace(exchange_settings, changes=ChangesSettings(enabled=False))
+    quiet = make_app(off)
+    one_c = OneC(quiet.test_client(use_cookies=False), exchange_service(quiet).settings.path)
+    one_c.type = "sale"
+    place(quiet, "G-1")
+    one_c.start()
+    body = updates_document(["G-1"], status="Отгружен")
+    assert text(one_c.call("file", filename="v8_1.xml", body=body))[0] == "success"
+    assert order_events(quiet) == []

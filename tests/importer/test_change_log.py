@@ -131,7 +131,7 @@ def test_a_failed_full_package_leaves_no_event_even_after_writing_batches(
     assert sum(f.counts.written for f in result.files) > 0  # batches were written, then undone
     assert triples(events(engine)) == before
     with Session(engine) as session:
-        assert session.execute(select(models.StagedChange)).first() is None
+        assert session.execute(select(models.StagedChangeBatch)).first() is None
 
 
 def test_events_of_a_full_package_appear_when_it_succeeds_not_before(

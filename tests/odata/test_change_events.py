@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from config import Settings
+from config.settings import ChangesSettings
 from syncd.odata.sync import run_odata_sync
 from syncd.store import models
 from tests.odata import data
@@ -93,3 +95,17 @@ def test_an_order_pushed_to_1c_logs_its_created_and_posted_status_in_order(
     orders = [e for e in events(engine) if e.kind == "order"]
     assert [(e.resource_id, e.action) for e in orders] == [("SITE-10000", "status")] * 2
     assert [e.data["event"] for e in orders if e.data] == ["created", "posted"]
+
+
+def test_with_the_change_log_off_an_order_pushed_to_1c_logs_no_event(
+    fake: Fake1C, pg: tuple[str, Engine], make_settings: Callable[..., Settings]
+) -> None:
+    from syncd.odata.orders import push_orders
+    from tests.odata.test_orders import add_orders
+
+    url, engine = pg
+    data.fill(fake)
+    add_orders(engine, 1)
+    off = dataclasses.replace(make_settings(url), changes=ChangesSettings(enabled=False))
+    assert push_orders(off, engine).posted == 1
+    assert [e for e in events(engine) if e.kind == "order"] == []

@@ -12,13 +12,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from bench.gen_package import PackageSpec, generate_package
 from cli import main
-from syncd.store import migrate
-from syncd.store.models import Base
+from syncd.store import changes, migrate
+from syncd.store.models import Base, ChangeEvent
 
 pytestmark = pytest.mark.postgres
 
@@ -192,3 +193,31 @@ def test_an_import_checks_the_schema_without_loading_alembic(
     )
     assert "succeeded" in done.stdout + done.stderr, done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1] == "alembic loaded: False"
+
+
+@pytest.mark.parametrize("backend_url", ["empty_pg_url", "tmp_sqlite_url"])
+def test_events_staged_before_the_upgrade_are_published_after_it_in_their_order(
+    backend_url: str, request: pytest.FixtureRequest, make_db_engine: Callable[..., Engine]
+) -> None:
+    engine = make_db_engine(request.getfixturevalue(backend_url))
+    migrate.upgrade(engine, "0010")
+    staged = [("product", "P-2", "created", None), ("price", "P-1", "changed", '{"v": "9"}')]
+    with engine.begin() as connection:
+        for kind, resource_id, action, data in staged:
+            connection.execute(
+                text(
+                    "INSERT INTO change_events_staged "
+                    "(kind, resource_id, action, data, run_id, created_at) "
+                    "VALUES (:k, :r, :a, :d, 5, CURRENT_TIMESTAMP)"
+                ),
+                {"k": kind, "r": resource_id, "a": action, "d": data},
+            )
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        assert changes.publish_staged(session, 5) == 2
+        session.commit()
+        found = session.execute(select(ChangeEvent).order_by(ChangeEvent.position)).scalars()
+        assert [(e.kind, e.resource_id, e.action, e.data) for e in found] == [
+            ("product", "P-2", "created", None),
+            ("price", "P-1", "changed", {"v": "9"}),
+        ]

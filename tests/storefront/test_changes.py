@@ -21,12 +21,13 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy.orm import Session
 
 from config import Settings
-from config.settings import ChangesSettings, DatabaseSettings, PathSettings
+from config.settings import ChangesSettings, DatabaseSettings, PathSettings, RedisSettings
+from storefront.feed_waker import FEED_WAKER_EXTENSION
 from storefront.openapi import CHANGE_FEED_OPERATIONS, document
 from syncd.importer.media import MediaStore
 from syncd.importer.pipeline import import_files
 from syncd.store import changes
-from syncd.store.engine import make_engine
+from syncd.store.engine import make_engine, make_session_factory
 from syncd.store.models import MediaFile
 from tests.cml_builder import catalog, write_package
 from tests.storefront.conftest import Api, make_settings, with_storefront
@@ -131,6 +132,43 @@ def test_a_long_poll_answers_when_an_event_commits(feed_api: Api, tmp_path: Path
     again = feed_api.get(f"/api/v1/changes?after={page['next_after']}&wait=0.3").get_json()
     assert again["items"] == []
     assert again["next_after"] == page["next_after"]
+
+
+def test_a_long_poll_is_woken_through_redis_when_another_process_commits_an_event(
+    feed_api: Api, app_factory: Callable[..., Flask], redis_url: str
+) -> None:
+    settings = dataclasses.replace(
+        feed_api.app.extensions["onec_sync_settings"],
+        redis=RedisSettings(url=redis_url, socket_timeout_seconds=0.3),
+    )
+    # The database is looked at again only after a minute: within the 5 s wait, only the
+    # announcement can make the request read the event.
+    api = Api(app_factory(settings, FEED_RECHECK_SECONDS=60), feed_api.keys, feed_api.database_url)
+    head = api.get("/api/v1/changes?limit=1").get_json()["head"]
+    waker = api.app.extensions[FEED_WAKER_EXTENSION]
+    while not waker.listening:  # the request below must rely on the subscription alone
+        time.sleep(0.05)
+
+    def commit_later() -> None:
+        while not waker.waiting:  # commit only once the request has looked and found nothing
+            time.sleep(0.05)
+        engine = make_engine(DatabaseSettings(url=api.database_url))
+        with make_session_factory(engine, changes_redis_url=redis_url)() as session:
+            found = changes.ChangeSet()
+            found.add("order", "W-2", "status", {"status": "paid"})
+            changes.append(session, found)
+            session.commit()
+        engine.dispose()
+
+    heard = waker.heard
+    writer = threading.Thread(target=commit_later)
+    writer.start()
+    page = api.get(f"/api/v1/changes?after={head}&wait=5").get_json()
+    writer.join()
+    assert [(e["kind"], e["id"], e["data"]) for e in page["items"]] == [
+        ("order", "W-2", {"status": "paid"})
+    ]
+    assert waker.heard == heard + 1  # the commit's announcement woke the request
 
 
 def test_a_position_retention_removed_is_a_410_that_says_to_read_the_catalog_again(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, func, insert, select
 
+from config.settings import ChangesSettings
 from syncd.store.models import Order, OrderLine, OrderOutbox, OrderStatusChange
 from tests.storefront.conftest import Api, make_settings
 
@@ -255,3 +257,17 @@ def test_an_api_order_becomes_the_order_the_sale_exchange_sends_to_1c(api: Api) 
     assert [line.onec_id for line in record.lines][:2] == ["p-drill", "p-bit#6"]
     assert record.lines[-1].name == "courier"  # delivery travels as a service line
     assert ("Метод оплаты", "card") in [(r.name, r.value) for r in record.requisites]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_an_order_taken_by_the_api_is_a_created_event_in_the_feed_unless_the_log_is_off(
+    seeded_url: tuple[str, dict[str, str]], app_factory: Callable[..., Flask], enabled: bool
+) -> None:
+    url, keys = seeded_url
+    settings = dataclasses.replace(make_settings(url), changes=ChangesSettings(enabled=enabled))
+    api = Api(app_factory(settings), keys, url)
+    number = submit(api, ORDER).get_json()["number"]
+    submit(api, ORDER)  # the same key again: a replay, no second event
+    page = api.get("/api/v1/changes?kinds=order").get_json()
+    found = [(e["kind"], e["id"], e["action"], e["data"]) for e in page["items"]]
+    assert found == ([("order", number, "created", {"status": "new"})] if enabled else [])
