@@ -23,7 +23,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from storefront.errors import BadRequest
 from storefront.formatting import iso, money, quantity
@@ -50,6 +50,11 @@ PGR = ProductGroup.__table__
 PI = ProductImage.__table__
 PPV = ProductPropertyValue.__table__
 PO = PropertyOption.__table__
+
+# Aliases are built once: building one copies every column of its table, a cost per request.
+_CHEAPER = PR.alias("cheaper")
+_CHEAPER_OFFER = O.alias("cheaper_offer")
+_ITEM = P.alias("item")
 
 SORTS = ("name", "-name", "price", "-price", "updated", "-updated")
 
@@ -91,7 +96,9 @@ def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
         query = query.having(seek) if grouped else query.where(seek)
     order = [k.desc() for k in keys] if descending else list(keys)
     if session.get_bind().dialect.name == "postgresql":
-        page = _with_summaries(query, order, filters.limit + 1, filters.price_type)
+        page = _with_summaries(
+            query, list(keys), filters.limit + 1, filters.price_type, descending=descending
+        )
         rows = session.execute(page).all()
         items = [_summary_of_row(row, filters.price_type) for row in rows[: filters.limit]]
     else:
@@ -120,8 +127,7 @@ def _sorted_query(
         # Walk the product's prices in price order (ix_prices_price_type_onec_id_value) and keep
         # each product's cheapest active offer: the page is found after a few dozen rows instead
         # of aggregating every product of the category first.
-        cheaper = aliased(PR)
-        cheaper_offer = aliased(O)
+        cheaper, cheaper_offer = _CHEAPER, _CHEAPER_OFFER
         cheapest = ~exists().where(
             cheaper.c.product_onec_id == PR.c.product_onec_id,
             cheaper.c.price_type_onec_id == PR.c.price_type_onec_id,
@@ -387,16 +393,22 @@ _IMAGE_SQL = """(SELECT json_build_object('path', i.path, 'caption', i.caption)
 
 
 def _with_summaries(
-    query: Select[Any], order: list[Any], limit: int | None, price_type: str | None
+    query: Select[Any],
+    keys: list[Any],
+    limit: int | None,
+    price_type: str | None,
+    *,
+    descending: bool = False,
 ) -> Select[Any]:
-    """The first ``limit`` rows of ``query`` (``id``, ``onec_id``, ``sort_key``) in ``order``,
-    with each product's summary: one statement for a page and what it shows (PostgreSQL)."""
-    numbered = query.add_columns(
-        literal(price_type or "", String).label("price_type"),
-        func.row_number().over(order_by=order or None).label("position"),
-    )
-    found = numbered.order_by(*order).limit(limit).subquery("page")
-    item = P.alias("item")
+    """The first ``limit`` rows of ``query`` (``id``, ``onec_id``, ``sort_key``) in the order
+    of ``keys`` (``sort_key``, ``id``), with each product's summary: one statement for a page
+    and what it shows (PostgreSQL)."""
+    order = [k.desc() for k in keys] if descending else keys
+    priced = query.add_columns(literal(price_type or "", String).label("price_type"))
+    found = priced.order_by(*order).limit(limit).subquery("page")
+    # The page's keys again, outside: a subquery's order does not survive the join.
+    outer = [found.c.sort_key, found.c.id]
+    item = _ITEM
     return (
         select(
             found.c.id,
@@ -407,7 +419,7 @@ def _with_summaries(
             literal_column(_IMAGE_SQL).label("image"),
         )
         .select_from(found.join(item, item.c.id == found.c.id))
-        .order_by(found.c.position)
+        .order_by(*([k.desc() for k in outer] if descending else outer))
     )
 
 
