@@ -1,12 +1,14 @@
 """A lean HTTP/1.1 load generator for machines without ``wrk``: one process, one event loop.
 
-    python -m bench.loadgen URL PATHS_FILE --connections 8 --seconds 10 [--header "K: V"]...
+    python -m bench.loadgen URL[,URL...] PATHS_FILE --connections 8 --seconds 10 [--header "K: V"]...
                             [--unique-header NAME]
 
-Keeps ``--connections`` keep-alive connections busy, each sending a random request of
-``PATHS_FILE`` (one per line: a path to GET, or ``POST <path> <JSON body>``) as soon as its
+Keeps ``--connections`` keep-alive connections busy (split in turn across the URLs' servers when
+several are given, as a load balancer without stickiness would), each sending a random request
+of ``PATHS_FILE`` (one per line: a path to GET, or ``POST <path> <JSON body>``) as soon as its
 previous response has been read, like ``wrk`` does. ``--unique-header`` gives every request its
-own value of that header (an ``Idempotency-Key``: each POST is a new order). Responses are read by their framing only (Content-Length or chunked; the body is never
+own value of that header (an ``Idempotency-Key``: each POST is a new order). Responses are read
+by their framing only (Content-Length or chunked; the body is never
 decoded), so a request costs this process a few tens of microseconds and the generator stays
 out of the way of the server it measures. Prints one JSON line: requests/s, p50 and p99
 latency in ms, and the number of non-2xx/3xx responses plus failed connections.
@@ -66,7 +68,7 @@ class Run:
     ) -> None:
         self.requests = requests
         self.unique_header = unique_header
-        self.tag = f"{time.time_ns():x}"  # unique values stay unique across runs
+        self.tag = f"{time.time_ns():x}-{seed}"  # unique across runs and servers
         self.sent = 0
         self.deadline = time.monotonic() + seconds
         self.rng = random.Random(seed)
@@ -125,34 +127,42 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 async def drive(
-    url: str,
+    urls: list[str],
     paths: list[str],
     connections: int,
     seconds: float,
     headers: list[str],
     unique_header: str | None = None,
 ) -> dict[str, float]:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    requests = build_requests(host, port, paths, headers)
-    run = Run(requests, seconds, seed=8, unique_header=unique_header)
+    servers = []
+    for url in urls:
+        parts = urlsplit(url)
+        servers.append((parts.hostname or "127.0.0.1", parts.port or 80))
+    runs = [
+        Run(build_requests(host, port, paths, headers), seconds, seed=8 + n,
+            unique_header=unique_header)
+        for n, (host, port) in enumerate(servers)
+    ]  # fmt: skip
     started = time.monotonic()
-    await asyncio.gather(*(run.connection(host, port) for _ in range(connections)))
+    await asyncio.gather(
+        *(runs[n % len(runs)].connection(*servers[n % len(runs)]) for n in range(connections))
+    )
     elapsed = time.monotonic() - started
-    latencies = sorted(run.latencies)
+    latencies = sorted(latency for run in runs for latency in run.latencies)
+    errors = sum(run.errors for run in runs)
     if not latencies:
-        return {"rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "errors": run.errors}
+        return {"rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "errors": errors}
     return {
         "rps": len(latencies) / elapsed,
         "p50_ms": percentile(latencies, 0.50),
         "p99_ms": percentile(latencies, 0.99),
-        "errors": run.errors,
+        "errors": errors,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.loadgen")
-    parser.add_argument("url")
+    parser.add_argument("urls", help="a server's URL, or several separated by commas")
     parser.add_argument("paths_file", type=Path)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -160,8 +170,9 @@ def main() -> None:
     parser.add_argument("--unique-header", help="a header whose value differs in every request")
     args = parser.parse_args()
     paths = [p for p in args.paths_file.read_text(encoding="utf-8").splitlines() if p]
+    urls = args.urls.split(",")
     result = asyncio.run(
-        drive(args.url, paths, args.connections, args.seconds, args.header, args.unique_header)
+        drive(urls, paths, args.connections, args.seconds, args.header, args.unique_header)
     )
     print(json.dumps(result))
 

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from config import Settings, load_settings
 from storefront import protection
-from storefront.api import API_PREFIX, admin, auth, catalog, changes, meta, orders, search
+from storefront.api import API_PREFIX, admin, auth, catalog, changes, meta, ops, orders, search
 from storefront.auth import tokens
 from storefront.auth.guard import KEY_CACHE_EXTENSION
 from storefront.auth.key_cache import KeyCache
@@ -22,6 +22,7 @@ from storefront.context import SETTINGS_EXTENSION
 from storefront.database import Database
 from storefront.errors import ApiError, error_body
 from storefront.feed_waker import FEED_WAKER_EXTENSION, FeedWaker
+from storefront.metrics import StorefrontMetrics
 from storefront.queries.search import SQLITE_FOLD
 from storefront.redis_link import RedisLink
 from storefront.responses import CACHE_EXTENSION, json_response
@@ -58,7 +59,9 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.config.update(test_config or {})
     app.extensions[SETTINGS_EXTENSION] = settings
-    db = Database(settings.database, change_log=settings.changes.enabled)
+    metrics = StorefrontMetrics()
+    app.extensions[ops.METRICS_EXTENSION] = metrics
+    db = Database(settings.database, metrics, change_log=settings.changes.enabled)
     db.init_app(app)
     if db.engine.dialect.name == "sqlite":
         _add_sqlite_fold(db)
@@ -75,6 +78,7 @@ def create_app(
     tokens.init_app(app, settings.storefront, allow_ephemeral_secret=dev or app.testing)
     for module in (meta, catalog, search, orders, auth, admin, changes):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
+    app.register_blueprint(ops.blueprint)
     protection.init_app(app, settings.storefront, settings.proxy)
     app.extensions["onec_sync_limiter"] = protection.make_limiter(
         app, settings.storefront, settings.redis

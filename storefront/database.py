@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import DatabaseSettings
+from storefront.metrics import StorefrontMetrics
 from storefront.replicas import ReplicaSet
 from syncd.store.engine import make_engine, make_session_factory
 
@@ -26,7 +27,9 @@ _EXTENSION = "onec_sync_db"
 
 
 class Database:
-    def __init__(self, settings: DatabaseSettings, *, change_log: bool = True) -> None:
+    def __init__(
+        self, settings: DatabaseSettings, metrics: StorefrontMetrics, *, change_log: bool = True
+    ) -> None:
         """``change_log``: whether order intake writes change events (``[changes] enabled``)."""
         # No pre-ping: it would double the round trips of every read. A connection that died
         # (PostgreSQL restarted) fails one request with 503 and SQLAlchemy drops the whole pool.
@@ -39,7 +42,7 @@ class Database:
             self.readers: sessionmaker[Session] = make_session_factory(reading)
         else:  # SQLite's transactions are how its readers and the daemon's writer coexist
             self.readers = self.writers
-        self.replicas = ReplicaSet(settings)
+        self.replicas = ReplicaSet(settings, metrics)
         # The WAL position catalog reads must include (the response cache's); None: unknown.
         self.commit_position: Callable[[], int | None] = lambda: None
 

@@ -13,7 +13,8 @@ known: a replica is then used while its replay lag is at most
 
 A replica that cannot be reached is skipped for ``DOWN_SECONDS``; one that is behind is asked
 again at most every ``RECHECK_SECONDS``. Both are logged (at most once per ``LOG_EVERY_SECONDS``
-per replica). Orders, authentication and admin never read a replica.
+per replica) and counted, with the lag measured, in ``storefront.metrics``. Orders,
+authentication and admin never read a replica.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import DatabaseSettings
+from storefront.metrics import StorefrontMetrics
 from syncd.store.engine import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,9 @@ _LAG = text(
 class Replica:
     """One replica: its pool, and what it was last seen to have replayed."""
 
-    def __init__(self, settings: DatabaseSettings, url: str) -> None:
+    def __init__(self, settings: DatabaseSettings, url: str, metrics: StorefrontMetrics) -> None:
         self.name = make_url(url).render_as_string(hide_password=True)
+        self.metrics = metrics
         replica_settings = dataclasses.replace(settings, url=url, replica_urls=())
         # Pre-ping (one round trip per checkout): a replica that went away is found at checkout,
         # where the read can still go to the primary, instead of failing the request.
@@ -67,23 +70,24 @@ class Replica:
         self.logged_at = 0.0
         self.lock = threading.Lock()
 
-    def serves(self, position: int | None, max_lag: float) -> bool:
-        """True when this replica may serve a read that must include ``position`` (or, when
-        the position is unknown, that may be ``max_lag`` seconds old)."""
+    def refusal(self, position: int | None, max_lag: float) -> str | None:
+        """None when this replica may serve a read that must include ``position`` (or, when
+        the position is unknown, that may be ``max_lag`` seconds old); else why not: ``down``
+        or ``behind``."""
         now = time.monotonic()
         if now < self.down_until:
-            return False
+            return "down"
         if position is not None and self.replayed >= position:
-            return True
+            return None
         if position is None and now < self.lag_ok_until:
-            return True
+            return None
         with self.lock:
             if now - self.checked_at < RECHECK_SECONDS:
-                return False
+                return "behind"
             self.checked_at = now
             return self._check(position, max_lag, now)
 
-    def _check(self, position: int | None, max_lag: float, now: float) -> bool:
+    def _check(self, position: int | None, max_lag: float, now: float) -> str | None:
         try:
             with self.engine.connect() as connection:
                 if position is not None:
@@ -91,18 +95,22 @@ class Replica:
                         self.replayed, int(connection.execute(_REPLAYED).scalar_one())
                     )
                     ok = self.replayed >= position
+                    behind = max(position - self.replayed, 0)
+                    self.metrics.replica_behind.labels(self.name).set(behind)
                     why = f"replayed {self.replayed} < {position}, the last sync's commit"
                 else:
                     lag = float(connection.execute(_LAG).scalar_one())
+                    self.metrics.replica_lag.labels(self.name).set(lag)
                     ok = lag <= max_lag
                     why = f"{lag:.1f} s behind, more than {max_lag} s"
                     self.lag_ok_until = now + 1.0 if ok else 0.0
         except DBAPIError as exc:
             self.mark_down(exc)
-            return False
+            return "down"
         if not ok:
             self._log(logging.INFO, f"behind ({why}); reading the primary")
-        return ok
+            return "behind"
+        return None
 
     def open_session(self) -> Session | None:
         """A session already holding a live connection, or None (the replica is then skipped
@@ -130,9 +138,9 @@ class Replica:
 class ReplicaSet:
     """The configured replicas, taken in turn among those that may serve a read."""
 
-    def __init__(self, settings: DatabaseSettings) -> None:
+    def __init__(self, settings: DatabaseSettings, metrics: StorefrontMetrics) -> None:
         self.max_lag = settings.replica_max_lag_seconds
-        self.replicas = [Replica(settings, url) for url in settings.replica_urls]
+        self.replicas = [Replica(settings, url, metrics) for url in settings.replica_urls]
         self._turn = itertools.count()
 
     def __bool__(self) -> bool:
@@ -145,10 +153,13 @@ class ReplicaSet:
         start = next(self._turn)
         for offset in range(count):
             replica = self.replicas[(start + offset) % count]
-            if replica.serves(position, self.max_lag):
+            reason = replica.refusal(position, self.max_lag)
+            if reason is None:
                 session = replica.open_session()
                 if session is not None:
                     return session
+                reason = "down"
+            replica.metrics.replica_skips.labels(replica.name, reason).inc()
         return None
 
     def dispose(self) -> None:

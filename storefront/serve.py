@@ -1,14 +1,30 @@
-"""``onec-sync serve``: gunicorn in production, Flask's development server with ``--dev``."""
+"""``onec-sync serve``: gunicorn in production, Flask's development server with ``--dev``.
+
+gunicorn's workers keep their metrics in prometheus-client's multiprocess mode: each worker
+writes its counters to files in ``PROMETHEUS_MULTIPROC_DIR`` (a new temporary directory unless the
+environment names one; its ``*.db`` files are removed at start, as prometheus-client requires),
+and ``/metrics`` sums them, whichever worker answers. The mode is chosen when prometheus-client is
+first imported, so this module imports the app only after setting it.
+"""
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from config import Settings
-from storefront.app import create_app
+
+log = logging.getLogger(__name__)
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def serve(
@@ -16,6 +32,10 @@ def serve(
 ) -> None:
     """Serve the API until interrupted. Raises ``ConfigurationError`` for unusable settings."""
     address = listen or settings.storefront.listen
+    if not dev:
+        _prepare_multiprocess_metrics()
+    from storefront.app import create_app
+
     app = create_app(settings, dev=dev)
     if dev:
         host, _, port = address.rpartition(":")
@@ -30,6 +50,7 @@ def serve(
         "graceful_timeout": 30,
         "accesslog": "-",
         "post_fork": _post_fork,
+        "child_exit": _child_exit,
     }
     GunicornServer(app, options).run()
 
@@ -37,6 +58,25 @@ def serve(
 def _post_fork(_server: Any, worker: Any) -> None:
     # Connections opened before fork() must not be shared with the parent.
     worker.app.application.extensions["onec_sync_db"].engine.dispose(close=False)
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def _prepare_multiprocess_metrics() -> None:
+    directory = os.environ.get(MULTIPROCESS_DIR)
+    if directory:
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+    else:
+        created = tempfile.mkdtemp(prefix="onec-sync-metrics-")
+        os.environ[MULTIPROCESS_DIR] = created
+        atexit.register(shutil.rmtree, created, ignore_errors=True)
+    if "prometheus_client" in sys.modules:
+        log.warning("prometheus-client was imported before serve: /metrics shows one worker")
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]

@@ -7,11 +7,16 @@ pings it here (``WatchdogSec=``): every half interval it asks the app's ``/api/v
 the listening socket, and pings systemd only when a worker answered. A storefront whose workers
 all hang therefore gets restarted, one with a database outage does not (``/ping`` does not touch
 the database).
+
+The workers keep their metrics in prometheus-client's multiprocess mode: the unit sets
+``PROMETHEUS_MULTIPROC_DIR`` to its runtime directory (emptied at every start), and a worker that
+exits is marked dead here, so ``/metrics`` sums the live and past workers' counters.
 """
 
 from __future__ import annotations
 
 import http.client
+import os
 import threading
 from typing import Any
 
@@ -49,6 +54,13 @@ def when_ready(server: Any) -> None:
 def on_exit(server: Any) -> None:
     _stopping.set()
     _notifier.stopping()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def _watchdog(interval: float) -> None:

@@ -35,13 +35,6 @@ def group_tree(session: Session) -> list[dict[str, Any]]:
     return roots
 
 
-def group_exists(session: Session, onec_id: str) -> bool:
-    found = session.execute(
-        select(G.c.id).where(G.c.onec_id == onec_id, not_(G.c.is_deleted))
-    ).first()
-    return found is not None
-
-
 def price_types(session: Session, default_setting: str) -> list[dict[str, Any]]:
     rows = session.execute(
         select(PT.c.onec_id, PT.c.name, PT.c.currency, PT.c.tax_name, PT.c.tax_included)

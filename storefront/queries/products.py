@@ -12,17 +12,18 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     and_,
     exists,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
-    text,
     tuple_,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from storefront.errors import BadRequest
 from storefront.formatting import iso, money, quantity
@@ -50,6 +51,11 @@ PI = ProductImage.__table__
 PPV = ProductPropertyValue.__table__
 PO = PropertyOption.__table__
 
+# Aliases are built once: building one copies every column of its table, a cost per request.
+_CHEAPER = PR.alias("cheaper")
+_CHEAPER_OFFER = O.alias("cheaper_offer")
+_ITEM = P.alias("item")
+
 SORTS = ("name", "-name", "price", "-price", "updated", "-updated")
 
 
@@ -68,9 +74,18 @@ class ProductFilters:
 
 
 def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
-    """One page: ``{"items": [...], "next_cursor": str | None}``."""
+    """One page: ``{"items": [...], "next_cursor": str | None}``; 400 for an unknown group.
+
+    On PostgreSQL the page and its summaries are one statement (after one for the group's
+    subgroups and, for a price range, one that sizes it); elsewhere the summaries are four more.
+    """
     query, keys, grouped = _sorted_query(filters)
-    groups = subgroups(session, filters.group) if filters.group else None
+    groups = subgroups(session, filters.group, active=True) if filters.group else None
+    if groups == []:
+        raise BadRequest(
+            f"there is no group {filters.group!r}",
+            details=[{"field": "group", "message": "unknown group"}],
+        )
     in_range = _products_in_price_range(session, filters)
     query = query.where(*_conditions(filters, groups, in_range))
     descending = filters.sort.startswith("-")
@@ -80,9 +95,17 @@ def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
         seek = key_tuple < value_tuple if descending else key_tuple > value_tuple
         query = query.having(seek) if grouped else query.where(seek)
     order = [k.desc() for k in keys] if descending else list(keys)
-    rows = session.execute(query.order_by(*order).limit(filters.limit + 1)).all()
+    if session.get_bind().dialect.name == "postgresql":
+        page = _with_summaries(
+            query, list(keys), filters.limit + 1, filters.price_type, descending=descending
+        )
+        rows = session.execute(page).all()
+        items = [_summary_of_row(row, filters.price_type) for row in rows[: filters.limit]]
+    else:
+        rows = session.execute(query.order_by(*order).limit(filters.limit + 1)).all()
+        ids = [r.onec_id for r in rows[: filters.limit]]
+        items = summaries(session, ids, filters.price_type)
     more, rows = len(rows) > filters.limit, rows[: filters.limit]
-    items = summaries(session, [r.onec_id for r in rows], filters.price_type)
     next_cursor = None
     if more and rows:
         last = rows[-1]
@@ -104,8 +127,7 @@ def _sorted_query(
         # Walk the product's prices in price order (ix_prices_price_type_onec_id_value) and keep
         # each product's cheapest active offer: the page is found after a few dozen rows instead
         # of aggregating every product of the category first.
-        cheaper = aliased(PR)
-        cheaper_offer = aliased(O)
+        cheaper, cheaper_offer = _CHEAPER, _CHEAPER_OFFER
         cheapest = ~exists().where(
             cheaper.c.product_onec_id == PR.c.product_onec_id,
             cheaper.c.price_type_onec_id == PR.c.price_type_onec_id,
@@ -144,13 +166,17 @@ def _conditions(
     return found
 
 
-def subgroups(session: Session, group: str) -> list[str]:
-    """``group`` and the Ид of every group below it (one statement; the tree is small).
+def subgroups(session: Session, group: str, *, active: bool = False) -> list[str]:
+    """``group`` and the Ид of every group below it (one statement; the tree is small); with
+    ``active``, none when ``group`` is unknown or deleted.
 
     Fetched before the listing so the planner sees the real list rather than guessing the size
     of a recursive query (which made it scan every price).
     """
-    tree = select(G.c.onec_id).where(G.c.onec_id == group).cte("subgroups", recursive=True)
+    top = select(G.c.onec_id).where(G.c.onec_id == group)
+    if active:
+        top = top.where(not_(G.c.is_deleted))
+    tree = top.cte("subgroups", recursive=True)
     tree = tree.union(select(G.c.onec_id).join(tree, G.c.parent_onec_id == tree.c.onec_id))
     return [str(onec_id) for onec_id in session.scalars(select(tree.c.onec_id))]
 
@@ -172,15 +198,17 @@ def _products_in_price_range(session: Session, filters: ProductFilters) -> list[
     if filters.price_min is None and filters.price_max is None:
         return None
     # Candidates straight from the price index, offers unchecked: the exact condition is applied
-    # as well, the list only tells the planner how few products there can be.
+    # as well, the list only tells the planner how few products there can be. Prices, not
+    # distinct products: DISTINCT made the planner walk every price of the type in product order.
+    # In price order, so that a wide range stops after a thousand entries of the price index.
     price_type = _price_terms(filters)[0]
     ids = session.scalars(
         select(PR.c.product_onec_id)
         .where(price_type, *_range_terms(filters))
-        .distinct()
+        .order_by(PR.c.value)
         .limit(FEW_IN_RANGE + 1)
     ).all()
-    return None if len(ids) > FEW_IN_RANGE else list(ids)
+    return None if len(ids) > FEW_IN_RANGE else list(dict.fromkeys(ids))
 
 
 FEW_IN_RANGE = 1000
@@ -345,52 +373,86 @@ def _summary_parts(
     }
 
 
-_SUMMARIES_PG = text(
-    """
-SELECT p.onec_id, p.name, p.sku, p.code, p.barcode, p.group_onec_id, p.unit, p.brand,
-       p.manufacturer, p.updated_at,
-       (SELECT json_build_object('value', min(x.value)::text, 'highest', max(x.value)::text,
-                                 'currency', max(x.currency), 'priced', count(x.value),
-                                 'all', count(*), 'presentation', max(x.presentation))
-          FROM prices x JOIN offers o ON o.onec_id = x.offer_onec_id AND NOT o.is_deleted
-         WHERE x.product_onec_id = p.onec_id AND x.price_type_onec_id = :price_type
-        HAVING count(*) > 0) AS price,
-       (SELECT sum(t.total)
-          FROM (SELECT coalesce(max(s.quantity) FILTER (WHERE s.warehouse_onec_id = ''),
-                                sum(s.quantity) FILTER (WHERE s.warehouse_onec_id <> ''))
-                       AS total
-                  FROM stock s JOIN offers o ON o.onec_id = s.offer_onec_id AND NOT o.is_deleted
-                 WHERE s.product_onec_id = p.onec_id
-                 GROUP BY s.offer_onec_id) t) AS total,
-       (SELECT json_build_object('path', i.path, 'caption', i.caption)
-          FROM product_images i WHERE i.product_onec_id = p.onec_id
-         ORDER BY i.position LIMIT 1) AS image
-  FROM products p
- WHERE p.onec_id = ANY(:ids)
-"""
-)
+# The summary's parts, computed per product of a page (``item``) in the page's own statement;
+# ``page.price_type`` is the price type the prices are shown in.
+_PRICE_SQL = """(SELECT json_build_object('value', min(x.value)::text, 'highest', max(x.value)::text,
+                         'currency', max(x.currency), 'priced', count(x.value),
+                         'all', count(*), 'presentation', max(x.presentation))
+  FROM prices x JOIN offers o ON o.onec_id = x.offer_onec_id AND NOT o.is_deleted
+ WHERE x.product_onec_id = item.onec_id AND x.price_type_onec_id = page.price_type
+HAVING count(*) > 0)"""
+_TOTAL_SQL = """(SELECT sum(t.total)
+  FROM (SELECT coalesce(max(s.quantity) FILTER (WHERE s.warehouse_onec_id = ''),
+                        sum(s.quantity) FILTER (WHERE s.warehouse_onec_id <> '')) AS total
+          FROM stock s JOIN offers o ON o.onec_id = s.offer_onec_id AND NOT o.is_deleted
+         WHERE s.product_onec_id = item.onec_id
+         GROUP BY s.offer_onec_id) t)"""
+_IMAGE_SQL = """(SELECT json_build_object('path', i.path, 'caption', i.caption)
+  FROM product_images i WHERE i.product_onec_id = item.onec_id
+ ORDER BY i.position LIMIT 1)"""
+
+
+def _with_summaries(
+    query: Select[Any],
+    keys: list[Any],
+    limit: int | None,
+    price_type: str | None,
+    *,
+    descending: bool = False,
+) -> Select[Any]:
+    """The first ``limit`` rows of ``query`` (``id``, ``onec_id``, ``sort_key``) in the order
+    of ``keys`` (``sort_key``, ``id``), with each product's summary: one statement for a page
+    and what it shows (PostgreSQL)."""
+    order = [k.desc() for k in keys] if descending else keys
+    priced = query.add_columns(literal(price_type or "", String).label("price_type"))
+    found = priced.order_by(*order).limit(limit).subquery("page")
+    # The page's keys again, outside: a subquery's order does not survive the join.
+    outer = [found.c.sort_key, found.c.id]
+    item = _ITEM
+    return (
+        select(
+            found.c.id,
+            found.c.sort_key,
+            *(item.c[column.name] for column in _SUMMARY_COLUMNS),
+            literal_column(_PRICE_SQL).label("price"),
+            literal_column(_TOTAL_SQL).label("total"),
+            literal_column(_IMAGE_SQL).label("image"),
+        )
+        .select_from(found.join(item, item.c.id == found.c.id))
+        .order_by(*([k.desc() for k in outer] if descending else outer))
+    )
+
+
+def _summary_of_row(row: Any, price_type: str | None) -> dict[str, Any]:
+    """The list item of a row of ``_with_summaries``."""
+    return _summary(row._mapping, _price_of_row(row, price_type), row.total, row.image)
+
+
+def _price_of_row(row: Any, price_type: str | None) -> dict[str, Any] | None:
+    if row.price is None or price_type is None:
+        return None
+    found = row.price
+    lowest = found["value"]
+    return _price_summary(
+        price_type,
+        lowest=None if lowest is None else Decimal(lowest),
+        highest=None if lowest is None else Decimal(found["highest"]),
+        currency=found["currency"],
+        on_request=found["all"] - found["priced"],
+        presentation=found["presentation"],
+    )
 
 
 def _summary_parts_pg(
     session: Session, ids: list[str], price_type: str | None
 ) -> dict[str, SummaryParts]:
     """The same parts as ``_summary_parts``, in one statement."""
-    found: dict[str, SummaryParts] = {}
-    for row in session.execute(_SUMMARIES_PG, {"ids": ids, "price_type": price_type or ""}):
-        price = None
-        if row.price is not None and price_type is not None:
-            found_price = row.price
-            lowest = found_price["value"]
-            price = _price_summary(
-                price_type,
-                lowest=None if lowest is None else Decimal(lowest),
-                highest=None if lowest is None else Decimal(found_price["highest"]),
-                currency=found_price["currency"],
-                on_request=found_price["all"] - found_price["priced"],
-                presentation=found_price["presentation"],
-            )
-        found[row.onec_id] = (row._mapping, price, row.total, row.image)
-    return found
+    chosen = select(P.c.id, P.c.onec_id, literal(None).label("sort_key"))
+    query = _with_summaries(chosen.where(P.c.onec_id.in_(ids)), [], None, price_type)
+    return {
+        row.onec_id: (row._mapping, _price_of_row(row, price_type), row.total, row.image)
+        for row in session.execute(query)
+    }
 
 
 def _lowest_price_rows(

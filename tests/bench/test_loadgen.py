@@ -61,7 +61,7 @@ def server() -> Iterator[str]:
 def test_posts_carry_their_body_and_a_key_of_their_own(server: str) -> None:
     line = "POST /api/v1/orders " + json.dumps(BODY, ensure_ascii=False)
     figures = asyncio.run(
-        drive(server, [line], 2, 0.5, ["X-API-Key: k-1"], unique_header="Idempotency-Key")
+        drive([server], [line], 2, 0.5, ["X-API-Key: k-1"], unique_header="Idempotency-Key")
     )
     seen = Recorder.seen
     assert figures["errors"] == 0
@@ -75,7 +75,7 @@ def test_posts_carry_their_body_and_a_key_of_their_own(server: str) -> None:
 
 
 def test_paths_are_still_plain_gets_without_a_unique_header(server: str) -> None:
-    figures = asyncio.run(drive(server, ["/api/v1/ping"], 1, 0.2, []))
+    figures = asyncio.run(drive([server], ["/api/v1/ping"], 1, 0.2, []))
     assert figures["errors"] == 0
     assert {(r["method"], r["path"], r["key"], r["body"]) for r in Recorder.seen} == {
         ("GET", "/api/v1/ping", None, "")

@@ -127,3 +127,15 @@ def pg_api(pg_seeded: tuple[str, dict[str, str]], app_factory: Callable[..., Fla
 
 def with_storefront(settings: Settings, **changes: Any) -> Settings:
     return replace(settings, storefront=replace(settings.storefront, **changes))
+
+
+def metric_value(exposition: str, name: str, **labels: str) -> float:
+    """The value of ``name`` with (at least) ``labels`` in a Prometheus text exposition; 0 when
+    it is absent."""
+    for line in exposition.splitlines():
+        metric, _, value = line.rpartition(" ")
+        if not metric.startswith(name + "{") and metric != name:
+            continue
+        if all(f'{key}="{wanted}"' in metric for key, wanted in labels.items()):
+            return float(value)
+    return 0.0

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import Engine, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from config import DatabaseSettings, Settings
@@ -28,7 +29,7 @@ from syncd.store.events import publish_catalog_changed, wal_position
 from syncd.store.models import Offer, Price
 from tests.conftest import REPO_ROOT, REQUIRE_SERVICES
 from tests.pgcluster import ReplicatedPair, bin_dir, replicated_pair
-from tests.storefront.conftest import Api, make_settings
+from tests.storefront.conftest import Api, make_settings, metric_value
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 PACKAGE = REPO_ROOT / "examples" / "package"
@@ -49,9 +50,11 @@ def pair() -> Iterator[ReplicatedPair]:
         assert result.ok, result
         with Session(engine) as session:
             _, key = create_api_key(session, name="shop", role="shop")
+            _, operator_key = create_api_key(session, name="ops", role="operator")
             session.commit()
         engine.dispose()
         started.key = key  # type: ignore[attr-defined]
+        started.operator_key = operator_key  # type: ignore[attr-defined]
         yield started
 
 
@@ -72,7 +75,8 @@ def api(pair: ReplicatedPair, redis_url: str, app_factory: Callable[..., Flask])
     publish_catalog_changed(redis_url, "catalog", position=wal_position(engine))
     engine.dispose()
     app = app_factory(_settings(pair, redis_url))
-    client = Api(app, {"shop": pair.key}, pair.primary.url())  # type: ignore[attr-defined]
+    keys = {"shop": pair.key, "operator": pair.operator_key}  # type: ignore[attr-defined]
+    client = Api(app, keys, pair.primary.url())
     generations = app.extensions["onec_sync_cache"].generations
     client.get("/api/v1/price-types")  # starts the event listener
     deadline = time.monotonic() + 5
@@ -150,6 +154,11 @@ def test_a_paused_replica_never_yields_a_stale_response_after_a_sync_commits(
     for _ in range(5):  # and it stays so: nothing older was cached under the new generation
         assert _price(api, cached) == cached[3] + 7
         assert _price(api, fresh) == fresh[3] + 7
+    # The operator sees why: reads skipped the replica as behind, by how much it was behind.
+    scraped = api.get("/metrics", role="operator").get_data(as_text=True)
+    replica = {"replica": _replica_name(pair)}
+    assert metric_value(scraped, SKIPS, reason="behind", **replica) >= 1
+    assert metric_value(scraped, "onec_sync_storefront_replica_behind_bytes", **replica) > 0
 
 
 def test_an_order_reads_its_own_write_while_the_replica_is_paused(
@@ -184,8 +193,17 @@ def test_a_stopped_replica_does_not_break_catalog_reads(
         # Without the replica, the primary serves (uncached pages show its current state).
         assert _price(api, priced) == priced[3] + 1000
         assert time.monotonic() - started < 30
+        scraped = api.get("/metrics", role="operator").get_data(as_text=True)
+        assert metric_value(scraped, SKIPS, reason="down", replica=_replica_name(pair)) >= 2
     finally:
         pair.replica.start()
+
+
+SKIPS = "onec_sync_storefront_replica_skips_total"
+
+
+def _replica_name(pair: ReplicatedPair) -> str:
+    return make_url(pair.replica.url()).render_as_string(hide_password=True)
 
 
 def _offers_with_prices(folder: Path, changes: list[Priced], *, add: Decimal) -> Path:
