@@ -183,16 +183,19 @@ def stage(session: Session, changes: ChangeSet, *, now: datetime) -> int:
 
 _COLUMNS = ("kind", "resource_id", "action", "data", "run_id", "created_at")
 
-# One statement: every staged event of the run, in staging order, expanded from its batch.
-_PUBLISH_PG = text(
+# One staged batch's events, in their order, into the log. One statement per batch, in staging
+# order: a single statement for the whole run would sort every event of the run at once (on disk
+# past work_mem, a third of the publishing time at 100,000 products), one per batch sorts a
+# batch's few thousand in memory.
+_PUBLISH_BATCH_PG = text(
     """
     INSERT INTO change_events (kind, resource_id, action, data, run_id, created_at)
     SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, NULLIF(e.value -> 3, 'null'::jsonb),
            b.run_id, b.created_at
     FROM change_batches_staged AS b
     CROSS JOIN LATERAL jsonb_array_elements(b.events) WITH ORDINALITY AS e(value, n)
-    WHERE b.run_id = :run_id
-    ORDER BY b.id, e.n
+    WHERE b.id = :batch_id
+    ORDER BY e.n
     """
 )
 
@@ -202,8 +205,14 @@ def publish_staged(session: Session, run_id: int) -> int:
     staged, in the caller's (the run's closing) transaction; returns how many."""
     lock_for_append(session)
     if session.get_bind().dialect.name == "postgresql":
-        result = session.execute(_PUBLISH_PG, {"run_id": run_id})
-        count = int(getattr(result, "rowcount", 0) or 0)
+        staged = models.table(models.StagedChangeBatch)
+        batches = session.execute(
+            select(staged.c.id).where(staged.c.run_id == run_id).order_by(staged.c.id)
+        ).scalars()
+        count = 0
+        for batch_id in list(batches):
+            result = session.execute(_PUBLISH_BATCH_PG, {"batch_id": batch_id})
+            count += int(getattr(result, "rowcount", 0) or 0)
     else:
         count = _publish_rows(session, run_id)
     drop_staged(session, run_id)
