@@ -79,3 +79,16 @@ def _depth_above(raw: bytes, limit: int) -> bool:
         if depth > limit:
             return True
     return False
+
+
+MAX_PATH_ID = 255  # the documented bound of every id in a path (``openapi.ONEC_ID_PARAM``)
+
+
+def path_id(value: str, field: str) -> str:
+    """An id taken from the path, within the documented bound; 400 naming the field if not."""
+    if not 1 <= len(value) <= MAX_PATH_ID:
+        raise BadRequest(
+            f"{field} must be 1 to {MAX_PATH_ID} characters",
+            details=[{"field": field, "message": f"1 to {MAX_PATH_ID} characters"}],
+        )
+    return value

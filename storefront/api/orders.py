@@ -14,7 +14,7 @@ from storefront.order_intake import submit_order
 from storefront.queries import orders
 from storefront.responses import json_response
 from storefront.schemas import CustomerOrdersQuery, OrderIn
-from storefront.validation import body, query
+from storefront.validation import body, path_id, query
 
 blueprint = Blueprint("orders", __name__)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -64,7 +64,7 @@ def customer_orders(customer_ref: str) -> Response:
     params = query(CustomerOrdersQuery)
     page = orders.customer_orders(
         database.session(),
-        customer_ref,
+        path_id(customer_ref, "customer_ref"),
         owner=_owner(),
         status=params.status,
         limit=params.limit,

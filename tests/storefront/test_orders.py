@@ -191,6 +191,9 @@ def test_status_history_and_a_customers_orders_newest_first(api: Api) -> None:
         url = f"/api/v1/customers/c-1/orders?limit=2&cursor={cursor}" if cursor else ""
     assert seen == list(reversed(numbers))
     assert api.get("/api/v1/customers/nobody/orders").get_json()["items"] == []
+    too_long = api.get(f"/api/v1/customers/{'c' * 256}/orders")  # the documented bound: 255
+    assert too_long.status_code == 400
+    assert too_long.get_json()["error"]["details"][0]["field"] == "customer_ref"
     assert api.get("/api/v1/orders/NOPE").status_code == 404
     assert api.get("/api/v1/orders/NOPE/history").status_code == 404
 
