@@ -16,18 +16,15 @@ import contextlib
 import gzip
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from storefront.errors import RedisUnavailable
-from storefront.redis_link import RedisLink
+from storefront.redis_link import RedisLink, Subscription
 from syncd.store.events import (
     CATALOG_CHANNEL,
     CATALOG_POSITION_KEY,
@@ -126,19 +123,19 @@ class Generations:
         self._position: int | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._thread_pid = 0
-        self._listening = False
+        self._subscription = Subscription(
+            link, channel, on_message=self._announced, on_subscribed=self._subscribed,
+            name=f"onec-sync-events {channel}",
+        )  # fmt: skip
 
     @property
     def listening(self) -> bool:
         """True while this process is subscribed to catalog-changed events."""
-        return self._listening and self._thread_pid == os.getpid()
+        return self._subscription.listening
 
     def current(self) -> int:
         """The generation to read and write entries under; raises ``RedisUnavailable``."""
-        self._ensure_listener()
+        self._subscription.start()
         value = self._value
         # Only a live subscription makes a remembered generation trustworthy; without one, ask
         # Redis every time (a dead Redis then fails fast through the breaker).
@@ -160,10 +157,7 @@ class Generations:
         return self._position if self.listening or recent else None
 
     def close(self) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            thread.join(timeout=3)
+        self._subscription.close()
 
     def _advance(self, value: int, position: int | None = None) -> None:
         with self._lock:
@@ -176,54 +170,13 @@ class Generations:
         if self.local is not None:
             self.local.drop_older_than(value)
 
-    def _ensure_listener(self) -> None:
-        # Threads do not survive fork(): a gunicorn worker starts its own on first use.
-        if self._thread_pid == os.getpid() or self._stop.is_set():
-            return
-        with self._lock:
-            if self._thread_pid == os.getpid():
-                return
-            self._thread_pid = os.getpid()
-            self._thread = threading.Thread(
-                target=self._listen, name=f"onec-sync-events {self.channel}", daemon=True
-            )
-            self._thread.start()
+    def _subscribed(self) -> None:
+        self._checked_at = 0.0  # re-read after (re)subscribing: messages may have been missed
 
-    def _listen(self) -> None:
-        backoff = 0.5
-        while not self._stop.is_set():
-            try:
-                self._listen_once()
-                backoff = 0.5
-            except redis.RedisError as exc:
-                log.info("catalog event subscription lost (%s); retrying", exc)
-            self._stop.wait(backoff)
-            backoff = min(backoff * 2, 10.0)
-
-    def _listen_once(self) -> None:
-        client = redis.Redis.from_url(
-            self.link.url,
-            socket_connect_timeout=self.link.timeout_seconds,
-            socket_timeout=None,
-            health_check_interval=5,
-            retry=Retry(NoBackoff(), 0),
-        )
-        pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]
-        try:
-            pubsub.subscribe(self.channel)
-            pubsub.get_message(timeout=self.link.timeout_seconds)  # the subscribe confirmation
-            self._listening = True
-            self._checked_at = 0.0  # re-read after (re)subscribing: messages may have been missed
-            while not self._stop.is_set():
-                message = pubsub.get_message(timeout=1.0)
-                if message and message.get("type") == "message":
-                    generation, position = parse_announcement(message["data"])
-                    if generation is not None:
-                        self._advance(generation, position)
-        finally:
-            self._listening = False
-            pubsub.close()
-            client.close()
+    def _announced(self, data: bytes) -> None:
+        generation, position = parse_announcement(data)
+        if generation is not None:
+            self._advance(generation, position)
 
 
 def _read_or_seed_generation(

@@ -10,16 +10,12 @@ missed) a waiting request looks at the database every ``poll_seconds`` instead, 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
-import redis
 from flask import current_app
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from storefront.errors import RedisUnavailable
-from storefront.redis_link import RedisLink
+from storefront.redis_link import RedisLink, Subscription
 from syncd.store.events import CHANGES_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -42,14 +38,16 @@ class FeedWaker:
         self._announced = 0  # announcements heard so far
         self._waiting = 0  # requests in ``wait`` now
         self._condition = threading.Condition()
-        self._stop = threading.Event()
-        self._thread_pid = 0
-        self._listening = False
+        # (Re)subscribing counts as an announcement: anything may have been missed, look again.
+        self._subscription = Subscription(
+            link, CHANGES_CHANNEL, on_message=lambda _data: self._heard(),
+            on_subscribed=self._heard, name="onec-sync-feed",
+        )  # fmt: skip
 
     @property
     def listening(self) -> bool:
         """True while this process is subscribed to the announcements."""
-        return self._listening and self._thread_pid == os.getpid()
+        return self._subscription.listening
 
     @property
     def waiting(self) -> int:
@@ -64,7 +62,7 @@ class FeedWaker:
     def mark(self) -> int:
         """Call before reading the feed; pass the result to ``wait``: an announcement that
         arrives between the read and the wait is not missed."""
-        self._ensure_listener()
+        self._subscription.start()
         return self._announced
 
     def wait(self, mark: int, timeout: float) -> None:
@@ -88,54 +86,9 @@ class FeedWaker:
             log.debug("change feed announcement not sent: %s", exc)
 
     def close(self) -> None:
-        self._stop.set()
+        self._subscription.close()
 
     def _heard(self) -> None:
         with self._condition:
             self._announced += 1
             self._condition.notify_all()
-
-    def _ensure_listener(self) -> None:
-        # Threads do not survive fork(): a gunicorn worker starts its own on first use.
-        if not self.link.configured or self._thread_pid == os.getpid() or self._stop.is_set():
-            return
-        with self._condition:
-            if self._thread_pid == os.getpid():
-                return
-            self._thread_pid = os.getpid()
-            thread = threading.Thread(target=self._listen, name="onec-sync-feed", daemon=True)
-            thread.start()
-
-    def _listen(self) -> None:
-        backoff = 0.5
-        while not self._stop.is_set():
-            try:
-                self._listen_once()
-                backoff = 0.5
-            except redis.RedisError as exc:
-                log.info("change feed subscription lost (%s); retrying", exc)
-            self._stop.wait(backoff)
-            backoff = min(backoff * 2, 10.0)
-
-    def _listen_once(self) -> None:
-        client = redis.Redis.from_url(
-            self.link.url,
-            socket_connect_timeout=self.link.timeout_seconds,
-            socket_timeout=None,
-            health_check_interval=5,
-            retry=Retry(NoBackoff(), 0),
-        )
-        pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]
-        try:
-            pubsub.subscribe(CHANGES_CHANNEL)
-            pubsub.get_message(timeout=self.link.timeout_seconds)  # the subscribe confirmation
-            self._heard()  # (re)subscribed: anything may have been missed, look again
-            self._listening = True
-            while not self._stop.is_set():
-                message = pubsub.get_message(timeout=1.0)
-                if message and message.get("type") == "message":
-                    self._heard()
-        finally:
-            self._listening = False
-            pubsub.close()
-            client.close()

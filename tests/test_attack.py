@@ -4,30 +4,19 @@ and ``onec-sync exchange serve`` (waitress), as separate processes on one seeded
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from syncd.exchange.auth import hash_password
 from tests.attack import Target, run_attacks
 from tests.exchange.serverproc import ServerProcess, start_server, write_config
+from tests.serveproc import serve
 from tests.storefront.conftest import JWT_SECRET, PASSWORD, seed
 
 pytestmark = pytest.mark.postgres
 ONEC_LOGIN, ONEC_PASSWORD = "1c", "exchange password 1"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -35,7 +24,6 @@ def api_server(
     fresh_pg_url: str, redis_url: str, tmp_path: Path
 ) -> Iterator[tuple[str, dict[str, str]]]:
     keys = seed(fresh_pg_url)
-    port = free_port()
     env = {
         **os.environ,
         "ONEC_SYNC_DATABASE_URL": fresh_pg_url,
@@ -44,29 +32,8 @@ def api_server(
         "ONEC_SYNC_STOREFRONT_RATE_LIMIT": "100000/minute",
     }
     env.pop("ONEC_SYNC_CONFIG", None)
-    command = [str(Path(sys.executable).with_name("onec-sync")), "serve",
-               "--listen", f"127.0.0.1:{port}", "--workers", "1"]  # fmt: skip
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not _answers(url + "/api/v1/ping"):
-            assert process.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.2)
+    with serve(env, tmp_path / "serve.log") as url:
         yield url, keys
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture

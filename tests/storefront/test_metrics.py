@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,22 +11,16 @@ import httpx
 import pytest
 from flask import Flask
 
+from tests.serveproc import free_port, serve
 from tests.storefront.conftest import JWT_SECRET, Api, make_settings, metric_value
 
 pytestmark = pytest.mark.postgres
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def dead_replica() -> str:
     """A replica URL nothing listens on."""
-    return f"postgresql+psycopg://127.0.0.1:{_free_port()}/replica"
+    return f"postgresql+psycopg://127.0.0.1:{free_port()}/replica"
 
 
 def _skips(exposition: str, reason: str) -> float:
@@ -70,7 +60,6 @@ def served(
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """``onec-sync serve`` with two gunicorn workers and a replica that is down."""
     url, keys = pg_seeded
-    port = _free_port()
     env = {
         **os.environ,
         "ONEC_SYNC_DATABASE_URL": url,
@@ -80,29 +69,8 @@ def served(
     }
     for name in ("ONEC_SYNC_CONFIG", "ONEC_SYNC_REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"):
         env.pop(name, None)
-    command = [str(Path(sys.executable).with_name("onec-sync")), "serve",
-               "--listen", f"127.0.0.1:{port}", "--workers", "2"]  # fmt: skip
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not _answers(base + "/api/v1/ping"):
-            assert process.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, log.read_text(errors="replace")
-            time.sleep(0.2)
+    with serve(env, tmp_path / "serve.log", workers=2) as base:
         yield base, keys
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_every_worker_s_skips_are_counted_whichever_worker_answers_the_scrape(

@@ -5,11 +5,9 @@ key, one revocation state."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from config import DatabaseSettings
 from storefront.auth.apikeys import create_api_key
 from syncd.store.engine import make_engine
 from syncd.store.events import publish_catalog_changed, wal_position
+from tests.serveproc import serve
 from tests.storefront.conftest import JWT_SECRET, seed
 
 pytestmark = pytest.mark.postgres
@@ -50,57 +49,24 @@ class Hosts:
         return str(described["prefix"]), key
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _start(database_url: str, redis_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+@pytest.fixture
+def hosts(fresh_pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[Hosts]:
+    redis.Redis.from_url(redis_url).flushdb()
+    keys = seed(fresh_pg_url)
     env = {
         **os.environ,
-        "ONEC_SYNC_DATABASE_URL": database_url,
+        "ONEC_SYNC_DATABASE_URL": fresh_pg_url,
         "ONEC_SYNC_REDIS_URL": redis_url,
         "ONEC_SYNC_STOREFRONT_JWT_SECRET": JWT_SECRET,
         "ONEC_SYNC_STOREFRONT_RATE_LIMIT": f"{RATE_LIMIT}/minute",
         "ONEC_SYNC_STOREFRONT_KEY_CACHE_SECONDS": str(KEY_CACHE_SECONDS),
     }
     env.pop("ONEC_SYNC_CONFIG", None)
-    command = [str(Path(sys.executable).with_name("onec-sync")), "serve",
-               "--listen", f"127.0.0.1:{port}", "--workers", "1"]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    return process, f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def hosts(fresh_pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[Hosts]:
-    redis.Redis.from_url(redis_url).flushdb()
-    keys = seed(fresh_pg_url)
-    started = [_start(fresh_pg_url, redis_url, tmp_path / f"serve-{n}.log") for n in (1, 2)]
-    try:
-        deadline = time.monotonic() + 60
-        for n, (process, url) in enumerate(started, 1):
-            while not _answers(url + "/api/v1/ping"):
-                log = (tmp_path / f"serve-{n}.log").read_text(errors="replace")
-                assert process.poll() is None, log
-                assert time.monotonic() < deadline, "the API did not start:\n" + log
-                time.sleep(0.2)
-        yield Hosts((started[0][1], started[1][1]), fresh_pg_url, redis_url, keys)
-    finally:
-        for process, _url in started:
-            process.terminate()
-        for process, _url in started:
-            process.wait(30)
+    with ExitStack() as stack:
+        first, second = (
+            stack.enter_context(serve(env, tmp_path / f"serve-{n}.log")) for n in (1, 2)
+        )
+        yield Hosts((first, second), fresh_pg_url, redis_url, keys)
 
 
 def _retail_price(base: str, key: str) -> str:
