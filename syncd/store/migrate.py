@@ -67,29 +67,31 @@ def current_revision(engine: Engine) -> str | None:
 
 
 @functools.cache
-def head_revision() -> str | None:
-    """The newest revision of this code's migrations: the one no other names as its
-    ``down_revision`` (read from the files; ``tests/store`` checks it is Alembic's head)."""
+def _revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision, every ``down_revision``) of this code's migrations, read from the files
+    (``tests/store`` checks the head is Alembic's)."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
         for name, value in _REVISION_LINE.findall(script.read_text(encoding="utf-8")):
             if value:
                 (revisions if name == "revision" else parents).add(value)
+    return frozenset(revisions), frozenset(parents)
+
+
+def head_revision() -> str | None:
+    """The newest revision of this code's migrations: the one no other names as its
+    ``down_revision``."""
+    revisions, parents = _revisions()
     heads = revisions - parents
     if len(heads) > 1:
         raise RuntimeError(f"the migrations have several heads: {', '.join(sorted(heads))}")
-    return heads.pop() if heads else None
+    return next(iter(heads), None)
 
 
 def known_revisions() -> set[str]:
     """Every revision this code's migrations know (a backup at another cannot be restored)."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return {script.revision for script in ScriptDirectory.from_config(cfg).walk_revisions()}
+    return set(_revisions()[0])
 
 
 def is_current(engine: Engine) -> bool:

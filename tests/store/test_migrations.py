@@ -152,7 +152,9 @@ def test_the_newest_revision_read_from_the_files_is_alembics_head() -> None:
 
     config = Config()
     config.set_main_option("script_location", str(migrate.MIGRATIONS_DIR))
-    assert migrate.head_revision() == ScriptDirectory.from_config(config).get_current_head()
+    scripts = ScriptDirectory.from_config(config)
+    assert migrate.head_revision() == scripts.get_current_head()
+    assert migrate.known_revisions() == {script.revision for script in scripts.walk_revisions()}
 
 
 @pytest.mark.parametrize("backend_url", ["empty_pg_url", "tmp_sqlite_url"])
