@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Boolean, CompoundSelect, Numeric, String, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from config import StorefrontSettings
@@ -112,7 +112,7 @@ def _currency(
 
 
 class _Catalog:
-    """What the catalog says about the offers an order names, read in four statements."""
+    """What the catalog says about the offers an order names, read in one statement."""
 
     def __init__(self) -> None:
         self.products: dict[str, Any] = {}
@@ -131,28 +131,21 @@ class _Catalog:
         price_type: str,
         settings: StorefrontSettings,
     ) -> _Catalog:
+        """The products, their offers, their prices of ``price_type`` and (unless the stock
+        policy is ``ignore``) their stock: one statement, each table a branch of a UNION."""
         found = cls()
         ids = sorted({line.product_id for line in lines})
-        product_columns = (Product.onec_id, Product.name, Product.sku, Product.unit)
-        for row in session.execute(
-            select(*product_columns, Product.is_deleted).where(Product.onec_id.in_(ids))
-        ):
-            found.products[row.onec_id] = row
-        offer_columns = (Offer.onec_id, Offer.product_onec_id, Offer.name, Offer.sku, Offer.unit)
-        for offer in session.execute(
-            select(*offer_columns, Offer.is_deleted).where(Offer.product_onec_id.in_(ids))
-        ):
-            found.offers[offer.product_onec_id][offer.onec_id] = offer
-        found.prices = {
-            row.offer_onec_id: row.value
-            for row in session.execute(
-                select(Price.offer_onec_id, Price.value).where(
-                    Price.product_onec_id.in_(ids), Price.price_type_onec_id == price_type
-                )
-            )
-        }
-        if settings.stock_policy != "ignore":
-            found.available = _available(session, ids, settings.stock_warehouses)
+        warehouse_stock: dict[str, dict[str, Decimal]] = defaultdict(dict)
+        for row in session.execute(_catalog_query(ids, price_type, settings.stock_policy)):
+            if row.part == "product":
+                found.products[row.onec_id] = row
+            elif row.part == "offer":
+                found.offers[row.owner][row.onec_id] = row
+            elif row.part == "price":
+                found.prices[row.onec_id] = row.amount
+            else:
+                warehouse_stock[row.onec_id][row.owner] = row.amount
+        found.available = _available(warehouse_stock, settings.stock_warehouses)
         return found
 
     def raise_problems(self) -> None:
@@ -172,16 +165,64 @@ class _Catalog:
             )
 
 
-def _available(session: Session, ids: list[str], warehouses: tuple[str, ...]) -> dict[str, Decimal]:
-    """Stock per offer: over ``warehouses``, else 1C's total, else every warehouse's."""
-    rows = session.execute(
-        select(Stock.offer_onec_id, Stock.warehouse_onec_id, Stock.quantity).where(
-            Stock.product_onec_id.in_(ids)
+def _catalog_query(ids: list[str], price_type: str, stock_policy: str) -> CompoundSelect[Any]:
+    """Rows ``(part, onec_id, owner, name, sku, unit, is_deleted, amount)``: a product; an
+    offer (owner: its product); a price (onec_id: the offer); a stock row (onec_id: the offer,
+    owner: the warehouse)."""
+    text_none, bool_none = null().cast(String), null().cast(Boolean)
+    amount_none = null().cast(Numeric(18, 4))
+    parts = [
+        select(
+            literal("product", String).label("part"),
+            Product.onec_id,
+            text_none.label("owner"),
+            Product.name,
+            Product.sku,
+            Product.unit,
+            Product.is_deleted,
+            amount_none.label("amount"),
+        ).where(Product.onec_id.in_(ids)),
+        select(
+            literal("offer", String),
+            Offer.onec_id,
+            Offer.product_onec_id,
+            Offer.name,
+            Offer.sku,
+            Offer.unit,
+            Offer.is_deleted,
+            amount_none,
+        ).where(Offer.product_onec_id.in_(ids)),
+        select(
+            literal("price", String),
+            Price.offer_onec_id,
+            text_none,
+            text_none,
+            text_none,
+            text_none,
+            bool_none,
+            Price.value,
+        ).where(Price.product_onec_id.in_(ids), Price.price_type_onec_id == price_type),
+    ]
+    if stock_policy != "ignore":
+        parts.append(
+            select(
+                literal("stock", String),
+                Stock.offer_onec_id,
+                Stock.warehouse_onec_id,
+                text_none,
+                text_none,
+                text_none,
+                bool_none,
+                Stock.quantity,
+            ).where(Stock.product_onec_id.in_(ids))
         )
-    ).all()
-    per_offer: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for row in rows:
-        per_offer[row.offer_onec_id][row.warehouse_onec_id] = row.quantity
+    return union_all(*parts)
+
+
+def _available(
+    per_offer: dict[str, dict[str, Decimal]], warehouses: tuple[str, ...]
+) -> dict[str, Decimal]:
+    """Stock per offer: over ``warehouses``, else 1C's total, else every warehouse's."""
     available = {}
     for offer_id, stock in per_offer.items():
         if warehouses:

@@ -108,6 +108,12 @@ def _cursor_moment(value: Any, dialect: str) -> datetime:
         raise invalid_cursor() from exc
 
 
+def order_of_rows(row: Any, line_rows: list[Any]) -> dict[str, Any]:
+    """The order as the shop sees it, from its ``orders`` row and its ``order_lines`` rows
+    (e.g. as an ``INSERT ... RETURNING`` gave them)."""
+    return _order(row, [_line(line) for line in sorted(line_rows, key=lambda line: line.line_no)])
+
+
 def _with_lines(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if rows:
