@@ -1,9 +1,10 @@
 """The change log: what the shop can see changed, appended in the transaction of the change.
 
 Writers collect a batch's changes in a ``ChangeSet`` (one event per resource per batch: a
-product created and then changed in one batch is one ``created`` event; prices and stock of
-one offer are one event) and ``append`` them with one statement, in their own transaction, so
-an event exists if and only if its change committed.
+product created and then changed in one batch is one ``created`` event; an offer created in a
+batch carries its prices and stock of that batch in its ``created`` event's data, later values
+are ``price`` and ``stock`` events) and ``append`` them with one statement, in their own
+transaction, so an event exists if and only if its change committed.
 
 Positions are visible in commit order: ``append`` first takes a transaction-level lock
 (PostgreSQL; SQLite has one writer anyway) that its transaction holds until it ends, so a
@@ -45,6 +46,10 @@ KINDS = ("product", "offer", "price", "stock", "group", "order")
 CHANGE_LOG_LOCK = "change-log:append"
 HORIZON_STREAM = models.CHANGE_FEED_HORIZON  # checkpoints row: {"through": <position>}
 
+# A new offer's first prices and stock are data of its ``created`` event, not events of their
+# own: a first import logs one event per offer instead of three.
+_FOLDED = ("price", "stock")
+
 # When one batch says two things of a resource, what the one event says.
 _STRONGER = {"deleted": 3, "hidden": 2, "created": 1, "changed": 0}
 
@@ -68,15 +73,26 @@ class ChangeSet:
         return len(self._events)
 
     def add(self, kind: str, resource_id: str, action: str, data: Row | None = None) -> None:
+        if kind in _FOLDED:
+            offer = self._events.get(("offer", resource_id))
+            if offer is not None and offer.action == "created":
+                if data:
+                    offer.data = _merge(offer.data or {}, data)
+                return
         key = (kind, resource_id)
         pending = self._events.get(key)
         if pending is None:
-            self._events[key] = _Pending(action, dict(data) if data else None)
-            return
-        if _STRONGER.get(action, 0) > _STRONGER.get(pending.action, 0):
-            pending.action = action
-        if data:
-            pending.data = _merge(pending.data or {}, data)
+            pending = self._events[key] = _Pending(action, dict(data) if data else None)
+        else:
+            if _STRONGER.get(action, 0) > _STRONGER.get(pending.action, 0):
+                pending.action = action
+            if data:
+                pending.data = _merge(pending.data or {}, data)
+        if kind == "offer" and pending.action == "created":
+            for folded in _FOLDED:  # values logged before the offer in this batch
+                earlier = self._events.pop((folded, resource_id), None)
+                if earlier is not None and earlier.data:
+                    pending.data = _merge(pending.data or {}, earlier.data)
 
     def add_all(self, kind: str, resource_ids: Iterable[str], action: str) -> None:
         for resource_id in resource_ids:

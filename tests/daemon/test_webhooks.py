@@ -151,10 +151,10 @@ def test_a_forged_or_stale_signature_does_not_verify(receiver: Receiver) -> None
 def test_kinds_choose_the_events_an_endpoint_hears(
     engine: Engine, settings: Settings, tmp_path: Path, receiver: Receiver
 ) -> None:
-    _, receiver.secret = add_endpoint(engine, receiver.url, ["price"])
+    _, receiver.secret = add_endpoint(engine, receiver.url, ["offer"])
     assert import_files(engine, write_package(tmp_path / "a", catalog(3)), settings).ok
     deliver_all(engine, CHANGES)
-    assert {e["kind"] for e in receiver.events} == {"price"}
+    assert {e["kind"] for e in receiver.events} == {"offer"}
     assert len(receiver.events) == 4  # P-00000 has two variants: two offers
 
 
