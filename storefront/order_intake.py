@@ -72,7 +72,8 @@ def submit_order(
     priced = price_order(session, order_in, principal, settings)
     _check_total(order_in, priced)
     try:
-        stored = _store(session, order_in, priced, contractor, scoped_key, request_hash, principal)
+        values = _order_values(order_in, priced, contractor, scoped_key, request_hash, principal)
+        stored = _store(session, values, priced, generated=order_in.number is None)
         session.commit()
     except IntegrityError as exc:
         session.rollback()
@@ -87,23 +88,17 @@ def submit_order(
 
 
 def _store(
-    session: Session,
-    order_in: OrderIn,
-    priced: PricedOrder,
-    contractor: str | None,
-    scoped_key: str,
-    request_hash: str,
-    principal: Principal,
+    session: Session, values: dict[str, Any], priced: PricedOrder, *, generated: bool
 ) -> dict[str, Any]:
-    """Write the order, its lines, its first history entry, its outbox row and its change
-    event; the order as stored (from ``RETURNING``: what commits is what is answered).
+    """Write the order (``values``; ``generated``: give it the number ``W`` + its id), its
+    lines, its first history entry, its outbox row and its change event; the order as stored
+    (from ``RETURNING``: what commits is what is answered).
 
     Core statements, not the ORM's unit of work: an order is a handful of rows written once,
     and flushing them through the ORM cost more Python than the statements themselves.
     """
-    values = _order_values(order_in, priced, contractor, scoped_key, request_hash, principal)
     row = session.execute(insert(ORDERS).values(values).returning(*ORDERS.c)).one()
-    if order_in.number is None:
+    if generated:
         row = session.execute(
             update(ORDERS)
             .where(ORDERS.c.id == row.id)
