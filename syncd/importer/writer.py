@@ -265,12 +265,20 @@ class CatalogWriter:
         latest, new, changed = self._split(table, items, counts)
         if kind is not None:
             self._log(kind, latest, new, changed)
-        rows = {key: _stamp(to_row(latest[key][0]), latest[key][1], now) for key in new | changed}
+        # In the order of the file: new rows get their ids in the order 1C lists them (the
+        # first price type is the storefront's default when none is configured).
+        rows = {
+            key: _stamp(to_row(record), version, now)
+            for key, (record, version) in latest.items()
+            if key in new or key in changed
+        }
         if rows:
             update = _updatable(next(iter(rows.values())))
-            self._insert_new(table, [rows[k] for k in new], keys=("onec_id",), update=update)
+            fresh = [row for key, row in rows.items() if key in new]
+            self._insert_new(table, fresh, keys=("onec_id",), update=update)
             self._save(table, "onec_id", changed)
-            self.repo.upsert(table, [rows[k] for k in changed], keys=("onec_id",), update=update)
+            again = [row for key, row in rows.items() if key in changed]
+            self.repo.upsert(table, again, keys=("onec_id",), update=update)
         return new | changed, latest.keys() - new
 
     def _save(self, table: Table, key: str, keys: Collection[str]) -> None:

@@ -231,3 +231,13 @@ def test_key_lookups_probe_the_index_while_an_import_outgrows_the_statistics(
         assert "Seq Scan on stock" not in plan, plan
         assert "Index" in plan, plan
         assert len(repo.existing_stock(keys)) == len(keys)  # and the lookup itself answers
+
+
+def test_new_price_types_are_stored_in_the_order_1c_lists_them(db_session: Session) -> None:
+    # The storefront's default price type, when none is configured, is the first one stored.
+    listed = [f"PT-{n}" for n in (7, 3, 9, 1, 5, 8, 2, 6, 4, 10)]
+    CatalogWriter(db_session).write([r.PriceType(onec_id=i, name=f"Цена {i}") for i in listed])
+    stored = db_session.execute(
+        select(models.PriceType.onec_id).order_by(models.PriceType.id)
+    ).scalars()
+    assert list(stored) == listed
