@@ -559,8 +559,9 @@ class ChangeEventOut(Output):
     )
     action: Literal["created", "changed", "hidden", "deleted", "status"]
     data: dict[str, Any] | None = Field(
-        description="the new values: prices by price type, stock by warehouse, an order's "
-        "status and changed fields; null: read the resource"
+        description="the new values: prices by price type, stock by warehouse (a created "
+        "offer's event carries the prices and stock that came with it), an order's status and "
+        "changed fields; null: read the resource"
     )
     run_id: int | None = Field(description="the sync run that made the change")
     at: Timestamp
