@@ -18,6 +18,8 @@ from flask import Flask
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.core import NOT_SET
+from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -152,12 +154,29 @@ def test_every_response_matches_the_document_and_nothing_is_a_5xx(
     case: Any, admin_api: Api
 ) -> None:
     case.operation.schema.app = admin_api.app  # WSGI transport, to this test's app
-    case.call_and_validate(
-        app=admin_api.app,
-        # schemathesis' WSGI transport does not undo gzip, which test_cache checks on its own
-        headers={"X-API-Key": admin_api.keys["admin"], "Accept-Encoding": "identity"},
-        excluded_checks=EXCLUDED,
-    )
+    try:
+        case.call_and_validate(
+            app=admin_api.app,
+            # schemathesis' WSGI transport does not undo gzip, which test_cache checks on its own
+            headers={"X-API-Key": admin_api.keys["admin"], "Accept-Encoding": "identity"},
+            excluded_checks=EXCLUDED,
+        )
+    except* AcceptedNegativeData:
+        if not _sent_as_valid(case):
+            raise
+
+
+def _sent_as_valid(case: Any) -> bool:
+    """Whether a "negative" request reached the app as a valid one: its path ids valid once in
+    the URL, no query, no body, and the headers this test sends over the generated ones (a
+    negated X-API-Key or Authorization is replaced by the admin key)."""
+    if case.query or case.body not in (None, NOT_SET) or case.meta is None:
+        return False
+    for name, value in (case.path_parameters or {}).items():
+        parameter = case.operation.path_parameters.get(name)
+        if parameter is None or not parameter.get_validator().is_valid(_as_sent(value)):
+            return False
+    return bool(case.path_parameters)
 
 
 def test_the_document_lists_exactly_the_apps_api_routes(admin_api: Api) -> None:
