@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config import DatabaseSettings
 from storefront.metrics import StorefrontMetrics
 from storefront.replicas import ReplicaSet
-from syncd.store.engine import make_engine, make_session_factory
+from syncd.store.engine import make_engine, make_session_factory, without_parallel_workers
 
 _EXTENSION = "onec_sync_db"
 
@@ -34,6 +34,7 @@ class Database:
         # No pre-ping: it would double the round trips of every read. A connection that died
         # (PostgreSQL restarted) fails one request with 503 and SQLAlchemy drops the whole pool.
         self.engine: Engine = make_engine(settings, pool_pre_ping=False)
+        without_parallel_workers(self.engine)
         self.writers: sessionmaker[Session] = make_session_factory(
             self.engine, change_log=change_log
         )

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config import DatabaseSettings
 from storefront.metrics import StorefrontMetrics
-from syncd.store.engine import make_engine, make_session_factory
+from syncd.store.engine import make_engine, make_session_factory, without_parallel_workers
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class Replica:
         # Pre-ping (one round trip per checkout): a replica that went away is found at checkout,
         # where the read can still go to the primary, instead of failing the request.
         self.engine: Engine = make_engine(replica_settings, pool_pre_ping=True)
+        without_parallel_workers(self.engine)
         reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessions: sessionmaker[Session] = make_session_factory(reading)
         self.replayed = 0  # bytes; replay only moves forward

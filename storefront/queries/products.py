@@ -12,15 +12,14 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    String,
     and_,
     exists,
     func,
     literal,
-    literal_column,
     not_,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.orm import Session
@@ -54,7 +53,6 @@ PO = PropertyOption.__table__
 # Aliases are built once: building one copies every column of its table, a cost per request.
 _CHEAPER = PR.alias("cheaper")
 _CHEAPER_OFFER = O.alias("cheaper_offer")
-_ITEM = P.alias("item")
 
 SORTS = ("name", "-name", "price", "-price", "updated", "-updated")
 
@@ -76,8 +74,8 @@ class ProductFilters:
 def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
     """One page: ``{"items": [...], "next_cursor": str | None}``; 400 for an unknown group.
 
-    On PostgreSQL the page and its summaries are one statement (after one for the group's
-    subgroups and, for a price range, one that sizes it); elsewhere the summaries are four more.
+    The page is one statement and its summaries one more on PostgreSQL (four elsewhere), after
+    one for the group's subgroups and, for a price range, one that sizes it.
     """
     query, keys, grouped = _sorted_query(filters)
     groups = subgroups(session, filters.group, active=True) if filters.group else None
@@ -95,16 +93,8 @@ def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
         seek = key_tuple < value_tuple if descending else key_tuple > value_tuple
         query = query.having(seek) if grouped else query.where(seek)
     order = [k.desc() for k in keys] if descending else list(keys)
-    if session.get_bind().dialect.name == "postgresql":
-        page = _with_summaries(
-            query, list(keys), filters.limit + 1, filters.price_type, descending=descending
-        )
-        rows = session.execute(page).all()
-        items = [_summary_of_row(row, filters.price_type) for row in rows[: filters.limit]]
-    else:
-        rows = session.execute(query.order_by(*order).limit(filters.limit + 1)).all()
-        ids = [r.onec_id for r in rows[: filters.limit]]
-        items = summaries(session, ids, filters.price_type)
+    rows = session.execute(query.order_by(*order).limit(filters.limit + 1)).all()
+    items = summaries(session, [r.onec_id for r in rows[: filters.limit]], filters.price_type)
     more, rows = len(rows) > filters.limit, rows[: filters.limit]
     next_cursor = None
     if more and rows:
@@ -373,59 +363,33 @@ def _summary_parts(
     }
 
 
-# The summary's parts, computed per product of a page (``item``) in the page's own statement;
-# ``page.price_type`` is the price type the prices are shown in.
-_PRICE_SQL = """(SELECT json_build_object('value', min(x.value)::text, 'highest', max(x.value)::text,
-                         'currency', max(x.currency), 'priced', count(x.value),
-                         'all', count(*), 'presentation', max(x.presentation))
-  FROM prices x JOIN offers o ON o.onec_id = x.offer_onec_id AND NOT o.is_deleted
- WHERE x.product_onec_id = item.onec_id AND x.price_type_onec_id = page.price_type
-HAVING count(*) > 0)"""
-_TOTAL_SQL = """(SELECT sum(t.total)
-  FROM (SELECT coalesce(max(s.quantity) FILTER (WHERE s.warehouse_onec_id = ''),
-                        sum(s.quantity) FILTER (WHERE s.warehouse_onec_id <> '')) AS total
-          FROM stock s JOIN offers o ON o.onec_id = s.offer_onec_id AND NOT o.is_deleted
-         WHERE s.product_onec_id = item.onec_id
-         GROUP BY s.offer_onec_id) t)"""
-_IMAGE_SQL = """(SELECT json_build_object('path', i.path, 'caption', i.caption)
-  FROM product_images i WHERE i.product_onec_id = item.onec_id
- ORDER BY i.position LIMIT 1)"""
-
-
-def _with_summaries(
-    query: Select[Any],
-    keys: list[Any],
-    limit: int | None,
-    price_type: str | None,
-    *,
-    descending: bool = False,
-) -> Select[Any]:
-    """The first ``limit`` rows of ``query`` (``id``, ``onec_id``, ``sort_key``) in the order
-    of ``keys`` (``sort_key``, ``id``), with each product's summary: one statement for a page
-    and what it shows (PostgreSQL)."""
-    order = [k.desc() for k in keys] if descending else keys
-    priced = query.add_columns(literal(price_type or "", String).label("price_type"))
-    found = priced.order_by(*order).limit(limit).subquery("page")
-    # The page's keys again, outside: a subquery's order does not survive the join.
-    outer = [found.c.sort_key, found.c.id]
-    item = _ITEM
-    return (
-        select(
-            found.c.id,
-            found.c.sort_key,
-            *(item.c[column.name] for column in _SUMMARY_COLUMNS),
-            literal_column(_PRICE_SQL).label("price"),
-            literal_column(_TOTAL_SQL).label("total"),
-            literal_column(_IMAGE_SQL).label("image"),
-        )
-        .select_from(found.join(item, item.c.id == found.c.id))
-        .order_by(*([k.desc() for k in outer] if descending else outer))
-    )
-
-
-def _summary_of_row(row: Any, price_type: str | None) -> dict[str, Any]:
-    """The list item of a row of ``_with_summaries``."""
-    return _summary(row._mapping, _price_of_row(row, price_type), row.total, row.image)
+# What a listing shows of each product, for a list of products in one statement (PostgreSQL).
+# Its text is the same for every listing and search, so psycopg prepares it once per connection
+# and PostgreSQL reuses the plan instead of planning a page query with the summaries inside.
+_SUMMARIES_PG = text(
+    """
+SELECT item.onec_id, item.name, item.sku, item.code, item.barcode, item.group_onec_id,
+       item.unit, item.brand, item.manufacturer, item.updated_at,
+       (SELECT json_build_object('value', min(x.value)::text, 'highest', max(x.value)::text,
+                                 'currency', max(x.currency), 'priced', count(x.value),
+                                 'all', count(*), 'presentation', max(x.presentation))
+          FROM prices x JOIN offers o ON o.onec_id = x.offer_onec_id AND NOT o.is_deleted
+         WHERE x.product_onec_id = item.onec_id AND x.price_type_onec_id = :price_type
+        HAVING count(*) > 0) AS price,
+       (SELECT sum(t.total)
+          FROM (SELECT coalesce(max(s.quantity) FILTER (WHERE s.warehouse_onec_id = ''),
+                                sum(s.quantity) FILTER (WHERE s.warehouse_onec_id <> ''))
+                       AS total
+                  FROM stock s JOIN offers o ON o.onec_id = s.offer_onec_id AND NOT o.is_deleted
+                 WHERE s.product_onec_id = item.onec_id
+                 GROUP BY s.offer_onec_id) t) AS total,
+       (SELECT json_build_object('path', i.path, 'caption', i.caption)
+          FROM product_images i WHERE i.product_onec_id = item.onec_id
+         ORDER BY i.position LIMIT 1) AS image
+  FROM unnest(CAST(:ids AS text[])) AS chosen(onec_id)
+  JOIN products item ON item.onec_id = chosen.onec_id
+"""
+)
 
 
 def _price_of_row(row: Any, price_type: str | None) -> dict[str, Any] | None:
@@ -447,11 +411,10 @@ def _summary_parts_pg(
     session: Session, ids: list[str], price_type: str | None
 ) -> dict[str, SummaryParts]:
     """The same parts as ``_summary_parts``, in one statement."""
-    chosen = select(P.c.id, P.c.onec_id, literal(None).label("sort_key"))
-    query = _with_summaries(chosen.where(P.c.onec_id.in_(ids)), [], None, price_type)
+    rows = session.execute(_SUMMARIES_PG, {"ids": ids, "price_type": price_type or ""})
     return {
         row.onec_id: (row._mapping, _price_of_row(row, price_type), row.total, row.image)
-        for row in session.execute(query)
+        for row in rows
     }
 
 

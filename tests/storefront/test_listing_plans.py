@@ -1,8 +1,8 @@
 """The product listing's plans on PostgreSQL at a realistic size: every common listing (each sort,
 group with subgroups, price range in a price type, in stock, a property) reads the catalog
 through indexes, never a sequential scan of products, offers, prices or stock, and a page costs
-the same few statements whatever its size (no query per product): on PostgreSQL the page and its
-summaries are one statement, after one for a group's subgroups."""
+the same few statements whatever its size (no query per product): on PostgreSQL one for the
+page and one for its summaries, after one for a group's subgroups."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 from config import DatabaseSettings
+from storefront.database import Database
+from storefront.metrics import StorefrontMetrics
 from storefront.queries.product_detail import product_detail
 from storefront.queries.products import ProductFilters, list_products
 from storefront.queries.search import search_products
@@ -195,8 +197,26 @@ def test_a_page_costs_the_same_few_statements_whatever_its_size(
     small, _ = _statements_of(big_catalog, _with_limit(LISTINGS[listing], 2))
     large, page = _statements_of(big_catalog, _with_limit(LISTINGS[listing], 60))
     assert len(page["items"]) == 60
-    assert len(large) == len(small) <= 2  # the subgroups, then the page with its summaries
+    assert len(large) == len(small) <= 3  # the subgroups, the page, then its summaries
 
 
 def _with_limit(filters: ProductFilters, limit: int) -> ProductFilters:
     return replace(filters, limit=limit)
+
+
+def test_storefront_reads_start_no_parallel_workers(big_catalog: Engine) -> None:
+    """A parallel plan's workers took about 10 ms to start, more than a whole listing costs on
+    one: the storefront's connections (the primary's and a replica's) plan without them."""
+    url = big_catalog.url.render_as_string(hide_password=False)
+    db = Database(DatabaseSettings(url=url, replica_urls=(url,)), StorefrontMetrics())
+    try:
+        engines = [db.engine, *(replica.engine for replica in db.replicas.replicas)]
+        assert len(engines) == 2
+        for engine in engines:
+            with engine.connect() as connection:
+                workers = connection.execute(text("SHOW max_parallel_workers_per_gather"))
+                assert workers.scalar() == "0"
+    finally:
+        db.dispose()
+    with big_catalog.connect() as connection:  # the server's own default is left alone
+        assert connection.execute(text("SHOW max_parallel_workers_per_gather")).scalar() != "0"
