@@ -13,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    case,
     exists,
     func,
     literal,
@@ -192,12 +193,24 @@ def _products_in_price_range(session: Session, filters: ProductFilters) -> list[
     # distinct products: DISTINCT made the planner walk every price of the type in product order.
     # In price order, so that a wide range stops after a thousand entries of the price index.
     price_type = _price_terms(filters)[0]
-    ids = session.scalars(
-        select(PR.c.product_onec_id)
-        .where(price_type, *_range_terms(filters))
-        .order_by(PR.c.value)
-        .limit(FEW_IN_RANGE + 1)
-    ).all()
+    terms = (price_type, *_range_terms(filters))
+    candidates = select(PR.c.product_onec_id).where(*terms).order_by(PR.c.value)
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement, one row back: the count reads the price index alone (index-only), and
+        # the products are read only when there are few (PostgreSQL runs a CASE branch's
+        # subquery only when its value is needed), so a wide range costs neither heap reads nor
+        # rows sent. Both subqueries walk the index in price order with a limit, whatever the
+        # planner guesses of the range.
+        counted = select(PR.c.value).where(*terms).order_by(PR.c.value)
+        counted_sub = counted.limit(FEW_IN_RANGE + 1).subquery()
+        size = select(func.count().label("n")).select_from(counted_sub).subquery()
+        first = candidates.limit(FEW_IN_RANGE + 1).subquery()
+        listed = select(func.array_agg(first.c.product_onec_id)).scalar_subquery()
+        found = session.execute(
+            select(size.c.n, case((size.c.n <= FEW_IN_RANGE, listed), else_=None))
+        ).one()
+        return None if found[0] > FEW_IN_RANGE else list(dict.fromkeys(found[1] or ()))
+    ids = session.scalars(candidates.limit(FEW_IN_RANGE + 1)).all()
     return None if len(ids) > FEW_IN_RANGE else list(dict.fromkeys(ids))
 
 
