@@ -25,6 +25,12 @@ What a document changes goes through ``syncd.importer.order_updates`` (the sale 
 path): the same status mapping (``exchange.status_map``), history rows (source ``1c-odata``),
 ``order`` change events; one transaction for the whole read, with one ``odata.order_states``
 audit entry when something changed or was refused.
+
+1C is never asked anything while that transaction is open (1C may take seconds and retries to
+answer): the numbers rule 2 will ask about are gathered first by a dry run of the matching in a
+read-only transaction, asked outside it, and the matching then runs on those answers. An order
+that became one to ask about in between (the sale exchange sent it meanwhile) starts another
+round; after three, the matching asks 1C from inside the transaction.
 """
 
 from __future__ import annotations
@@ -55,6 +61,9 @@ SOURCE = "1c-odata"
 SENT = ("pending", "exported")  # export states of an order 1C may hold a document of
 _CHUNK = 1000  # ids per IN (...) when finding orders
 _SLACK = timedelta(days=1)  # a document this much older than its order may still be its
+# Times the claimants of site numbers are gathered before the matching transaction; if orders
+# keep changing under it, the last round asks 1C from inside the transaction.
+_ROUNDS = 3
 
 
 @dataclass
@@ -82,28 +91,76 @@ def read_states(
         if not _anything_sent(uow.session):
             return StateCounts()
     documents, unreadable = _documents(client, settings)
-    with UnitOfWork(sessions) as uow:
-        found = match(uow.session, documents, lambda number: _claimants(client, settings, number))
-        found.refused[:0] = unreadable
-        applied = apply_matched(
-            uow.session,
-            found.matched,
-            settings.exchange.status_map,
-            source=SOURCE,
-            bind=True,
-        )
-        counts = StateCounts(
-            updated=applied.updated,
-            unchanged=applied.unchanged,
-            unknown=found.unknown,
-            refused=found.refused,
-        )
-        if counts.updated or counts.refused:
-            _audit(uow.session, counts, settings.odata.order_entity, actor)
-        uow.commit()
-    for reason in counts.refused:
-        log.warning("order document not applied: %s", reason)
-    return counts
+    claims: dict[str, list[str]] = {}  # site number -> 1C's live documents showing it
+    rounds = 0
+    while True:
+        rounds += 1
+        with UnitOfWork(sessions) as uow:
+            unasked = _numbers_to_ask(uow.session, documents, claims)
+        for number in sorted(unasked):  # outside any transaction of ours: 1C may take its time
+            claims[number] = _claimants(client, settings, number)
+        live = rounds >= _ROUNDS
+        with UnitOfWork(sessions) as uow:
+            try:
+                found = match(uow.session, documents, _answers(claims, client, settings, live))
+            except _Unasked:
+                continue  # an order changed since the numbers were gathered: gather again
+            found.refused[:0] = unreadable
+            applied = apply_matched(
+                uow.session,
+                found.matched,
+                settings.exchange.status_map,
+                source=SOURCE,
+                bind=True,
+            )
+            counts = StateCounts(
+                updated=applied.updated,
+                unchanged=applied.unchanged,
+                unknown=found.unknown,
+                refused=found.refused,
+            )
+            if counts.updated or counts.refused:
+                _audit(uow.session, counts, settings.odata.order_entity, actor)
+            uow.commit()
+        for reason in counts.refused:
+            log.warning("order document not applied: %s", reason)
+        return counts
+
+
+class _Unasked(Exception):
+    """The matching needs 1C's claimants of a number nobody asked 1C about yet."""
+
+
+def _numbers_to_ask(
+    session: Session, documents: Sequence[OrderRecord], claims: dict[str, list[str]]
+) -> set[str]:
+    """The site numbers whose other claimants the matching will ask about and 1C was not yet
+    asked: a dry run of ``match`` (it only reads) that records them."""
+    wanted: set[str] = set()
+
+    def record(number: str) -> list[str]:
+        wanted.add(number)
+        return claims.get(number, [])
+
+    match(session, documents, record)
+    return wanted - claims.keys()
+
+
+def _answers(
+    claims: dict[str, list[str]], client: ODataClient, settings: Settings, live: bool
+) -> Callable[[str], list[str]]:
+    """1C's answers gathered before the transaction; a number not among them stops the
+    matching (``_Unasked``), or, in the last round, is asked there and then."""
+
+    def claimants(number: str) -> list[str]:
+        if number in claims:
+            return claims[number]
+        if live:
+            claims[number] = _claimants(client, settings, number)
+            return claims[number]
+        raise _Unasked(number)
+
+    return claimants
 
 
 def match(

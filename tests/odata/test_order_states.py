@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from config import ExchangeSettings, Settings
@@ -209,6 +209,82 @@ def test_two_documents_showing_one_number_give_it_neither_status_until_one_is_ma
     chosen = order(engine, "SHOP-7")
     assert (chosen.status, chosen.paid, chosen.onec_id) == ("completed", True, refs[1])
     assert "1C id=" in history(engine, "SHOP-7")[-1][1]
+
+
+def asks_who_shows_a_number(request: Any) -> bool:
+    """The read's question to 1C: which live documents show this site number."""
+    params = request.url.params
+    return bool(params.get("$select") == "Ref_Key" and params.get("$top") == "2")
+
+
+def test_1c_is_asked_who_else_shows_a_number_while_no_transaction_of_ours_is_open(
+    fake: Fake1C, pg: tuple[str, Engine], settings: Settings
+) -> None:
+    """1C may take seconds (and retries) to answer: a transaction held open meanwhile would keep
+    a connection and PostgreSQL's vacuum horizon for that long."""
+    _, engine = pg
+    data.fill(fake)
+    add_orders(engine, 1)
+    add_orders(engine, 1, number="SHOP-7")
+    sent_by_exchange(engine, "SHOP-7")
+    ref = stranger(fake, 0, "SHOP-7", Статус="Закрыт", Оплачен=True)
+    open_while_asked: list[int] = []
+
+    def lookup(request: Any) -> Any:
+        with engine.connect() as connection:
+            print(
+                "ROWS",
+                connection.execute(
+                    text(
+                        "select pid, datname, state, left(query, 60) from pg_stat_activity where backend_type = 'client backend'"
+                    )
+                ).all(),
+            )
+            open_while_asked.append(
+                connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE true"
+                        " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+                    )
+                ).scalar_one()
+            )
+        return fake._handle(request)
+
+    fake.fail(lookup, when=asks_who_shows_a_number)
+
+    result = push_orders(settings, engine)
+
+    print("STATES", open_while_asked)
+    assert open_while_asked == [0]
+    assert (result.updated, result.refused) == (1, 0)
+    assert order(engine, "SHOP-7").onec_id == ref
+
+
+def test_an_order_sent_while_1c_is_asked_is_matched_in_the_same_read(
+    fake: Fake1C, pg: tuple[str, Engine], settings: Settings
+) -> None:
+    """The numbers to ask 1C about are gathered before the matching transaction; an order that
+    becomes one of them meanwhile (the sale exchange sent it) is asked about in another round."""
+    _, engine = pg
+    data.fill(fake)
+    add_orders(engine, 1)
+    add_orders(engine, 1, number="SHOP-7")
+    add_orders(engine, 1, number="SHOP-8", offer="SITE-ONLY-SKU")  # the push cannot send it
+    sent_by_exchange(engine, "SHOP-7")
+    refs = {n: stranger(fake, i, n, Статус="Закрыт") for i, n in enumerate(("SHOP-7", "SHOP-8"))}
+
+    def exchange_sends_shop_8(request: Any) -> Any:
+        sent_by_exchange(engine, "SHOP-8")
+        return fake._handle(request)
+
+    fake.fail(exchange_sends_shop_8, when=asks_who_shows_a_number)
+
+    result = push_orders(settings, engine)
+
+    assert (result.failed, result.updated, result.refused) == (1, 2, 0)
+    assert {n: order(engine, n).onec_id for n in refs} == refs
+    asked = [r for r in fake.requests if asks_who_shows_a_number(r)]
+    assert sorted("SHOP-8" in str(r.url) for r in asked) == [False, True]
 
 
 def test_a_document_showing_the_number_of_an_order_never_sent_to_1c_is_refused(
