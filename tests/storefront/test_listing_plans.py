@@ -146,14 +146,19 @@ def _recorded(
 
 
 def _sequential_scans(engine: Engine, statement: str, parameters: Any) -> set[str]:
+    plan = _plan(engine, "EXPLAIN (FORMAT JSON) ", statement, parameters)
+    return {node["Relation Name"] for node in _nodes(plan) if node["Node Type"] == "Seq Scan"}
+
+
+def _plan(engine: Engine, explain: str, statement: str, parameters: Any) -> dict[str, Any]:
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
-        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-        plan = cursor.fetchone()[0][0]["Plan"]
+        cursor.execute(explain + statement, parameters)
+        plan: dict[str, Any] = cursor.fetchone()[0][0]["Plan"]
     finally:
         connection.close()
-    return {node["Relation Name"] for node in _nodes(plan) if node["Node Type"] == "Seq Scan"}
+    return plan
 
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -210,13 +215,7 @@ def test_a_price_range_with_nothing_in_it_reads_no_products(big_catalog: Engine)
 
 
 def _rows_read(engine: Engine, statement: str, parameters: Any, relation: str) -> int:
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
-        plan = cursor.fetchone()[0][0]["Plan"]
-    finally:
-        connection.close()
+    plan = _plan(engine, "EXPLAIN (ANALYZE, FORMAT JSON) ", statement, parameters)
     return sum(
         node.get("Actual Rows", 0) * node.get("Actual Loops", 0)
         for node in _nodes(plan)
