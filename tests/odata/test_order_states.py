@@ -232,18 +232,10 @@ def test_1c_is_asked_who_else_shows_a_number_while_no_transaction_of_ours_is_ope
 
     def lookup(request: Any) -> Any:
         with engine.connect() as connection:
-            print(
-                "ROWS",
-                connection.execute(
-                    text(
-                        "select pid, datname, state, left(query, 60) from pg_stat_activity where backend_type = 'client backend'"
-                    )
-                ).all(),
-            )
             open_while_asked.append(
                 connection.execute(
                     text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE true"
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                         " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
                     )
                 ).scalar_one()
@@ -254,7 +246,6 @@ def test_1c_is_asked_who_else_shows_a_number_while_no_transaction_of_ours_is_ope
 
     result = push_orders(settings, engine)
 
-    print("STATES", open_while_asked)
     assert open_while_asked == [0]
     assert (result.updated, result.refused) == (1, 0)
     assert order(engine, "SHOP-7").onec_id == ref
