@@ -200,6 +200,23 @@ def test_a_page_costs_the_same_few_statements_whatever_its_size(
     assert len(large) == len(small) <= 3  # the subgroups, the page, then its summaries
 
 
+def test_a_narrow_price_range_sends_its_products_as_one_parameter(big_catalog: Engine) -> None:
+    """The products of a narrow range go to the page statement as one array, not a parameter
+    each: its text is the same however many products the range holds (so psycopg prepares it
+    once per connection), and no statement carries a thousand parameters."""
+    texts, parameter_counts, found = set(), set(), []
+    for high in (Decimal(501), Decimal(540)):
+        filters = ProductFilters(price_type=RETAIL, price_min=Decimal(500), price_max=high)
+        sent, page = _statements_of(big_catalog, filters)
+        [(statement, parameters)] = [(s, p) for s, p in sent if "sort_key" in s]
+        texts.add(statement)
+        parameter_counts.add(len(parameters))
+        found.append(len(page["items"]))
+    assert 0 < found[0] < found[1], "the two ranges must hold different numbers of products"
+    assert len(texts) == 1
+    assert len(parameter_counts) == 1
+
+
 def _with_limit(filters: ProductFilters, limit: int) -> ProductFilters:
     return replace(filters, limit=limit)
 
