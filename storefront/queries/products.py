@@ -60,6 +60,7 @@ _CHEAPER = PR.alias("cheaper")
 _CHEAPER_OFFER = O.alias("cheaper_offer")
 _RANGE_PRICE = PR.alias("range_price")
 _RANGE_OFFER = O.alias("range_offer")
+_STOCK_OFFER = O.alias("stock_offer")
 
 _IDS = ARRAY(String(255))
 SORTS = ("name", "-name", "price", "-price", "updated", "-updated")
@@ -328,11 +329,14 @@ def _price_in_range(filters: ProductFilters, *, few: bool = False) -> ColumnElem
 
 
 def _in_stock(warehouse: str | None, *, few: bool = False) -> ColumnElement[bool]:
+    # Its own offers: the price-sorted listing selects from offers too, and the subquery would
+    # otherwise check the stock of the offer whose price is listed, not of any of the product's.
+    offer = _STOCK_OFFER
     terms = [
         S.c.product_onec_id == P.c.onec_id,
         S.c.quantity > 0,
-        O.c.onec_id == S.c.offer_onec_id,
-        not_(O.c.is_deleted),
+        offer.c.onec_id == S.c.offer_onec_id,
+        not_(offer.c.is_deleted),
     ]
     if warehouse:
         terms.append(S.c.warehouse_onec_id == warehouse)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
+from config import DatabaseSettings
 from storefront.database import database
+from syncd.store.engine import make_engine
 from tests.storefront.conftest import Api
 
 
@@ -77,6 +79,22 @@ def test_products_list_active_products_by_name_with_price_stock_and_image(api: A
 )
 def test_products_can_be_filtered_and_sorted(api: Api, query: str, expected: list[str]) -> None:
     assert ids(api.get(f"/api/v1/products?{query}")) == expected
+
+
+@pytest.mark.parametrize("sort", ["name", "price", "-price", "-updated"])
+def test_a_product_is_in_stock_when_any_variant_is_whatever_the_sort(api: Api, sort: str) -> None:
+    """The bit's cheaper variant sold out and its dearer one came in: the bit is in stock, in
+    a listing sorted by price as in any other."""
+    engine = make_engine(DatabaseSettings(url=api.database_url))
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE stock SET quantity = CASE offer_onec_id WHEN 'p-bit#6' THEN 0 ELSE 5 END"
+                " WHERE product_onec_id = 'p-bit'"
+            )
+        )
+    engine.dispose()
+    assert "p-bit" in ids(api.get(f"/api/v1/products?in_stock=true&sort={sort}"))
 
 
 @pytest.mark.parametrize("sort", ["name", "-name", "price", "-price", "updated", "-updated"])
