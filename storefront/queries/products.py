@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    FromClause,
     Select,
     String,
     and_,
@@ -94,7 +95,8 @@ def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
             details=[{"field": "group", "message": "unknown group"}],
         )
     in_range = _products_in_price_range(session, filters)
-    postgres = session.get_bind().dialect.name == "postgresql"
+    dialect = session.get_bind().dialect.name
+    postgres = dialect == "postgresql"
     conditions = _conditions(filters, groups, few=in_range is not None)
     descending = filters.sort.startswith("-")
     # What the product's own row decides: whether it is listed at all, and where the page starts.
@@ -102,7 +104,7 @@ def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
     if in_range is not None:
         own.append(_listed(in_range, postgres=postgres))
     if filters.cursor:
-        after = _cursor_values(filters, session.get_bind().dialect.name)
+        after = _cursor_values(filters, dialect)
         key_tuple, value_tuple = tuple_(*keys), tuple_(*(literal(v) for v in after))
         own.append(key_tuple < value_tuple if descending else key_tuple > value_tuple)
     order: list[ColumnElement[Any]] = [k.desc() for k in keys] if descending else list(keys)
@@ -294,12 +296,13 @@ def _price_terms(filters: ProductFilters) -> list[ColumnElement[bool]]:
     ]
 
 
-def _range_terms(filters: ProductFilters) -> list[ColumnElement[bool]]:
+def _range_terms(filters: ProductFilters, price: FromClause = PR) -> list[ColumnElement[bool]]:
+    """The range's bounds on ``price`` (the prices table or an alias of it)."""
     terms = []
     if filters.price_min is not None:
-        terms.append(PR.c.value >= filters.price_min)
+        terms.append(price.c.value >= filters.price_min)
     if filters.price_max is not None:
-        terms.append(PR.c.value <= filters.price_max)
+        terms.append(price.c.value <= filters.price_max)
     return terms
 
 
@@ -311,17 +314,13 @@ def _price_in_range(filters: ProductFilters, *, few: bool = False) -> ColumnElem
     """
     if few:
         price, offer = _RANGE_PRICE, _RANGE_OFFER
-        terms = [
+        return _per_product(
             price.c.product_onec_id == P.c.onec_id,
             price.c.price_type_onec_id == filters.price_type,
             offer.c.onec_id == price.c.offer_onec_id,
             not_(offer.c.is_deleted),
-        ]
-        if filters.price_min is not None:
-            terms.append(price.c.value >= filters.price_min)
-        if filters.price_max is not None:
-            terms.append(price.c.value <= filters.price_max)
-        return _per_product(*terms)
+            *_range_terms(filters, price),
+        )
     # Its own prices and offers: the price-sorted listing selects from the same tables, and
     # auto-correlation would leave this subquery with no FROM at all.
     inner = select(PR.c.product_onec_id).where(*_price_terms(filters)).correlate(None)
