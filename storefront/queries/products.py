@@ -88,16 +88,18 @@ def list_products(session: Session, filters: ProductFilters) -> dict[str, Any]:
     one for the group's subgroups and, for a price range, one that sizes it.
     """
     query, keys = _sorted_query(filters)
-    groups = subgroups(session, filters.group, active=True) if filters.group else None
-    if groups == []:
+    dialect = session.get_bind().dialect.name
+    postgres = dialect == "postgresql"
+    group = _listed_group(session, filters, postgres=postgres) if filters.group else None
+    if group is not None and not group.ids:
         raise BadRequest(
             f"there is no group {filters.group!r}",
             details=[{"field": "group", "message": "unknown group"}],
         )
     in_range = _products_in_price_range(session, filters)
-    dialect = session.get_bind().dialect.name
-    postgres = dialect == "postgresql"
-    conditions = _conditions(filters, groups, few=in_range is not None)
+    conditions = _conditions(filters, few=in_range is not None)
+    if group is not None:
+        conditions.insert(0, _group_condition(group, filters.sort, few=in_range is not None))
     descending = filters.sort.startswith("-")
     # What the product's own row decides: whether it is listed at all, and where the page starts.
     own = [not_(P.c.is_deleted)]
@@ -189,15 +191,11 @@ def _listed(in_range: list[str], *, postgres: bool) -> ColumnElement[bool]:
     return P.c.onec_id.in_(in_range)
 
 
-def _conditions(
-    filters: ProductFilters, groups: list[str] | None, *, few: bool = False
-) -> list[ColumnElement[bool]]:
-    """The listing's filters beyond the product's own row; with ``few`` (the listing holds
-    only the few products of a narrow price range) each is checked per product, by its keys
-    (see ``_per_product``)."""
+def _conditions(filters: ProductFilters, *, few: bool = False) -> list[ColumnElement[bool]]:
+    """The listing's filters beyond the product's own row and its group; with ``few`` (the
+    listing holds only the few products of a narrow price range) each is checked per product,
+    by its keys (see ``_per_product``)."""
     found: list[ColumnElement[bool]] = []
-    if groups is not None:
-        found.append(_in_groups_of_each(groups) if few else in_groups(groups))
     if filters.price_min is not None or filters.price_max is not None:
         found.append(_price_in_range(filters, few=few))
     if filters.in_stock or filters.warehouse:
@@ -211,14 +209,88 @@ def _per_product(*terms: ColumnElement[bool]) -> ColumnElement[bool]:
 
     For the few products of a narrow price range: as a join the planner weighed a few hundred
     index lookups against reading a whole table and read the table (every offer, every stock
-    row: 18 ms of a 31 ms page at 100,000 products). ``OFFSET 0`` keeps the subquery from being
-    turned into a join.
+    row: 18 ms of a 31 ms page at 100,000 products). For a large group's page: each product
+    met in sort order is checked, and only those of the group are looked up further. ``OFFSET
+    0`` keeps the subquery from being turned into a join.
     """
     return select(literal(1)).where(*terms).offset(0).exists()
 
 
 def _in_groups_of_each(groups: list[str]) -> ColumnElement[bool]:
     return _per_product(PGR.c.product_onec_id == P.c.onec_id, PGR.c.group_onec_id.in_(groups))
+
+
+@dataclass(frozen=True, slots=True)
+class ListedGroup:
+    """A listing's group: its Ид and its subgroups' (none: unknown or deleted), and, on
+    PostgreSQL, how many products it lists (counted no further than its sort's
+    ``MEMBERS_FIRST`` needs) and the catalog's size (the planner's estimate)."""
+
+    ids: list[str]
+    members: int | None = None
+    catalog: float | None = None
+
+
+# A group's page reads the group's products first when it has fewer than this many times the
+# square root of the catalog's size, else walks the sort's index and checks each product met.
+# Reading the members costs about one lookup per member (and, by price, its prices); the walk
+# about catalog / members products per product listed: the two meet near the square root.
+# Measured at 100,000 products (in ms, members first / walk): by price 4.9 / 8.6 at 500
+# members, 10.0 / 5.3 at 1,000; by name 2.2 / 4.2 at 1,000, 6.4 / 1.5 at 2,500.
+MEMBERS_FIRST = {"price": 2.3, "name": 4.4, "updated": 4.4}
+
+_LISTED_GROUP_PG = text(
+    """
+WITH RECURSIVE tree(onec_id) AS (
+    SELECT onec_id FROM catalog_groups WHERE onec_id = :group AND NOT is_deleted
+    UNION
+    SELECT g.onec_id FROM catalog_groups g JOIN tree ON g.parent_onec_id = tree.onec_id
+), size AS (
+    SELECT greatest(reltuples, 0) AS catalog FROM pg_class WHERE oid = 'products'::regclass
+)
+SELECT (SELECT array_agg(onec_id) FROM tree) AS ids,
+       (SELECT count(*) FROM (
+            SELECT 1 FROM tree, LATERAL (
+                SELECT 1 FROM product_groups m WHERE m.group_onec_id = tree.onec_id
+                 LIMIT (SELECT ceil(:factor * sqrt(catalog))::bigint + 1 FROM size)) one
+             LIMIT (SELECT ceil(:factor * sqrt(catalog))::bigint + 1 FROM size)) counted
+       ) AS members,
+       (SELECT catalog FROM size) AS catalog
+"""
+)
+
+
+def _listed_group(session: Session, filters: ProductFilters, *, postgres: bool) -> ListedGroup:
+    """The group, its subgroups and (PostgreSQL) its size, in one statement."""
+    assert filters.group is not None
+    if not postgres:
+        return ListedGroup(subgroups(session, filters.group, active=True))
+    factor = MEMBERS_FIRST[filters.sort.lstrip("-")]
+    row = session.execute(_LISTED_GROUP_PG, {"group": filters.group, "factor": factor}).one()
+    return ListedGroup(list(row.ids or ()), int(row.members), float(row.catalog))
+
+
+def _group_condition(group: ListedGroup, sort: str, *, few: bool) -> ColumnElement[bool]:
+    """Products listed in ``group`` (or a subgroup), in the form that reads least.
+
+    ``few``: the listing holds a narrow range's products, each checked on its own. On
+    PostgreSQL, a group with few products (``MEMBERS_FIRST``) is read first, as one array the
+    rest of the statement starts from; a larger one is checked product by product as the
+    sort's index is walked (by price: for each price met, before its product is read). The
+    planner, left to choose, read 1,000 members of 100,000 products in 14 ms by price and 500
+    in 13 ms by name, against 5-6 ms and 1 ms this way.
+    """
+    if few:
+        return _in_groups_of_each(group.ids)
+    if group.members is None or group.catalog is None:
+        return in_groups(group.ids)
+    in_any = PGR.c.group_onec_id == any_(bindparam("groups", group.ids, type_=_IDS))
+    field = sort.lstrip("-")
+    if group.members <= MEMBERS_FIRST[field] * group.catalog**0.5:
+        members = select(PGR.c.product_onec_id).where(in_any).scalar_subquery()
+        return P.c.onec_id == any_(func.array(members))
+    walked = PR.c.product_onec_id if field == "price" else P.c.onec_id
+    return _per_product(PGR.c.product_onec_id == walked, in_any)
 
 
 def subgroups(session: Session, group: str, *, active: bool = False) -> list[str]:
@@ -281,8 +353,9 @@ def _products_in_price_range(session: Session, filters: ProductFilters) -> list[
 FEW_IN_RANGE = 1000
 
 
-def _price_terms(filters: ProductFilters) -> list[ColumnElement[bool]]:
-    """Prices of the filter's type in its range, of active offers."""
+def _price_terms(filters: ProductFilters, *, inline: bool = False) -> list[ColumnElement[bool]]:
+    """Prices of the filter's type in its range, of active offers (``inline``: see
+    ``_range_terms``)."""
     if filters.price_type is None:
         raise BadRequest(
             "a price range needs a price type, and there is none",
@@ -292,17 +365,30 @@ def _price_terms(filters: ProductFilters) -> list[ColumnElement[bool]]:
         PR.c.price_type_onec_id == filters.price_type,
         O.c.onec_id == PR.c.offer_onec_id,
         not_(O.c.is_deleted),
-        *_range_terms(filters),
+        *_range_terms(filters, inline=inline),
     ]
 
 
-def _range_terms(filters: ProductFilters, price: FromClause = PR) -> list[ColumnElement[bool]]:
-    """The range's bounds on ``price`` (the prices table or an alias of it)."""
+def _range_terms(
+    filters: ProductFilters, price: FromClause = PR, *, inline: bool = False
+) -> list[ColumnElement[bool]]:
+    """The range's bounds on ``price`` (the prices table or an alias of it).
+
+    ``inline``: the bounds are written into the statement's text instead of sent as
+    parameters. A wide range's page is a plan the bounds decide (how many products in name
+    order pass the range before the page is full); with parameters, psycopg prepares the
+    statement after a few runs and PostgreSQL may then reuse one generic plan for every range,
+    which measured 11.6 ms against 6.3 ms planned for the range at hand.
+    """
+
+    def bound(value: Decimal) -> ColumnElement[Any]:
+        return literal(value, PR.c.value.type, literal_execute=True) if inline else literal(value)
+
     terms = []
     if filters.price_min is not None:
-        terms.append(price.c.value >= filters.price_min)
+        terms.append(price.c.value >= bound(filters.price_min))
     if filters.price_max is not None:
-        terms.append(price.c.value <= filters.price_max)
+        terms.append(price.c.value <= bound(filters.price_max))
     return terms
 
 
@@ -323,7 +409,7 @@ def _price_in_range(filters: ProductFilters, *, few: bool = False) -> ColumnElem
         )
     # Its own prices and offers: the price-sorted listing selects from the same tables, and
     # auto-correlation would leave this subquery with no FROM at all.
-    inner = select(PR.c.product_onec_id).where(*_price_terms(filters)).correlate(None)
+    inner = select(PR.c.product_onec_id).where(*_price_terms(filters, inline=True)).correlate(None)
     return P.c.onec_id.in_(inner)
 
 

@@ -291,3 +291,56 @@ def test_storefront_reads_start_no_parallel_workers(big_catalog: Engine) -> None
         db.dispose()
     with big_catalog.connect() as connection:  # the server's own default is left alone
         assert connection.execute(text("SHOW max_parallel_workers_per_gather")).scalar() != "0"
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        ProductFilters(group="g1-12", sort="price", price_type=RETAIL, limit=9),
+        ProductFilters(group="g1-12", sort="-name", limit=11),
+        ProductFilters(group="g2", sort="-price", price_type=WHOLESALE, limit=40),
+        ProductFilters(group="g3", sort="updated", in_stock=True, limit=30),
+        ProductFilters(group="g4-40", properties=(("prop-color", "opt-0"),), limit=2),
+    ],
+    ids=["subgroup by price", "subgroup by name", "group by price", "group in stock", "property"],
+)
+@pytest.mark.parametrize("shape", ["members first", "index walked"])
+def test_a_group_lists_the_same_products_whichever_way_it_is_read(
+    big_catalog: Engine, filters: ProductFilters, shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group's page is read from its members or by walking the sort's index, by its size;
+    either way every page, cursor by cursor, is the one the planner's own semi-join gives."""
+    factor = 1e9 if shape == "members first" else 0.0
+    monkeypatch.setattr(products, "MEMBERS_FIRST", dict.fromkeys(products.MEMBERS_FIRST, factor))
+    read = _all_pages(big_catalog, filters)
+    monkeypatch.setattr(products, "_listed_group", _group_without_size)
+    general = _all_pages(big_catalog, filters)
+    assert len(read) > 2 * filters.limit
+    assert read == general
+
+
+def _group_without_size(
+    session: Session, filters: ProductFilters, *, postgres: bool
+) -> products.ListedGroup:
+    assert filters.group is not None
+    return products.ListedGroup(products.subgroups(session, filters.group, active=True))
+
+
+def test_a_wide_price_range_is_planned_for_its_own_bounds(big_catalog: Engine) -> None:
+    """A wide range's page statement carries its bounds in its text, not as parameters: with
+    parameters, psycopg prepares the statement after its fifth run and PostgreSQL may then
+    plan every range alike (one generic plan, which measured twice as slow as the range's
+    own). Each range is planned for its bounds, and the narrow range's sizing statement,
+    whose plan the bounds do not change, keeps them as parameters."""
+    low, high = Decimal("1000.25"), Decimal("4000.5")
+    filters = ProductFilters(price_type=RETAIL, price_min=low, price_max=high, in_stock=True)
+    sent, page = _statements_of(big_catalog, filters)
+    assert page["items"]
+    [(statement, parameters)] = [(s, p) for s, p in sent if "sort_key" in s]
+    assert "1000.25" in statement
+    assert "4000.5" in statement
+    assert low not in parameters.values()
+    assert high not in parameters.values()
+    [(sizing, bounds)] = [(s, p) for s, p in sent if "array_agg" in s]
+    assert "1000.25" not in sizing
+    assert low in bounds.values()
