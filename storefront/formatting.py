@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RawJSON:
+    """A value already written as JSON (compact, as ``storefront.responses.dumps`` writes it),
+    placed into a response as it is."""
+
+    text: str
 
 
 def money(value: Decimal | None) -> str | None:

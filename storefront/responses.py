@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from flask import Response, current_app, request
 
 from storefront.cache import CachedBody, ResponseCache
+from storefront.formatting import RawJSON
 
 P = ParamSpec("P")
 CACHE_EXTENSION = "onec_sync_cache"
@@ -20,7 +21,18 @@ CATALOG_CACHE_CONTROL = "private, no-cache"
 
 
 def dumps(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact JSON; a top-level object's ``RawJSON`` values are written as they are."""
+    if isinstance(payload, dict) and any(isinstance(v, RawJSON) for v in payload.values()):
+        members = (
+            f"{_json(key)}:{value.text if isinstance(value, RawJSON) else _json(value)}"
+            for key, value in payload.items()
+        )
+        return ("{" + ",".join(members) + "}").encode()
+    return _json(payload).encode()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def json_response(

@@ -61,7 +61,7 @@ def products() -> dict[str, Any]:
         limit=params.limit,
         cursor=params.cursor,
     )
-    return list_products(database.catalog_session(), filters)
+    return list_products(database.catalog_session(), filters, items_as_json=True)
 
 
 @blueprint.get("/products/<product_id>")
