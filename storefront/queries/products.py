@@ -255,14 +255,16 @@ WITH RECURSIVE tree(onec_id) AS (
     UNION
     SELECT g.onec_id FROM catalog_groups g JOIN tree ON g.parent_onec_id = tree.onec_id
 ), size AS (
-    SELECT greatest(reltuples, 0) AS catalog FROM pg_class WHERE oid = 'products'::regclass
+    SELECT reltuples AS catalog,
+           ceil(:factor * sqrt(greatest(reltuples, 0)))::bigint + 1 AS enough
+      FROM pg_class WHERE oid = 'products'::regclass
 )
 SELECT (SELECT array_agg(onec_id) FROM tree) AS ids,
        (SELECT count(*) FROM (
             SELECT 1 FROM tree, LATERAL (
                 SELECT 1 FROM product_groups m WHERE m.group_onec_id = tree.onec_id
-                 LIMIT (SELECT ceil(:factor * sqrt(catalog))::bigint + 1 FROM size)) one
-             LIMIT (SELECT ceil(:factor * sqrt(catalog))::bigint + 1 FROM size)) counted
+                 LIMIT (SELECT enough FROM size)) one
+             LIMIT (SELECT enough FROM size)) counted
        ) AS members,
        (SELECT catalog FROM size) AS catalog
 """
@@ -276,7 +278,9 @@ def _listed_group(session: Session, filters: ProductFilters, *, postgres: bool) 
         return ListedGroup(subgroups(session, filters.group, active=True))
     factor = MEMBERS_FIRST[filters.sort.lstrip("-")]
     row = session.execute(_LISTED_GROUP_PG, {"group": filters.group, "factor": factor}).one()
-    return ListedGroup(list(row.ids or ()), int(row.members), float(row.catalog))
+    # A catalog never analysed has no size yet (reltuples -1): the planner's own choice then.
+    catalog = float(row.catalog) if row.catalog and row.catalog > 0 else None
+    return ListedGroup(list(row.ids or ()), int(row.members), catalog)
 
 
 def _group_condition(group: ListedGroup, sort: str, *, few: bool) -> ColumnElement[bool]:
