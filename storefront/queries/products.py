@@ -558,34 +558,44 @@ def _summary_parts(
     }
 
 
-# What a listing shows of each product, for a list of products in one statement (PostgreSQL).
-# Its text is the same for every listing and search, so psycopg prepares it once per connection
-# and PostgreSQL reuses the plan instead of planning a page query with the summaries inside.
+# What a listing shows of each product, for a list of products, on PostgreSQL: the products in
+# the list's order with their price in one price type (of active offers), stock total and first
+# image. Both statements below read it. Their texts are the same for every listing and search,
+# so psycopg prepares them once per connection and PostgreSQL reuses their plans instead of
+# planning a page query with the summaries inside.
+_SUMMARY_SOURCES = """
+  FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS chosen(onec_id, position)
+  JOIN products item ON item.onec_id = chosen.onec_id
+  LEFT JOIN LATERAL (
+       SELECT min(x.value) AS lowest, max(x.value) AS highest, max(x.currency) AS currency,
+              count(x.value) AS priced, count(*) AS counted,
+              max(x.presentation) AS presentation
+         FROM prices x JOIN offers o ON o.onec_id = x.offer_onec_id AND NOT o.is_deleted
+        WHERE x.product_onec_id = item.onec_id AND x.price_type_onec_id = :price_type
+       HAVING count(*) > 0) price ON true
+  LEFT JOIN LATERAL (
+       SELECT sum(t.total) AS total
+         FROM (SELECT coalesce(max(s.quantity) FILTER (WHERE s.warehouse_onec_id = ''),
+                               sum(s.quantity) FILTER (WHERE s.warehouse_onec_id <> ''))
+                      AS total
+                 FROM stock s JOIN offers o ON o.onec_id = s.offer_onec_id AND NOT o.is_deleted
+                WHERE s.product_onec_id = item.onec_id
+                GROUP BY s.offer_onec_id) t) stock ON true
+  LEFT JOIN LATERAL (
+       SELECT i.path, i.caption FROM product_images i WHERE i.product_onec_id = item.onec_id
+        ORDER BY i.position LIMIT 1) image ON true
+"""
+
+# The parts of each summary, as columns (for ``summaries``).
 _SUMMARIES_PG = text(
     """
 SELECT item.onec_id, item.name, item.sku, item.code, item.barcode, item.group_onec_id,
        item.unit, item.brand, item.manufacturer, item.updated_at,
-       (SELECT json_build_object('value', min(x.value)::text, 'highest', max(x.value)::text,
-                                 'currency', max(x.currency), 'priced', count(x.value),
-                                 'all', count(*), 'presentation', max(x.presentation))
-          FROM prices x JOIN offers o ON o.onec_id = x.offer_onec_id AND NOT o.is_deleted
-         WHERE x.product_onec_id = item.onec_id AND x.price_type_onec_id = :price_type
-        HAVING count(*) > 0) AS price,
-       (SELECT sum(t.total)
-          FROM (SELECT coalesce(max(s.quantity) FILTER (WHERE s.warehouse_onec_id = ''),
-                                sum(s.quantity) FILTER (WHERE s.warehouse_onec_id <> ''))
-                       AS total
-                  FROM stock s JOIN offers o ON o.onec_id = s.offer_onec_id AND NOT o.is_deleted
-                 WHERE s.product_onec_id = item.onec_id
-                 GROUP BY s.offer_onec_id) t) AS total,
-       (SELECT json_build_object('path', i.path, 'caption', i.caption)
-          FROM product_images i WHERE i.product_onec_id = item.onec_id
-         ORDER BY i.position LIMIT 1) AS image
-  FROM unnest(CAST(:ids AS text[])) AS chosen(onec_id)
-  JOIN products item ON item.onec_id = chosen.onec_id
+       price.lowest, price.highest, price.currency, price.priced, price.counted,
+       price.presentation, stock.total, image.path, image.caption
 """
+    + _SUMMARY_SOURCES
 )
-
 
 # The same items as ``summaries`` gives, written as JSON by PostgreSQL: one text value, the
 # bytes ``storefront.responses.dumps`` writes of the list of dicts (key order, compact
@@ -633,27 +643,8 @@ SELECT '[' || coalesce(string_agg(
                    ELSE to_char(item.updated_at AT TIME ZONE 'UTC', '.US') END
            || '+00:00"' END
     || '}', ',' ORDER BY chosen.position), '') || ']'
-  FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS chosen(onec_id, position)
-  JOIN products item ON item.onec_id = chosen.onec_id
-  LEFT JOIN LATERAL (
-       SELECT min(x.value) AS lowest, max(x.value) AS highest, max(x.currency) AS currency,
-              count(x.value) AS priced, count(*) AS counted,
-              max(x.presentation) AS presentation
-         FROM prices x JOIN offers o ON o.onec_id = x.offer_onec_id AND NOT o.is_deleted
-        WHERE x.product_onec_id = item.onec_id AND x.price_type_onec_id = :price_type
-       HAVING count(*) > 0) price ON true
-  LEFT JOIN LATERAL (
-       SELECT sum(t.total) AS total
-         FROM (SELECT coalesce(max(s.quantity) FILTER (WHERE s.warehouse_onec_id = ''),
-                               sum(s.quantity) FILTER (WHERE s.warehouse_onec_id <> ''))
-                      AS total
-                 FROM stock s JOIN offers o ON o.onec_id = s.offer_onec_id AND NOT o.is_deleted
-                WHERE s.product_onec_id = item.onec_id
-                GROUP BY s.offer_onec_id) t) stock ON true
-  LEFT JOIN LATERAL (
-       SELECT i.path, i.caption FROM product_images i WHERE i.product_onec_id = item.onec_id
-        ORDER BY i.position LIMIT 1) image ON true
 """
+    + _SUMMARY_SOURCES
 )
 
 
@@ -667,30 +658,26 @@ def summaries_json(session: Session, onec_ids: Sequence[str], price_type: str | 
     return RawJSON(str(found))
 
 
-def _price_of_row(row: Any, price_type: str | None) -> dict[str, Any] | None:
-    if row.price is None or price_type is None:
-        return None
-    found = row.price
-    lowest = found["value"]
-    return _price_summary(
-        price_type,
-        lowest=None if lowest is None else Decimal(lowest),
-        highest=None if lowest is None else Decimal(found["highest"]),
-        currency=found["currency"],
-        on_request=found["all"] - found["priced"],
-        presentation=found["presentation"],
-    )
-
-
 def _summary_parts_pg(
     session: Session, ids: list[str], price_type: str | None
 ) -> dict[str, SummaryParts]:
     """The same parts as ``_summary_parts``, in one statement."""
     rows = session.execute(_SUMMARIES_PG, {"ids": ids, "price_type": price_type or ""})
-    return {
-        row.onec_id: (row._mapping, _price_of_row(row, price_type), row.total, row.image)
-        for row in rows
-    }
+    parts: dict[str, SummaryParts] = {}
+    for row in rows:
+        price = None
+        if price_type is not None and row.counted is not None:
+            price = _price_summary(
+                price_type,
+                lowest=row.lowest,
+                highest=row.highest,
+                currency=row.currency,
+                on_request=row.counted - row.priced,
+                presentation=row.presentation,
+            )
+        image = None if row.path is None else {"path": row.path, "caption": row.caption}
+        parts[row.onec_id] = (row._mapping, price, row.total, image)
+    return parts
 
 
 def _lowest_price_rows(
