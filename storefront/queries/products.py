@@ -667,14 +667,7 @@ def _summary_parts_pg(
     for row in rows:
         price = None
         if price_type is not None and row.counted is not None:
-            price = _price_summary(
-                price_type,
-                lowest=row.lowest,
-                highest=row.highest,
-                currency=row.currency,
-                on_request=row.counted - row.priced,
-                presentation=row.presentation,
-            )
+            price = _price_of_row(price_type, row)
         image = None if row.path is None else {"path": row.path, "caption": row.caption}
         parts[row.onec_id] = (row._mapping, price, row.total, image)
     return parts
@@ -688,11 +681,11 @@ def _lowest_price_rows(
     rows = session.execute(
         select(
             PR.c.product_onec_id,
-            func.min(PR.c.value).label("value"),
+            func.min(PR.c.value).label("lowest"),
             func.max(PR.c.value).label("highest"),
             func.max(PR.c.currency).label("currency"),
             func.count(PR.c.value).label("priced"),
-            func.count().label("all"),
+            func.count().label("counted"),
             func.max(PR.c.presentation).label("presentation"),
         )
         .join(O, O.c.onec_id == PR.c.offer_onec_id)
@@ -703,17 +696,20 @@ def _lowest_price_rows(
         )
         .group_by(PR.c.product_onec_id)
     )
-    return {
-        row.product_onec_id: _price_summary(
-            price_type,
-            lowest=row.value,
-            highest=row.highest,
-            currency=row.currency,
-            on_request=row.all - row.priced,
-            presentation=row.presentation,
-        )
-        for row in rows
-    }
+    return {row.product_onec_id: _price_of_row(price_type, row) for row in rows}
+
+
+def _price_of_row(price_type: str, row: Any) -> dict[str, Any]:
+    """``_price_summary`` of a row of the price type's aggregates (``lowest``, ``highest``,
+    ``currency``, ``priced`` and ``counted`` prices, ``presentation``)."""
+    return _price_summary(
+        price_type,
+        lowest=row.lowest,
+        highest=row.highest,
+        currency=row.currency,
+        on_request=row.counted - row.priced,
+        presentation=row.presentation,
+    )
 
 
 def _price_summary(
