@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import not_, or_, select
+from sqlalchemy import not_, select, text
 from sqlalchemy.orm import Session
 
 from syncd.store.models import Group, PriceType, Warehouse
@@ -55,17 +55,29 @@ def price_types(session: Session, default_setting: str) -> list[dict[str, Any]]:
     ]
 
 
+# The price type a request prices in, in one statement of the same text for every request (so
+# psycopg prepares it once per connection, and no statement is built per request): the type
+# named by Ид or name, an Ид match first; without a name, the configured default (by Ид or
+# name), else the first one.
+_RESOLVE_PRICE_TYPE = text(
+    """
+SELECT onec_id, name, currency FROM price_types
+ WHERE NOT is_deleted AND (:wanted = '' OR onec_id = :wanted OR name = :wanted)
+ ORDER BY CASE WHEN :wanted = ''
+               THEN NOT (:setting <> '' AND (onec_id = :setting OR name = :setting))
+               ELSE onec_id <> :wanted END,
+          id
+ LIMIT 1
+"""
+)
+
+
 def resolve_price_type(session: Session, wanted: str | None, default_setting: str) -> Any:
     """The price type named by Ид or name (``wanted``), else the configured default, else the
     first one; None when there is none (or ``wanted`` names none)."""
-    query = select(PT.c.onec_id, PT.c.name, PT.c.currency).where(not_(PT.c.is_deleted))
-    if wanted:
-        return session.execute(
-            query.where(or_(PT.c.onec_id == wanted, PT.c.name == wanted))
-            .order_by((PT.c.onec_id != wanted), PT.c.id)
-            .limit(1)
-        ).first()
-    return _pick_default(list(session.execute(query.order_by(PT.c.id)).all()), default_setting)
+    return session.execute(
+        _RESOLVE_PRICE_TYPE, {"wanted": wanted or "", "setting": default_setting or ""}
+    ).first()
 
 
 def _pick_default(rows: list[Any], setting: str) -> Any:

@@ -216,3 +216,32 @@ def test_listing_costs_the_same_number_of_statements_for_one_or_many_products(ap
     assert grouped == (4 if postgres else 7)
     detail = count_statements(api, "/api/v1/products/p-bit")
     assert detail == (1 if api.app.extensions["onec_sync_db"].is_postgresql else 8)
+
+
+def test_a_price_type_is_resolved_by_id_first_then_name_then_the_default(db_session: Any) -> None:
+    from storefront.queries.catalog import resolve_price_type
+    from syncd.store.models import PriceType
+
+    def resolved(wanted: str | None, setting: str) -> str | None:
+        row = resolve_price_type(db_session, wanted, setting)
+        return None if row is None else str(row.onec_id)
+
+    assert resolved(None, "") is None  # no price types at all
+    db_session.add_all(
+        [
+            PriceType(onec_id="pt-gone", name="Старая", is_deleted=True),
+            PriceType(onec_id="pt-retail", name="Розничная"),
+            PriceType(onec_id="pt-bulk", name="pt-retail"),  # named like another type's Ид
+            PriceType(onec_id="pt-web", name="Интернет"),
+        ]
+    )
+    db_session.flush()
+    assert resolved("pt-retail", "") == "pt-retail"  # the Ид wins over a name
+    assert resolved("Интернет", "") == "pt-web"
+    assert resolved("Старая", "pt-web") is None  # deleted: not found, not the default
+    assert resolved("nope", "pt-web") is None
+    assert resolved(None, "Интернет") == "pt-web"  # the configured default, by name
+    assert resolved("", "pt-bulk") == "pt-bulk"  # ... or by Ид
+    assert resolved(None, "pt-retail") == "pt-retail"  # the first of Ид and name matches
+    assert resolved(None, "Старая") == "pt-retail"  # a deleted default: the first active one
+    assert resolved(None, "") == "pt-retail"
