@@ -30,4 +30,5 @@ def search() -> dict[str, Any]:
         cursor=params.cursor,
         group=params.group,
         price_type=price_type_id(params.price_type),
+        items_as_json=True,
     )

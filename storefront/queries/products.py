@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -565,8 +566,13 @@ def _summary_parts(
 # planning a page query with the summaries inside. The stock is totalled per offer before the
 # offer is checked: one offer lookup per variant rather than one per stock row (a variant has a
 # row per warehouse and one for its total), a third of the page's buffer reads.
-_SUMMARY_SOURCES = """
-  FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS chosen(onec_id, position)
+_CHOSEN = "FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS chosen(onec_id, position)"
+# Search's: each id with its rank, as the JSON text Python writes of it.
+_CHOSEN_RANKED = (
+    "FROM unnest(CAST(:ids AS text[]), CAST(:ranks AS text[]))"
+    " WITH ORDINALITY AS chosen(onec_id, rank, position)"
+)
+_SUMMARY_JOINS = """
   JOIN products item ON item.onec_id = chosen.onec_id
   LEFT JOIN LATERAL (
        SELECT min(x.value) AS lowest, max(x.value) AS highest, max(x.currency) AS currency,
@@ -589,6 +595,7 @@ _SUMMARY_SOURCES = """
        SELECT i.path, i.caption FROM product_images i WHERE i.product_onec_id = item.onec_id
         ORDER BY i.position LIMIT 1) image ON true
 """
+_SUMMARY_SOURCES = "\n  " + _CHOSEN + _SUMMARY_JOINS
 
 # The parts of each summary, as columns (for ``summaries``).
 _SUMMARIES_PG = text(
@@ -607,8 +614,7 @@ SELECT item.onec_id, item.name, item.sku, item.code, item.barcode, item.group_on
 # in ISO 8601 UTC with microseconds only when there are any). Building 20 dicts from 14
 # columns and two JSON documents each, then writing them out again, was most of the Python
 # a page's summaries cost. Kept equal to the dicts' JSON by a test of every kind of value.
-_SUMMARIES_JSON_PG = text(
-    """
+_ITEMS_AS_JSON = """
 SELECT '[' || coalesce(string_agg(
     '{"id":' || to_json(item.onec_id)::text
     || ',"name":' || coalesce(to_json(item.name)::text, 'null')
@@ -646,20 +652,36 @@ SELECT '[' || coalesce(string_agg(
            || CASE WHEN extract(microseconds FROM item.updated_at) % 1000000 = 0 THEN ''
                    ELSE to_char(item.updated_at AT TIME ZONE 'UTC', '.US') END
            || '+00:00"' END
+    /*rank*/
     || '}', ',' ORDER BY chosen.position), '') || ']'
 """
-    + _SUMMARY_SOURCES
+_SUMMARIES_JSON_PG = text(_ITEMS_AS_JSON.replace("/*rank*/", "") + _SUMMARY_SOURCES)
+# Search's items: the same, each with its rank last (where search puts it in the dicts).
+_RANKED_SUMMARIES_JSON_PG = text(
+    _ITEMS_AS_JSON.replace("/*rank*/", "|| ',\"rank\":' || chosen.rank")
+    + "\n  "
+    + _CHOSEN_RANKED
+    + _SUMMARY_JOINS
 )
 
 
-def summaries_json(session: Session, onec_ids: Sequence[str], price_type: str | None) -> RawJSON:
-    """``summaries`` as the JSON array ``dumps`` would write of it, written by PostgreSQL."""
+def summaries_json(
+    session: Session,
+    onec_ids: Sequence[str],
+    price_type: str | None,
+    *,
+    ranks: Sequence[float] | None = None,
+) -> RawJSON:
+    """``summaries`` as the JSON array ``dumps`` would write of it, written by PostgreSQL;
+    with ``ranks`` (one per id), each item ends with ``"rank"``, as search's items do."""
     if not onec_ids:
         return RawJSON("[]")
-    found = session.execute(
-        _SUMMARIES_JSON_PG, {"ids": list(onec_ids), "price_type": price_type or ""}
-    ).scalar_one()
-    return RawJSON(str(found))
+    params: dict[str, Any] = {"ids": list(onec_ids), "price_type": price_type or ""}
+    statement = _SUMMARIES_JSON_PG
+    if ranks is not None:
+        params["ranks"] = [json.dumps(rank) for rank in ranks]
+        statement = _RANKED_SUMMARIES_JSON_PG
+    return RawJSON(str(session.execute(statement, params).scalar_one()))
 
 
 def _summary_parts_pg(

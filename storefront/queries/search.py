@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal_column, not_, or_, select
 from sqlalchemy.orm import Session
 
+from storefront.formatting import RawJSON
 from storefront.queries.cursor import decode_cursor, encode_cursor, invalid_cursor
-from storefront.queries.products import in_groups, subgroups, summaries
+from storefront.queries.products import in_groups, subgroups, summaries, summaries_json
 from syncd.store.models import Product
 
 P = Product.__table__
@@ -41,8 +42,11 @@ def search_products(
     cursor: str | None,
     group: str | None,
     price_type: str | None,
+    items_as_json: bool = False,
 ) -> dict[str, Any]:
-    """``{"items": [... with "rank"], "next_cursor"}``; an empty query matches nothing."""
+    """``{"items": [... with "rank"], "next_cursor"}``; an empty query matches nothing. With
+    ``items_as_json``, on PostgreSQL the items come as one ``RawJSON`` array written by the
+    database (``summaries_json``), the bytes ``dumps`` would write of the dicts."""
     offset = decode_cursor(cursor, "search", 1)[0] if cursor else 0
     if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
         raise invalid_cursor()
@@ -54,10 +58,16 @@ def search_products(
     else:
         rows = _fallback(session, q, filters, limit + 1, offset)
     more, rows = len(rows) > limit, rows[:limit]
-    ranks = {row.onec_id: float(row.rank) for row in rows}
-    items = summaries(session, [row.onec_id for row in rows], price_type)
-    for item in items:
-        item["rank"] = round(ranks[item["id"]], 6)
+    ids = [row.onec_id for row in rows]
+    ranks = [round(float(row.rank), 6) for row in rows]
+    items: list[dict[str, Any]] | RawJSON
+    if items_as_json and session.get_bind().dialect.name == "postgresql":
+        items = summaries_json(session, ids, price_type, ranks=ranks)
+    else:
+        items = summaries(session, ids, price_type)
+        by_id = dict(zip(ids, ranks, strict=True))
+        for item in items:
+            item["rank"] = by_id[item["id"]]
     next_offset = offset + limit
     next_cursor = (
         encode_cursor("search", [next_offset]) if more and next_offset <= MAX_OFFSET else None

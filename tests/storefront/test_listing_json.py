@@ -1,5 +1,6 @@
-"""On PostgreSQL a listing's items are written as JSON by the database (``summaries_json``): the
-page a shop receives must be, byte for byte, the one the Python summaries give, for every kind
+"""On PostgreSQL a listing's and a search's items are written as JSON by the database
+(``summaries_json``): the page a shop receives must be, byte for byte, the one the Python
+summaries give, for every kind
 of value a catalog holds (missing fields, text that JSON escapes, prices with up to four
 decimals or on request, several variants, stock per warehouse or as 1C's total, negative stock,
 images with and without a caption, change times with and without microseconds)."""
@@ -23,6 +24,7 @@ from storefront.queries.products import (
     summaries,
     summaries_json,
 )
+from storefront.queries.search import search_products
 from storefront.responses import dumps
 from syncd.store.engine import make_engine
 from syncd.store.models import Offer, Price, Product, ProductGroup, ProductImage, Stock
@@ -181,3 +183,42 @@ def test_an_empty_page_is_an_empty_array(catalog: Engine) -> None:
     with Session(catalog) as session:
         page = list_products(session, filters, items_as_json=True)
     assert dumps(page) == b'{"items":[],"next_cursor":null}'
+
+
+@pytest.mark.parametrize(
+    ("q", "price_type"),
+    [
+        ("бетону", "pt-retail"),  # in one name and in another's description: two ranks
+        ("кавычки or строка or эмодзи or молоток", "pt-wholesale"),
+        ("кавычки or строка", None),
+    ],
+)
+def test_a_search_page_is_the_same_bytes_whoever_writes_its_items(
+    catalog: Engine, q: str, price_type: str | None
+) -> None:
+    def search(session: Session, *, as_json: bool) -> dict[str, Any]:
+        return search_products(
+            session,
+            q,
+            limit=10,
+            cursor=None,
+            group=None,
+            price_type=price_type,
+            items_as_json=as_json,
+        )
+
+    with Session(catalog) as session:
+        as_dicts = search(session, as_json=False)
+        as_json = search(session, as_json=True)
+    assert isinstance(as_json["items"], RawJSON)
+    assert len(as_dicts["items"]) >= 2, "a page of one item would prove little"
+    assert dumps(as_json) == dumps(as_dicts)
+
+
+def test_search_ranks_are_written_as_python_writes_them(catalog: Engine) -> None:
+    with Session(catalog) as session:
+        written = summaries_json(
+            session, ["p-drill", "odd-0", "p-hose"], "pt-retail", ranks=[0.060793, 1e-06, 0.0]
+        )
+    ranks = [item.rsplit(',"rank":', 1)[1] for item in written.text[2:-2].split("},{")]
+    assert ranks == ["0.060793", "1e-06", "0.0"]
