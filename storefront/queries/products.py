@@ -561,7 +561,7 @@ def _summary_parts(
 
 # What a listing shows of each product, for a list of products, on PostgreSQL: the products in
 # the list's order with their price in one price type (of active offers), stock total and first
-# image. Both statements below read it. Their texts are the same for every listing and search,
+# image. The statements below read it. Their texts are the same for every listing and search,
 # so psycopg prepares them once per connection and PostgreSQL reuses their plans instead of
 # planning a page query with the summaries inside. The stock is totalled per offer before the
 # offer is checked: one offer lookup per variant rather than one per stock row (a variant has a
