@@ -41,7 +41,7 @@ def price_types(session: Session, default_setting: str) -> list[dict[str, Any]]:
         .where(not_(PT.c.is_deleted))
         .order_by(PT.c.id)
     ).all()
-    default = _pick_default(list(rows), default_setting)
+    default = resolve_price_type(session, None, default_setting)
     return [
         {
             "id": row.onec_id,
@@ -78,13 +78,6 @@ def resolve_price_type(session: Session, wanted: str | None, default_setting: st
     return session.execute(
         _RESOLVE_PRICE_TYPE, {"wanted": wanted or "", "setting": default_setting or ""}
     ).first()
-
-
-def _pick_default(rows: list[Any], setting: str) -> Any:
-    for row in rows:
-        if setting and setting in (row.onec_id, row.name):
-            return row
-    return rows[0] if rows else None
 
 
 def warehouses(session: Session) -> list[dict[str, Any]]:

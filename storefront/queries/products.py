@@ -595,7 +595,14 @@ _SUMMARY_JOINS = """
        SELECT i.path, i.caption FROM product_images i WHERE i.product_onec_id = item.onec_id
         ORDER BY i.position LIMIT 1) image ON true
 """
-_SUMMARY_SOURCES = "\n  " + _CHOSEN + _SUMMARY_JOINS
+
+
+def _summary_sources(chosen: str) -> str:
+    """The FROM clause of the summaries over ``chosen`` (``_CHOSEN`` or ``_CHOSEN_RANKED``)."""
+    return "\n  " + chosen + _SUMMARY_JOINS
+
+
+_SUMMARY_SOURCES = _summary_sources(_CHOSEN)
 
 # The parts of each summary, as columns (for ``summaries``).
 _SUMMARIES_PG = text(
@@ -659,9 +666,7 @@ _SUMMARIES_JSON_PG = text(_ITEMS_AS_JSON.replace("/*rank*/", "") + _SUMMARY_SOUR
 # Search's items: the same, each with its rank last (where search puts it in the dicts).
 _RANKED_SUMMARIES_JSON_PG = text(
     _ITEMS_AS_JSON.replace("/*rank*/", "|| ',\"rank\":' || chosen.rank")
-    + "\n  "
-    + _CHOSEN_RANKED
-    + _SUMMARY_JOINS
+    + _summary_sources(_CHOSEN_RANKED)
 )
 
 

@@ -53,7 +53,8 @@ def search_products(
     filters: list[ColumnElement[bool]] = [not_(P.c.is_deleted)]
     if group:
         filters.append(in_groups(subgroups(session, group)))
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         rows = _postgres(session, q, filters, limit + 1, offset)
     else:
         rows = _fallback(session, q, filters, limit + 1, offset)
@@ -61,7 +62,7 @@ def search_products(
     ids = [row.onec_id for row in rows]
     ranks = [round(float(row.rank), 6) for row in rows]
     items: list[dict[str, Any]] | RawJSON
-    if items_as_json and session.get_bind().dialect.name == "postgresql":
+    if items_as_json and postgres:
         items = summaries_json(session, ids, price_type, ranks=ranks)
     else:
         items = summaries(session, ids, price_type)

@@ -9,7 +9,9 @@ from sqlalchemy import event, text
 
 from config import DatabaseSettings
 from storefront.database import database
+from storefront.queries.catalog import resolve_price_type
 from syncd.store.engine import make_engine
+from syncd.store.models import PriceType
 from tests.storefront.conftest import Api
 
 
@@ -219,9 +221,6 @@ def test_listing_costs_the_same_number_of_statements_for_one_or_many_products(ap
 
 
 def test_a_price_type_is_resolved_by_id_first_then_name_then_the_default(db_session: Any) -> None:
-    from storefront.queries.catalog import resolve_price_type
-    from syncd.store.models import PriceType
-
     def resolved(wanted: str | None, setting: str) -> str | None:
         row = resolve_price_type(db_session, wanted, setting)
         return None if row is None else str(row.onec_id)

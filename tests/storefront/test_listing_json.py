@@ -1,9 +1,9 @@
 """On PostgreSQL a listing's and a search's items are written as JSON by the database
 (``summaries_json``): the page a shop receives must be, byte for byte, the one the Python
-summaries give, for every kind
-of value a catalog holds (missing fields, text that JSON escapes, prices with up to four
-decimals or on request, several variants, stock per warehouse or as 1C's total, negative stock,
-images with and without a caption, change times with and without microseconds)."""
+summaries give, for every kind of value a catalog holds (missing fields, text that JSON escapes,
+prices with up to four decimals or on request, several variants, stock per warehouse or as 1C's
+total, negative stock, images with and without a caption, change times with and without
+microseconds)."""
 
 from __future__ import annotations
 
