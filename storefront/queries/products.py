@@ -8,12 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
     FromClause,
+    Integer,
     Select,
     String,
     and_,
@@ -91,10 +93,18 @@ def list_products(
     one for the group's subgroups and, for a price range, one that sizes it. With
     ``items_as_json``, on PostgreSQL the items come as one ``RawJSON`` array written by the
     database (see ``summaries_json``), the bytes ``dumps`` would write of the dicts.
+
+    The page statement is built once per shape of listing (``PageShape``: which filters, which
+    sort, how the group and the range are read) with every value a named parameter, and kept:
+    building it and computing SQLAlchemy's cache key for it cost more CPU than running it.
     """
-    query, keys = _sorted_query(filters)
     dialect = session.get_bind().dialect.name
     postgres = dialect == "postgresql"
+    if filters.sort.lstrip("-") == "price" and filters.price_type is None:
+        raise BadRequest(
+            "sorting by price needs a price type, and there is none",
+            details=[{"field": "sort", "message": "no price type"}],
+        )
     group = _listed_group(session, filters, postgres=postgres) if filters.group else None
     if group is not None and not group.ids:
         raise BadRequest(
@@ -102,24 +112,37 @@ def list_products(
             details=[{"field": "group", "message": "unknown group"}],
         )
     in_range = _products_in_price_range(session, filters)
-    conditions = _conditions(filters, few=in_range is not None)
+    few = in_range is not None
+    params: dict[str, Any] = {"limit": filters.limit + 1, "price_type": filters.price_type}
+    group_read = None
     if group is not None:
-        conditions.insert(0, _group_condition(group, filters.sort, few=in_range is not None))
-    descending = filters.sort.startswith("-")
-    # What the product's own row decides: whether it is listed at all, and where the page starts.
-    own = [not_(P.c.is_deleted)]
+        group_read = _group_read(group, filters.sort, few=few)
+        params["groups"] = group.ids
+    if filters.price_min is not None:
+        params["price_min"] = filters.price_min
+    if filters.price_max is not None:
+        params["price_max"] = filters.price_max
+    if filters.warehouse:
+        params["warehouse"] = filters.warehouse
+    for n, (prop, value) in enumerate(filters.properties):
+        params[f"property_{n}"], params[f"value_{n}"] = prop, value
     if in_range is not None:
-        own.append(_listed(in_range, postgres=postgres))
+        params["in_range"] = in_range
     if filters.cursor:
-        after = _cursor_values(filters, dialect)
-        key_tuple, value_tuple = tuple_(*keys), tuple_(*(literal(v) for v in after))
-        own.append(key_tuple < value_tuple if descending else key_tuple > value_tuple)
-    order: list[ColumnElement[Any]] = [k.desc() for k in keys] if descending else list(keys)
-    if in_range is not None and postgres and filters.sort.lstrip("-") != "price":
-        query = _in_order_then_filtered(query.where(*own), conditions, order, descending)
-    else:
-        query = query.where(*own, *conditions).order_by(*order)
-    rows = session.execute(query.limit(filters.limit + 1)).all()
+        params["after_key"], params["after_id"] = _cursor_values(filters, dialect)
+    shape = PageShape(
+        sort=filters.sort,
+        group=group_read,
+        price_range=None if filters.price_min is None and filters.price_max is None else few,
+        price_min=filters.price_min is not None,
+        price_max=filters.price_max is not None,
+        in_stock=filters.in_stock or bool(filters.warehouse),
+        warehouse=bool(filters.warehouse),
+        properties=len(filters.properties),
+        cursor=bool(filters.cursor),
+        postgres=postgres,
+    )
+    rows = session.execute(_page_statement(shape), params).all()
     page_ids = [r.onec_id for r in rows[: filters.limit]]
     items: list[dict[str, Any]] | RawJSON
     if items_as_json and postgres:
@@ -132,6 +155,51 @@ def list_products(
         last = rows[-1]
         next_cursor = encode_cursor(filters.sort, [_jsonable(last.sort_key), last.id])
     return {"items": items, "next_cursor": next_cursor}
+
+
+@dataclass(frozen=True, slots=True)
+class PageShape:
+    """What a listing's page statement is built from; its values are parameters (``limit``,
+    ``price_type``, ``groups``, ``price_min``/``price_max``, ``warehouse``, ``property_N`` /
+    ``value_N``, ``in_range``, ``after_key``/``after_id``)."""
+
+    sort: str
+    group: str | None  # how the group is read (``_group_read``), None: no group
+    price_range: bool | None  # None: no range; True: its few products known (``in_range``)
+    price_min: bool
+    price_max: bool
+    in_stock: bool
+    warehouse: bool
+    properties: int
+    cursor: bool
+    postgres: bool
+
+
+@lru_cache(maxsize=512)
+def _page_statement(shape: PageShape) -> Select[Any]:
+    """The page statement of ``shape`` (kept: a few dozen shapes are all a shop asks for)."""
+    query, keys = _sorted_query(shape.sort)
+    few = shape.price_range is True
+    conditions = _conditions(shape)
+    if shape.group is not None:
+        conditions.insert(0, _group_condition(shape.group, shape.sort))
+    descending = shape.sort.startswith("-")
+    # What the product's own row decides: whether it is listed at all, and where the page starts.
+    own = [not_(P.c.is_deleted)]
+    if few:
+        own.append(_listed(postgres=shape.postgres))
+    if shape.cursor:
+        after = tuple_(
+            bindparam("after_key", type_=keys[0].type), bindparam("after_id", type_=Integer)
+        )
+        key_tuple = tuple_(*keys)
+        own.append(key_tuple < after if descending else key_tuple > after)
+    order: list[ColumnElement[Any]] = [k.desc() for k in keys] if descending else list(keys)
+    if few and shape.postgres and shape.sort.lstrip("-") != "price":
+        query = _in_order_then_filtered(query.where(*own), conditions, order, descending)
+    else:
+        query = query.where(*own, *conditions).order_by(*order)
+    return query.limit(bindparam("limit", type_=Integer))
 
 
 def _in_order_then_filtered(
@@ -158,15 +226,10 @@ def _in_order_then_filtered(
     )
 
 
-def _sorted_query(filters: ProductFilters) -> tuple[Select[Any], tuple[ColumnElement[Any], ...]]:
+def _sorted_query(sort: str) -> tuple[Select[Any], tuple[ColumnElement[Any], ...]]:
     """The page query before filters, and its sort keys."""
-    field = filters.sort.lstrip("-")
+    field = sort.lstrip("-")
     if field == "price":
-        if filters.price_type is None:
-            raise BadRequest(
-                "sorting by price needs a price type, and there is none",
-                details=[{"field": "sort", "message": "no price type"}],
-            )
         # Walk the product's prices in price order (ix_prices_price_type_onec_id_value) and keep
         # each product's cheapest active offer: the page is found after a few dozen rows instead
         # of aggregating every product of the category first.
@@ -186,31 +249,33 @@ def _sorted_query(filters: ProductFilters) -> tuple[Select[Any], tuple[ColumnEle
             .select_from(PR)
             .join(P, P.c.onec_id == PR.c.product_onec_id)
             .join(O, and_(O.c.onec_id == PR.c.offer_onec_id, not_(O.c.is_deleted)))
-            .where(PR.c.price_type_onec_id == filters.price_type, cheapest)
+            .where(PR.c.price_type_onec_id == bindparam("price_type"), cheapest)
         )
         return query, (PR.c.value, P.c.id)
     column = P.c.name if field == "name" else P.c.updated_at
     return select(P.c.id, P.c.onec_id, column.label("sort_key")), (column, P.c.id)
 
 
-def _listed(in_range: list[str], *, postgres: bool) -> ColumnElement[bool]:
+def _listed(*, postgres: bool) -> ColumnElement[bool]:
+    """Products among ``in_range`` (a narrow range's few products)."""
     if postgres:
         # One array parameter, not one per product: a statement of the same text every time,
         # and up to FEW_IN_RANGE parameters less to expand, send and parse.
-        return P.c.onec_id == any_(bindparam("in_range", in_range, type_=_IDS))
-    return P.c.onec_id.in_(in_range)
+        return P.c.onec_id == any_(bindparam("in_range", type_=_IDS))
+    return P.c.onec_id.in_(bindparam("in_range", expanding=True))
 
 
-def _conditions(filters: ProductFilters, *, few: bool = False) -> list[ColumnElement[bool]]:
-    """The listing's filters beyond the product's own row and its group; with ``few`` (the
-    listing holds only the few products of a narrow price range) each is checked per product,
-    by its keys (see ``_per_product``)."""
+def _conditions(shape: PageShape) -> list[ColumnElement[bool]]:
+    """The listing's filters beyond the product's own row and its group; when the listing holds
+    only the few products of a narrow price range each is checked per product, by its keys
+    (see ``_per_product``)."""
+    few = shape.price_range is True
     found: list[ColumnElement[bool]] = []
-    if filters.price_min is not None or filters.price_max is not None:
-        found.append(_price_in_range(filters, few=few))
-    if filters.in_stock or filters.warehouse:
-        found.append(_in_stock(filters.warehouse, few=few))
-    found.extend(_has_property(prop, value, few=few) for prop, value in filters.properties)
+    if shape.price_range is not None:
+        found.append(_price_in_range(shape.price_min, shape.price_max, few=few))
+    if shape.in_stock:
+        found.append(_in_stock(shape.warehouse, few=few))
+    found.extend(_has_property(n, few=few) for n in range(shape.properties))
     return found
 
 
@@ -226,8 +291,11 @@ def _per_product(*terms: ColumnElement[bool]) -> ColumnElement[bool]:
     return select(literal(1)).where(*terms).offset(0).exists()
 
 
-def _in_groups_of_each(groups: list[str]) -> ColumnElement[bool]:
-    return _per_product(PGR.c.product_onec_id == P.c.onec_id, PGR.c.group_onec_id.in_(groups))
+def _in_groups_of_each() -> ColumnElement[bool]:
+    return _per_product(
+        PGR.c.product_onec_id == P.c.onec_id,
+        PGR.c.group_onec_id.in_(bindparam("groups", expanding=True)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,26 +352,37 @@ def _listed_group(session: Session, filters: ProductFilters, *, postgres: bool) 
     return ListedGroup(list(row.ids or ()), int(row.members), catalog)
 
 
-def _group_condition(group: ListedGroup, sort: str, *, few: bool) -> ColumnElement[bool]:
-    """Products listed in ``group`` (or a subgroup), in the form that reads least.
+def _group_read(group: ListedGroup, sort: str, *, few: bool) -> str:
+    """How ``group``'s products are found, in the form that reads least.
 
-    ``few``: the listing holds a narrow range's products, each checked on its own. On
-    PostgreSQL, a group with few products (``MEMBERS_FIRST``) is read first, as one array the
-    rest of the statement starts from; a larger one is checked product by product as the
-    sort's index is walked (by price: for each price met, before its product is read). The
-    planner, left to choose, read 1,000 members of 100,000 products in 14 ms by price and 500
-    in 13 ms by name, against 5-6 ms and 1 ms this way.
+    ``each``: the listing holds a narrow range's products, each checked on its own. On
+    PostgreSQL, a group with few products (``MEMBERS_FIRST``) is read first (``members``), as
+    one array the rest of the statement starts from; a larger one is checked product by
+    product as the sort's index is walked (``walk``; by price: for each price met, before its
+    product is read). The planner, left to choose, read 1,000 members of 100,000 products in
+    14 ms by price and 500 in 13 ms by name, against 5-6 ms and 1 ms this way. ``in``: the
+    planner's own semi-join (SQLite, or a catalog PostgreSQL has not sized yet).
     """
     if few:
-        return _in_groups_of_each(group.ids)
+        return "each"
     if group.members is None or group.catalog is None:
-        return in_groups(group.ids)
-    in_any = PGR.c.group_onec_id == any_(bindparam("groups", group.ids, type_=_IDS))
-    field = sort.lstrip("-")
-    if group.members <= MEMBERS_FIRST[field] * group.catalog**0.5:
+        return "in"
+    if group.members <= MEMBERS_FIRST[sort.lstrip("-")] * group.catalog**0.5:
+        return "members"
+    return "walk"
+
+
+def _group_condition(read: str, sort: str) -> ColumnElement[bool]:
+    """Products listed in the ``groups`` parameter's groups, read as ``_group_read`` says."""
+    if read == "each":
+        return _in_groups_of_each()
+    if read == "in":
+        return in_groups()
+    in_any = PGR.c.group_onec_id == any_(bindparam("groups", type_=_IDS))
+    if read == "members":
         members = select(PGR.c.product_onec_id).where(in_any).scalar_subquery()
         return P.c.onec_id == any_(func.array(members))
-    walked = PR.c.product_onec_id if field == "price" else P.c.onec_id
+    walked = PR.c.product_onec_id if sort.lstrip("-") == "price" else P.c.onec_id
     return _per_product(PGR.c.product_onec_id == walked, in_any)
 
 
@@ -322,10 +401,12 @@ def subgroups(session: Session, group: str, *, active: bool = False) -> list[str
     return [str(onec_id) for onec_id in session.scalars(select(tree.c.onec_id))]
 
 
-def in_groups(groups: list[str]) -> ColumnElement[bool]:
-    """Products in any of ``groups`` (``product_groups`` lists every group of a product, its
-    first one included)."""
-    members = select(PGR.c.product_onec_id).where(PGR.c.group_onec_id.in_(groups))
+def in_groups() -> ColumnElement[bool]:
+    """Products in any of the groups of the ``groups`` parameter (``product_groups`` lists every
+    group of a product, its first one included)."""
+    members = select(PGR.c.product_onec_id).where(
+        PGR.c.group_onec_id.in_(bindparam("groups", expanding=True))
+    )
     return P.c.onec_id.in_(members)
 
 
@@ -338,55 +419,76 @@ def _products_in_price_range(session: Session, filters: ProductFilters) -> list[
     """
     if filters.price_min is None and filters.price_max is None:
         return None
-    # Candidates straight from the price index, offers unchecked: the exact condition is applied
-    # as well, the list only tells the planner how few products there can be. Prices, not
-    # distinct products: DISTINCT made the planner walk every price of the type in product order.
-    # In price order, so that a wide range stops after a thousand entries of the price index.
-    price_type = _price_terms(filters)[0]
-    terms = (price_type, *_range_terms(filters))
-    candidates = select(PR.c.product_onec_id).where(*terms).order_by(PR.c.value)
-    if session.get_bind().dialect.name == "postgresql":
-        # One statement, one row back: the count reads the price index alone (index-only), and
-        # the products are read only when there are few (PostgreSQL runs a CASE branch's
-        # subquery only when its value is needed), so a wide range costs neither heap reads nor
-        # rows sent. Both subqueries walk the index in price order with a limit, whatever the
-        # planner guesses of the range.
-        counted = select(PR.c.value).where(*terms).order_by(PR.c.value)
-        counted_sub = counted.limit(FEW_IN_RANGE + 1).subquery()
-        size = select(func.count().label("n")).select_from(counted_sub).subquery()
-        first = candidates.limit(FEW_IN_RANGE + 1).subquery()
-        listed = select(func.array_agg(first.c.product_onec_id)).scalar_subquery()
-        found = session.execute(
-            select(size.c.n, case((size.c.n <= FEW_IN_RANGE, listed), else_=None))
-        ).one()
-        return None if found[0] > FEW_IN_RANGE else list(dict.fromkeys(found[1] or ()))
-    ids = session.scalars(candidates.limit(FEW_IN_RANGE + 1)).all()
-    return None if len(ids) > FEW_IN_RANGE else list(dict.fromkeys(ids))
-
-
-FEW_IN_RANGE = 1000
-
-
-def _price_terms(filters: ProductFilters, *, inline: bool = False) -> list[ColumnElement[bool]]:
-    """Prices of the filter's type in its range, of active offers (``inline``: see
-    ``_range_terms``)."""
     if filters.price_type is None:
         raise BadRequest(
             "a price range needs a price type, and there is none",
             details=[{"field": "price_type", "message": "no price type"}],
         )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = _range_sizing(
+        filters.price_min is not None, filters.price_max is not None, postgres
+    )
+    params: dict[str, Any] = {"price_type": filters.price_type, "few": FEW_IN_RANGE}
+    params["enough"] = FEW_IN_RANGE + 1
+    if filters.price_min is not None:
+        params["price_min"] = filters.price_min
+    if filters.price_max is not None:
+        params["price_max"] = filters.price_max
+    if postgres:
+        found = session.execute(statement, params).one()
+        return None if found[0] > FEW_IN_RANGE else list(dict.fromkeys(found[1] or ()))
+    ids = session.scalars(statement, params).all()
+    return None if len(ids) > FEW_IN_RANGE else list(dict.fromkeys(ids))
+
+
+@lru_cache(maxsize=8)
+def _range_sizing(price_min: bool, price_max: bool, postgres: bool) -> Select[Any]:
+    """The statement ``_products_in_price_range`` runs (parameters ``price_type``, the bounds,
+    ``few`` = FEW_IN_RANGE and ``enough`` = FEW_IN_RANGE + 1)."""
+    # Candidates straight from the price index, offers unchecked: the exact condition is applied
+    # as well, the list only tells the planner how few products there can be. Prices, not
+    # distinct products: DISTINCT made the planner walk every price of the type in product order.
+    # In price order, so that a wide range stops after a thousand entries of the price index.
+    terms = (
+        PR.c.price_type_onec_id == bindparam("price_type"),
+        *_range_terms(price_min, price_max),
+    )
+    candidates = select(PR.c.product_onec_id).where(*terms).order_by(PR.c.value)
+    enough = bindparam("enough", type_=Integer)
+    if not postgres:
+        return candidates.limit(enough)
+    # One statement, one row back: the count reads the price index alone (index-only), and
+    # the products are read only when there are few (PostgreSQL runs a CASE branch's
+    # subquery only when its value is needed), so a wide range costs neither heap reads nor
+    # rows sent. Both subqueries walk the index in price order with a limit, whatever the
+    # planner guesses of the range.
+    counted = select(PR.c.value).where(*terms).order_by(PR.c.value)
+    size = select(func.count().label("n")).select_from(counted.limit(enough).subquery()).subquery()
+    first = candidates.limit(enough).subquery()
+    listed = select(func.array_agg(first.c.product_onec_id)).scalar_subquery()
+    few = bindparam("few", type_=Integer)
+    return select(size.c.n, case((size.c.n <= few, listed), else_=None))
+
+
+FEW_IN_RANGE = 1000
+
+
+def _price_terms(price_min: bool, price_max: bool) -> list[ColumnElement[bool]]:
+    """Prices of the ``price_type`` parameter in the range, of active offers, the bounds
+    written into the statement (see ``_range_terms``)."""
     return [
-        PR.c.price_type_onec_id == filters.price_type,
+        PR.c.price_type_onec_id == bindparam("price_type"),
         O.c.onec_id == PR.c.offer_onec_id,
         not_(O.c.is_deleted),
-        *_range_terms(filters, inline=inline),
+        *_range_terms(price_min, price_max, inline=True),
     ]
 
 
 def _range_terms(
-    filters: ProductFilters, price: FromClause = PR, *, inline: bool = False
+    price_min: bool, price_max: bool, price: FromClause = PR, *, inline: bool = False
 ) -> list[ColumnElement[bool]]:
-    """The range's bounds on ``price`` (the prices table or an alias of it).
+    """The bounds (parameters ``price_min`` / ``price_max``, those the range has) on ``price``
+    (the prices table or an alias of it).
 
     ``inline``: the bounds are written into the statement's text instead of sent as
     parameters. A wide range's page is a plan the bounds decide (how many products in name
@@ -394,19 +496,20 @@ def _range_terms(
     statement after a few runs and PostgreSQL may then reuse one generic plan for every range,
     which measured 11.6 ms against 6.3 ms planned for the range at hand.
     """
-
-    def bound(value: Decimal) -> ColumnElement[Any]:
-        return literal(value, PR.c.value.type, literal_execute=True) if inline else literal(value)
-
+    value_type = PR.c.value.type
     terms = []
-    if filters.price_min is not None:
-        terms.append(price.c.value >= bound(filters.price_min))
-    if filters.price_max is not None:
-        terms.append(price.c.value <= bound(filters.price_max))
+    if price_min:
+        terms.append(
+            price.c.value >= bindparam("price_min", type_=value_type, literal_execute=inline)
+        )
+    if price_max:
+        terms.append(
+            price.c.value <= bindparam("price_max", type_=value_type, literal_execute=inline)
+        )
     return terms
 
 
-def _price_in_range(filters: ProductFilters, *, few: bool = False) -> ColumnElement[bool]:
+def _price_in_range(price_min: bool, price_max: bool, *, few: bool = False) -> ColumnElement[bool]:
     """Products with an active offer priced in the range.
 
     ``few``: the listing is already limited to the range's few candidates (at most
@@ -416,18 +519,19 @@ def _price_in_range(filters: ProductFilters, *, few: bool = False) -> ColumnElem
         price, offer = _RANGE_PRICE, _RANGE_OFFER
         return _per_product(
             price.c.product_onec_id == P.c.onec_id,
-            price.c.price_type_onec_id == filters.price_type,
+            price.c.price_type_onec_id == bindparam("price_type"),
             offer.c.onec_id == price.c.offer_onec_id,
             not_(offer.c.is_deleted),
-            *_range_terms(filters, price),
+            *_range_terms(price_min, price_max, price),
         )
     # Its own prices and offers: the price-sorted listing selects from the same tables, and
     # auto-correlation would leave this subquery with no FROM at all.
-    inner = select(PR.c.product_onec_id).where(*_price_terms(filters, inline=True)).correlate(None)
+    inner = select(PR.c.product_onec_id).where(*_price_terms(price_min, price_max)).correlate(None)
     return P.c.onec_id.in_(inner)
 
 
-def _in_stock(warehouse: str | None, *, few: bool = False) -> ColumnElement[bool]:
+def _in_stock(warehouse: bool, *, few: bool = False) -> ColumnElement[bool]:
+    """In stock (at the ``warehouse`` parameter's warehouse, with ``warehouse``)."""
     # Its own offers: the price-sorted listing selects from offers too, and the subquery would
     # otherwise check the stock of the offer whose price is listed, not of any of the product's.
     offer = _STOCK_OFFER
@@ -438,11 +542,15 @@ def _in_stock(warehouse: str | None, *, few: bool = False) -> ColumnElement[bool
         not_(offer.c.is_deleted),
     ]
     if warehouse:
-        terms.append(S.c.warehouse_onec_id == warehouse)
+        terms.append(S.c.warehouse_onec_id == bindparam("warehouse"))
     return _per_product(*terms) if few else exists().where(*terms)
 
 
-def _has_property(prop: str, value: str, *, few: bool = False) -> ColumnElement[bool]:
+def _has_property(n: int, *, few: bool = False) -> ColumnElement[bool]:
+    """The ``n``-th property filter: parameters ``property_<n>`` and ``value_<n>`` (an option's
+    Ид or a literal value)."""
+    prop: ColumnElement[str] = bindparam(f"property_{n}", type_=String)
+    value: ColumnElement[str] = bindparam(f"value_{n}", type_=String)
     option_ids = select(PO.c.onec_id).where(PO.c.property_onec_id == prop, PO.c.value == value)
     terms = (
         PPV.c.product_onec_id == P.c.onec_id,
