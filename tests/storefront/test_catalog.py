@@ -83,6 +83,28 @@ def test_products_can_be_filtered_and_sorted(api: Api, query: str, expected: lis
     assert ids(api.get(f"/api/v1/products?{query}")) == expected
 
 
+def test_listings_of_one_shape_each_list_their_own_values(api: Api) -> None:
+    """A listing's statement is built once per shape (which filters, which sort) and kept; the
+    values are each request's own: asked one after another, each shape's listings differ as
+    their values do, and the first value asked again gives its first answer again."""
+    asked = [
+        ("group=g-tools&sort=price", ["p-bit", "p-hammer", "p-drill"]),
+        ("group=g-garden&sort=price", ["p-hammer", "p-hose"]),
+        ("group=g-bits&sort=price", ["p-bit"]),
+        ("group=g-tools&sort=price", ["p-bit", "p-hammer", "p-drill"]),
+        ("price_min=100&price_max=200", ["p-bit"]),
+        ("price_min=400&price_max=1000", ["p-hammer", "p-hose"]),
+        ("price_min=5000&price_max=6000", ["p-drill"]),
+        ("price_min=100&price_max=200", ["p-bit"]),
+        ("property=prop-color:opt-red", ["p-hose"]),
+        ("property=prop-color:Синий", ["p-drill"]),
+        ("property=prop-color:opt-red", ["p-hose"]),
+    ]
+    assert [ids(api.get(f"/api/v1/products?{query}")) for query, _ in asked] == [
+        expected for _, expected in asked
+    ]
+
+
 @pytest.mark.parametrize("sort", ["name", "price", "-price", "-updated"])
 def test_a_product_is_in_stock_when_any_variant_is_whatever_the_sort(api: Api, sort: str) -> None:
     """The bit's cheaper variant sold out and its dearer one came in: the bit is in stock, in
