@@ -111,17 +111,17 @@ def list_products(
             f"there is no group {filters.group!r}",
             details=[{"field": "group", "message": "unknown group"}],
         )
-    in_range = _products_in_price_range(session, filters)
+    in_range = _products_in_price_range(session, filters, postgres=postgres)
     few = in_range is not None
-    params: dict[str, Any] = {"limit": filters.limit + 1, "price_type": filters.price_type}
+    params: dict[str, Any] = {
+        "limit": filters.limit + 1,
+        "price_type": filters.price_type,
+        **_bounds(filters),
+    }
     group_read = None
     if group is not None:
         group_read = _group_read(group, filters.sort, few=few)
         params["groups"] = group.ids
-    if filters.price_min is not None:
-        params["price_min"] = filters.price_min
-    if filters.price_max is not None:
-        params["price_max"] = filters.price_max
     if filters.warehouse:
         params["warehouse"] = filters.warehouse
     for n, (prop, value) in enumerate(filters.properties):
@@ -410,7 +410,9 @@ def in_groups() -> ColumnElement[bool]:
     return P.c.onec_id.in_(members)
 
 
-def _products_in_price_range(session: Session, filters: ProductFilters) -> list[str] | None:
+def _products_in_price_range(
+    session: Session, filters: ProductFilters, *, postgres: bool
+) -> list[str] | None:
     """The products priced in the range, when there are at most ``FEW_IN_RANGE`` of them (one
     index range scan), else None and the listing filters with a semi-join.
 
@@ -424,16 +426,15 @@ def _products_in_price_range(session: Session, filters: ProductFilters) -> list[
             "a price range needs a price type, and there is none",
             details=[{"field": "price_type", "message": "no price type"}],
         )
-    postgres = session.get_bind().dialect.name == "postgresql"
     statement = _range_sizing(
         filters.price_min is not None, filters.price_max is not None, postgres
     )
-    params: dict[str, Any] = {"price_type": filters.price_type, "few": FEW_IN_RANGE}
-    params["enough"] = FEW_IN_RANGE + 1
-    if filters.price_min is not None:
-        params["price_min"] = filters.price_min
-    if filters.price_max is not None:
-        params["price_max"] = filters.price_max
+    params = {
+        "price_type": filters.price_type,
+        "few": FEW_IN_RANGE,
+        "enough": FEW_IN_RANGE + 1,
+        **_bounds(filters),
+    }
     if postgres:
         found = session.execute(statement, params).one()
         return None if found[0] > FEW_IN_RANGE else list(dict.fromkeys(found[1] or ()))
@@ -471,6 +472,13 @@ def _range_sizing(price_min: bool, price_max: bool, postgres: bool) -> Select[An
 
 
 FEW_IN_RANGE = 1000
+
+
+def _bounds(filters: ProductFilters) -> dict[str, Decimal]:
+    """The range's bounds as the statements' ``price_min`` / ``price_max`` parameters (those
+    it has)."""
+    bounds = {"price_min": filters.price_min, "price_max": filters.price_max}
+    return {name: value for name, value in bounds.items() if value is not None}
 
 
 def _price_terms(price_min: bool, price_max: bool) -> list[ColumnElement[bool]]:
