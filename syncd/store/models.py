@@ -192,8 +192,10 @@ class Product(FedFrom1C, Base):
 
 class ProductGroup(Base):
     __tablename__ = "product_groups"
+    # A group's members straight from the index (the storefront hashes a group's members).
+    __table_args__ = (Index(None, "group_onec_id", "product_onec_id"),)
     product_onec_id: Mapped[str] = mapped_column(OnecId, primary_key=True)
-    group_onec_id: Mapped[str] = mapped_column(OnecId, primary_key=True, index=True)
+    group_onec_id: Mapped[str] = mapped_column(OnecId, primary_key=True)
 
 
 class ProductImage(Base):

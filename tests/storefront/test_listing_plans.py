@@ -6,6 +6,7 @@ page and one for its summaries, after one for a group's subgroups."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -304,19 +305,88 @@ def test_storefront_reads_start_no_parallel_workers(big_catalog: Engine) -> None
     ],
     ids=["subgroup by price", "subgroup by name", "group by price", "group in stock", "property"],
 )
-@pytest.mark.parametrize("shape", ["members first", "index walked"])
+@pytest.mark.parametrize("shape", ["members first", "index walked, hashed", "index walked"])
 def test_a_group_lists_the_same_products_whichever_way_it_is_read(
     big_catalog: Engine, filters: ProductFilters, shape: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A group's page is read from its members or by walking the sort's index, by its size;
-    either way every page, cursor by cursor, is the one the planner's own semi-join gives."""
-    factor = 1e9 if shape == "members first" else 0.0
-    monkeypatch.setattr(products, "MEMBERS_FIRST", dict.fromkeys(products.MEMBERS_FIRST, factor))
+    """A group's page is read from its members or by walking the sort's index (checking each
+    product against a hash of the members, or looking it up), by its size; every way, every
+    page, cursor by cursor, is the one the planner's own semi-join gives."""
+    members_first, hashed = {
+        "members first": (1e9, 1e9),
+        "index walked, hashed": (0.0, 1e9),
+        "index walked": (0.0, 0.0),
+    }[shape]
+    _read_groups(monkeypatch, members_first=members_first, hashed=hashed)
     read = _all_pages(big_catalog, filters)
     monkeypatch.setattr(products, "_listed_group", _group_without_size)
     general = _all_pages(big_catalog, filters)
     assert len(read) > 2 * filters.limit
     assert read == general
+
+
+def _read_groups(monkeypatch: pytest.MonkeyPatch, *, members_first: float, hashed: float) -> None:
+    """Make groups read as ``MEMBERS_FIRST`` / ``HASHED`` factors of these sizes say."""
+    monkeypatch.setattr(
+        products, "MEMBERS_FIRST", dict.fromkeys(products.MEMBERS_FIRST, members_first)
+    )
+    monkeypatch.setattr(products, "HASHED", dict.fromkeys(products.HASHED, hashed))
+
+
+def test_a_mid_sized_group_is_checked_against_a_hash_of_its_members(big_catalog: Engine) -> None:
+    """With the factors the listing ships with, a subgroup of 444 of the 20,000 products (too
+    many to read first by price) is walked in price order against one hash of its members,
+    built from the index on (group, product), never a lookup per price; a group of 4,000 is
+    walked with a lookup per price, never hashed whole."""
+    subgroup = _page_plan(
+        big_catalog, ProductFilters(group="g1-12", sort="price", price_type=RETAIL)
+    )
+    assert _hashes_members(subgroup), subgroup
+    group = _page_plan(big_catalog, ProductFilters(group="g1", sort="price", price_type=RETAIL))
+    assert "hashed SubPlan" not in json.dumps(group)
+    assert "pk_product_groups" in _indexes(group)
+
+
+@pytest.mark.parametrize("sort", ["-price", "name", "-updated"])
+def test_each_sort_can_walk_a_group_against_a_hash_of_its_members(
+    big_catalog: Engine, sort: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _read_groups(monkeypatch, members_first=0.0, hashed=1e9)
+    plan = _page_plan(big_catalog, ProductFilters(group="g2-18", sort=sort, price_type=RETAIL))
+    assert _hashes_members(plan), json.dumps(plan, indent=1)
+
+
+def _page_plan(engine: Engine, filters: ProductFilters) -> dict[str, Any]:
+    sent, page = _statements_of(engine, filters)
+    assert page["items"]
+    [(statement, parameters)] = [(s, p) for s, p in sent if "sort_key" in s]
+    return _plan(engine, statement, parameters)
+
+
+def _hashes_members(plan: dict[str, Any]) -> bool:
+    """One hash of the group's members, read from the index alone, checked per row."""
+    hashed = any("hashed SubPlan" in node.get("Filter", "") for node in _nodes(plan))
+    indexes = _indexes(plan)
+    return (
+        hashed
+        and "ix_product_groups_group_onec_id_product_onec_id" in indexes
+        and "pk_product_groups" not in indexes
+    )
+
+
+def _indexes(plan: dict[str, Any]) -> set[str]:
+    return {node["Index Name"] for node in _nodes(plan) if "Index Name" in node}
+
+
+def _plan(engine: Engine, statement: str, parameters: Any) -> dict[str, Any]:
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+        plan: dict[str, Any] = cursor.fetchone()[0][0]["Plan"]
+        return plan
+    finally:
+        connection.close()
 
 
 def _group_without_size(
