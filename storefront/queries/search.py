@@ -97,7 +97,12 @@ def _postgres(group: bool) -> Select[Any]:
     ``offset``, with ``group`` the ``groups`` to search in), built once: building it cost more
     CPU than running it."""
     document: ColumnElement[Any] = literal_column(PRODUCT_SEARCH_DOCUMENT)
-    query = func.websearch_to_tsquery("russian", bindparam("q", type_=String))
+    # The query parsed once per search, as a subquery's value: psycopg prepares the statement
+    # after its fifth run, and in the generic plan PostgreSQL then reuses, a function of the
+    # parameter is no longer a constant: it parsed the words again for every match ranked (a
+    # broad word's search: 5.4 ms against 4.6 ms this way, statement alone).
+    query = select(func.websearch_to_tsquery("russian", bindparam("q", type_=String)))
+    query = query.scalar_subquery()
     filters = [not_(P.c.is_deleted), *([in_groups()] if group else [])]
     hits = (
         select(P.c.id, P.c.onec_id, P.c.name)

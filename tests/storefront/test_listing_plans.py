@@ -7,6 +7,7 @@ page and one for its summaries, after one for a group's subgroups."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -414,3 +415,40 @@ def test_a_wide_price_range_is_planned_for_its_own_bounds(big_catalog: Engine) -
     [(sizing, bounds)] = [(s, p) for s, p in sent if "array_agg" in s]
     assert "1000.25" not in sizing
     assert low in bounds.values()
+
+
+def test_a_search_parses_its_words_once_even_in_a_reused_plan(big_catalog: Engine) -> None:
+    """psycopg prepares a statement after its fifth run, and PostgreSQL may then reuse one
+    generic plan, in which a function of a parameter is no longer a constant. Search's words
+    are parsed in an InitPlan (once per search), never per match ranked or checked."""
+    sent, _found = _recorded(
+        big_catalog,
+        lambda session: search_products(
+            session, "product", limit=20, cursor=None, group=None, price_type=RETAIL
+        ),
+    )
+    [(statement, parameters)] = [(s, p) for s, p in sent if "ts_rank" in s]
+    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
+    numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", statement)
+    connection = big_catalog.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(f"PREPARE searched AS {numbered}")
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        values = ", ".join(_literal(parameters[name]) for name in names)
+        cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE searched({values})")
+        plan = cursor.fetchone()[0][0]["Plan"]
+    finally:
+        connection.close()
+    parsing = [n for n in _nodes(plan) if "websearch_to_tsquery" in json.dumps(_own(n))]
+    assert parsing, "the plan must parse the words somewhere"
+    assert all(n.get("Parent Relationship") == "InitPlan" for n in parsing), json.dumps(plan)
+
+
+def _own(node: dict[str, Any]) -> dict[str, Any]:
+    """A plan node's own fields, without its children."""
+    return {key: value for key, value in node.items() if key != "Plans"}
+
+
+def _literal(value: Any) -> str:
+    return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
