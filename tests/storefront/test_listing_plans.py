@@ -149,14 +149,19 @@ def _recorded(
 
 
 def _sequential_scans(engine: Engine, statement: str, parameters: Any) -> set[str]:
+    plan = _plan(engine, statement, parameters)
+    return {node["Relation Name"] for node in _nodes(plan) if node["Node Type"] == "Seq Scan"}
+
+
+def _plan(engine: Engine, statement: str, parameters: Any) -> dict[str, Any]:
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
         cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-        plan = cursor.fetchone()[0][0]["Plan"]
+        plan: dict[str, Any] = cursor.fetchone()[0][0]["Plan"]
+        return plan
     finally:
         connection.close()
-    return {node["Relation Name"] for node in _nodes(plan) if node["Node Type"] == "Seq Scan"}
 
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -379,17 +384,6 @@ def _indexes(plan: dict[str, Any]) -> set[str]:
     return {node["Index Name"] for node in _nodes(plan) if "Index Name" in node}
 
 
-def _plan(engine: Engine, statement: str, parameters: Any) -> dict[str, Any]:
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-        plan: dict[str, Any] = cursor.fetchone()[0][0]["Plan"]
-        return plan
-    finally:
-        connection.close()
-
-
 def _group_without_size(
     session: Session, filters: ProductFilters, *, postgres: bool
 ) -> products.ListedGroup:
@@ -431,14 +425,17 @@ def test_a_search_parses_its_words_once_even_in_a_reused_plan(big_catalog: Engin
     names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
     numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", statement)
     connection = big_catalog.raw_connection()
+    cursor = connection.cursor()
     try:
-        cursor = connection.cursor()
         cursor.execute(f"PREPARE searched AS {numbered}")
         cursor.execute("SET plan_cache_mode = force_generic_plan")
         values = ", ".join(_literal(parameters[name]) for name in names)
         cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE searched({values})")
         plan = cursor.fetchone()[0][0]["Plan"]
     finally:
+        # The connection goes back to the pool: leave it as the next test expects it.
+        cursor.execute("DEALLOCATE ALL")
+        cursor.execute("RESET plan_cache_mode")
         connection.close()
     parsing = [n for n in _nodes(plan) if "websearch_to_tsquery" in json.dumps(_own(n))]
     assert parsing, "the plan must parse the words somewhere"
