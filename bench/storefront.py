@@ -1,12 +1,14 @@
 """Storefront API under load: product list, product page and search, cold and cached; orders.
 
-    make bench BENCH_ARGS="storefront [--products 100000] [--seconds 10] [--workers 2]
-                                      [--threads 4] [--seed pipeline|sql] [--only KIND] [--reuse]
+    make bench BENCH_ARGS="storefront [--products 100000] [--seconds 10] [--workers N]
+                                      [--threads N] [--seed pipeline|sql] [--only KIND] [--reuse]
                                       [--instances N]"
 
 Imports a ``bench/gen_package.py`` package of ``--products`` products into a fresh PostgreSQL
 database with ``onec-sync import`` (``--seed sql``: a bulk COPY of a catalog with a wider
-vocabulary), starts ``onec-sync serve`` (gunicorn) on loopback and drives it from another process
+vocabulary), starts ``onec-sync serve`` (gunicorn; ``[storefront] workers`` and ``threads`` as a
+new installation has them unless ``--workers``/``--threads`` say otherwise) on loopback and
+drives it from another process
 with ``wrk`` when it is installed, else with ``bench/loadgen.py`` (one lean asyncio process):
 8 connections, each request a random URL of its kind, built from what is in the database. Each kind runs twice: against a
 server with the response cache off (``cold``: every request reads PostgreSQL) and with Redis
@@ -56,6 +58,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from config import DatabaseSettings
+from config.settings import StorefrontSettings
 from storefront.auth.apikeys import create_api_key
 from syncd.store import migrate
 from syncd.store.engine import make_engine
@@ -395,6 +398,13 @@ def make_key(engine: Engine) -> str:
 # --- the server and the load -------------------------------------------------------------------
 
 
+def serving(workers: int, threads: int) -> str:
+    """How the server runs, e.g. "3 gunicorn workers (sync)"."""
+    count = StorefrontSettings(workers=workers, threads=threads).worker_count()
+    kind = "sync" if threads == 1 else f"gthread, {threads} threads each"
+    return f"{count} gunicorn workers ({kind})"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -417,6 +427,7 @@ class Server:
             "ONEC_SYNC_STOREFRONT_RATE_LIMIT": "100000000/minute",
             "ONEC_SYNC_STOREFRONT_CACHE_TTL_SECONDS": "600" if cached else "0",
             "ONEC_SYNC_STOREFRONT_THREADS": str(threads),
+            "ONEC_SYNC_STOREFRONT_WORKERS": str(workers),
         }
         self.process = subprocess.Popen(
             [
@@ -426,8 +437,6 @@ class Server:
                 "serve",
                 "--listen",
                 f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -627,8 +636,9 @@ def run(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench storefront")
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    defaults = StorefrontSettings()
+    parser.add_argument("--workers", type=int, default=defaults.workers, help="0: cores + 1")
+    parser.add_argument("--threads", type=int, default=defaults.threads, help="1: sync workers")
     parser.add_argument("--only", help="one of: product-list, product-detail, search, orders")
     parser.add_argument("--reuse", action="store_true", help="keep the last run's database")
     parser.add_argument(
@@ -665,7 +675,7 @@ def run(argv: list[str]) -> None:
     key = make_key(engine)
     print(
         f"seeded {args.products:,} products in {time.perf_counter() - started:.0f}s; "
-        f"{CONNECTIONS} connections, {args.seconds}s per run, {args.workers} gunicorn workers"
+        f"{CONNECTIONS} connections, {args.seconds}s per run, {serving(args.workers, args.threads)}"
     )
     import redis
 

@@ -8,6 +8,7 @@ make no sense together. Relative paths are relative to the working directory (sy
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -594,8 +595,8 @@ class StorefrontSettings:
     max_request_bytes: int = 1024 * 1024
     default_price_type: str = ""  # price type Ид (or name) shown as "the" price
     login_rate_limit: str = "10/minute"  # login attempts per client address
-    workers: int = 4  # gunicorn worker processes (`onec-sync serve`)
-    threads: int = 4  # threads per worker (gunicorn gthread); 1 = one request at a time
+    workers: int = 0  # gunicorn worker processes (`onec-sync serve`); 0: CPU cores + 1
+    threads: int = 1  # requests per worker at once: 1 = gunicorn's sync workers, more = gthread
     proxy_hops: int = 0  # moved to [proxy] hops (one setting for the API and the exchange)
     key_cache_seconds: float = 5.0  # a revoked API key is refused within this, Redis or not
     media_accel_prefix: str = ""  # nginx internal location of media_dir: X-Accel-Redirect
@@ -603,6 +604,14 @@ class StorefrontSettings:
     stock_policy: Literal["ignore", "warn", "reject"] = "ignore"
     stock_warehouses: tuple[str, ...] = ()  # warehouse Ид the shop sells from; empty: all
     max_json_depth: int = 32  # deeper request bodies get 400, before they are parsed
+
+    def worker_count(self) -> int:
+        """gunicorn's worker processes: ``workers``, or one per CPU core and one more."""
+        return self.workers or (os.cpu_count() or 1) + 1
+
+    def request_slots(self) -> int:
+        """How many requests one host serves at once (``worker_count() * threads``)."""
+        return self.worker_count() * self.threads
 
     def problems(self) -> list[str]:
         found = []
@@ -615,8 +624,8 @@ class StorefrontSettings:
             )
         if not 0 <= self.key_cache_seconds <= 60:
             found.append("storefront.key_cache_seconds: 0 (no cache) to 60")
-        if self.workers < 1:
-            found.append("storefront.workers: must be at least 1")
+        if self.workers < 0:
+            found.append("storefront.workers: must be 0 (CPU cores + 1) or more")
         if self.threads < 1:
             found.append("storefront.threads: must be at least 1")
         if self.proxy_hops < 0:
@@ -675,6 +684,8 @@ class ChangesSettings:
 
     enabled: bool = True  # write change events: the catalog's with every sync, and the orders'
     max_wait_seconds: float = 30.0  # longest long-poll a reader may ask for (``wait=``)
+    # long-polls that may wait at once on one API host; 0: half its request slots, at least 1
+    max_waiting: int = 0
     webhook_timeout_seconds: float = 10.0  # one delivery's HTTP request
     webhook_batch: int = 100  # events per delivery (one POST)
     webhook_backoff_initial_seconds: float = 1.0  # first retry wait, doubling, with jitter
@@ -685,6 +696,8 @@ class ChangesSettings:
         found = []
         if not 0 <= self.max_wait_seconds <= 300:
             found.append("changes.max_wait_seconds: must be between 0 and 300")
+        if self.max_waiting < 0:
+            found.append("changes.max_waiting: must be 0 (half the API's request slots) or more")
         if self.webhook_timeout_seconds <= 0:
             found.append("changes.webhook_timeout_seconds: must be above zero")
         if not 1 <= self.webhook_batch <= 1000:

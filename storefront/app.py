@@ -26,6 +26,7 @@ from storefront.metrics import StorefrontMetrics
 from storefront.queries.search import SQLITE_FOLD
 from storefront.redis_link import RedisLink
 from storefront.responses import CACHE_EXTENSION, json_response
+from storefront.wait_slots import WAIT_SLOTS_EXTENSION, WaitSlots
 
 log = logging.getLogger(__name__)
 _HTTP_CODES = {
@@ -72,6 +73,8 @@ def create_app(
     app.extensions[FEED_WAKER_EXTENSION] = FeedWaker(
         link, recheck_seconds=float(app.config.get("FEED_RECHECK_SECONDS", 1.0))
     )
+    waiting = settings.changes.max_waiting or max(1, settings.storefront.request_slots() // 2)
+    app.extensions[WAIT_SLOTS_EXTENSION] = WaitSlots(waiting, settings.storefront.listen)
     app.extensions[KEY_CACHE_EXTENSION] = KeyCache(
         link, max_age_seconds=settings.storefront.key_cache_seconds
     )

@@ -1,7 +1,7 @@
 """gunicorn settings for ``onec-storefront.service`` (install as /etc/onec-sync/gunicorn.conf.py).
 
-The address and the number of workers come from onec-sync's own configuration
-(``[storefront] listen`` and ``workers``), like ``onec-sync serve``. gunicorn tells systemd
+The address, the workers and their threads come from onec-sync's own configuration
+(``[storefront] listen``, ``workers`` and ``threads``), as for ``onec-sync serve``. gunicorn tells systemd
 READY=1 by itself (``Type=notify``); what it does not do is ping the watchdog, so the arbiter
 pings it here (``WatchdogSec=``): every half interval it asks the app's ``/api/v1/ping`` through
 the listening socket, and pings systemd only when a worker answered. A storefront whose workers
@@ -21,18 +21,16 @@ import threading
 from typing import Any
 
 from config import load_settings
+from storefront.serve import worker_options
 from syncd.daemon.sdnotify import Notifier
 
 _settings = load_settings()
 _storefront = _settings.storefront
 
 bind = [_storefront.listen]
-workers = _storefront.workers
-worker_class = "gthread"
-threads = 4
-keepalive = 5
+# workers, worker_class (sync for threads = 1, else gthread), threads, keepalive, timeout
+globals().update(worker_options(_settings))
 graceful_timeout = 30
-timeout = 60
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = "127.0.0.1,::1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -18,6 +19,20 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def served_env(database_url: str, redis_url: str, **settings: str) -> dict[str, str]:
+    """This process's environment for ``onec-sync serve`` against ``database_url`` and
+    ``redis_url``, without a configuration file, plus ``settings`` as ``ONEC_SYNC_<NAME>``
+    variables (``STOREFRONT_JWT_SECRET=...``)."""
+    env = {
+        **os.environ,
+        "ONEC_SYNC_DATABASE_URL": database_url,
+        "ONEC_SYNC_REDIS_URL": redis_url,
+        **{f"ONEC_SYNC_{name}": value for name, value in settings.items()},
+    }
+    env.pop("ONEC_SYNC_CONFIG", None)
+    return env
 
 
 def answers(url: str) -> bool:

@@ -3,7 +3,6 @@ and ``onec-sync exchange serve`` (waitress), as separate processes on one seeded
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from syncd.exchange.auth import hash_password
 from tests.attack import Target, run_attacks
 from tests.exchange.serverproc import ServerProcess, start_server, write_config
-from tests.serveproc import serve
+from tests.serveproc import serve, served_env
 from tests.storefront.conftest import JWT_SECRET, PASSWORD, seed
 
 pytestmark = pytest.mark.postgres
@@ -24,14 +23,12 @@ def api_server(
     fresh_pg_url: str, redis_url: str, tmp_path: Path
 ) -> Iterator[tuple[str, dict[str, str]]]:
     keys = seed(fresh_pg_url)
-    env = {
-        **os.environ,
-        "ONEC_SYNC_DATABASE_URL": fresh_pg_url,
-        "ONEC_SYNC_REDIS_URL": redis_url,
-        "ONEC_SYNC_STOREFRONT_JWT_SECRET": JWT_SECRET,
-        "ONEC_SYNC_STOREFRONT_RATE_LIMIT": "100000/minute",
-    }
-    env.pop("ONEC_SYNC_CONFIG", None)
+    env = served_env(
+        fresh_pg_url,
+        redis_url,
+        STOREFRONT_JWT_SECRET=JWT_SECRET,
+        STOREFRONT_RATE_LIMIT="100000/minute",
+    )
     with serve(env, tmp_path / "serve.log") as url:
         yield url, keys
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import nullcontext
+from typing import Any
 
-from flask import Blueprint, Response, send_file
+from flask import Blueprint, Response, current_app, send_file
 from sqlalchemy import select
 
 from storefront import database
@@ -22,6 +24,7 @@ from storefront.queries import changes
 from storefront.responses import json_response
 from storefront.schemas import ChangesQuery
 from storefront.validation import query
+from storefront.wait_slots import WAIT_SLOTS_EXTENSION, WaitSlots
 from syncd.store.models import MediaFile
 
 blueprint = Blueprint("changes", __name__)
@@ -38,8 +41,19 @@ def feed() -> Response:
             f"wait may be at most {limit:g} seconds (changes.max_wait_seconds)",
             details=[{"field": "wait", "message": f"at most {limit:g}"}],
         )
+    slots: WaitSlots = current_app.extensions[WAIT_SLOTS_EXTENSION]
+    with slots.hold() if params.wait > 0 else nullcontext(True) as may_wait:
+        payload = _read_feed(params, params.wait if may_wait else 0.0)
+    headers = {"Cache-Control": "no-store"}
+    if not may_wait and not payload["items"]:  # every wait slot taken: answered at once
+        headers["Retry-After"] = "1"  # so a reader pauses before it asks again
+    return json_response(payload, headers=headers)
+
+
+def _read_feed(params: ChangesQuery, wait: float) -> dict[str, Any]:
+    """The page after ``params.after``, waiting up to ``wait`` seconds for one to commit."""
     session = database.session()
-    deadline = time.monotonic() + params.wait
+    deadline = time.monotonic() + wait
     waker = feed_waker()
     while True:
         mark = waker.mark()
@@ -62,8 +76,7 @@ def feed() -> Response:
     if not items and kinds:
         next_after = max(params.after, head)  # none of these kinds up to head: skip ahead
     head = max(head, next_after)
-    payload = {"items": items, "next_after": next_after, "head": head}
-    return json_response(payload, headers={"Cache-Control": "no-store"})
+    return {"items": items, "next_after": next_after, "head": head}
 
 
 @blueprint.get("/media/<sha256>")

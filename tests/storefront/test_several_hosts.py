@@ -4,7 +4,6 @@ key, one revocation state."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -21,7 +20,7 @@ from config import DatabaseSettings
 from storefront.auth.apikeys import create_api_key
 from syncd.store.engine import make_engine
 from syncd.store.events import publish_catalog_changed, wal_position
-from tests.serveproc import serve
+from tests.serveproc import serve, served_env
 from tests.storefront.conftest import JWT_SECRET, seed
 
 pytestmark = pytest.mark.postgres
@@ -53,15 +52,13 @@ class Hosts:
 def hosts(fresh_pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[Hosts]:
     redis.Redis.from_url(redis_url).flushdb()
     keys = seed(fresh_pg_url)
-    env = {
-        **os.environ,
-        "ONEC_SYNC_DATABASE_URL": fresh_pg_url,
-        "ONEC_SYNC_REDIS_URL": redis_url,
-        "ONEC_SYNC_STOREFRONT_JWT_SECRET": JWT_SECRET,
-        "ONEC_SYNC_STOREFRONT_RATE_LIMIT": f"{RATE_LIMIT}/minute",
-        "ONEC_SYNC_STOREFRONT_KEY_CACHE_SECONDS": str(KEY_CACHE_SECONDS),
-    }
-    env.pop("ONEC_SYNC_CONFIG", None)
+    env = served_env(
+        fresh_pg_url,
+        redis_url,
+        STOREFRONT_JWT_SECRET=JWT_SECRET,
+        STOREFRONT_RATE_LIMIT=f"{RATE_LIMIT}/minute",
+        STOREFRONT_KEY_CACHE_SECONDS=str(KEY_CACHE_SECONDS),
+    )
     with ExitStack() as stack:
         first, second = (
             stack.enter_context(serve(env, tmp_path / f"serve-{n}.log")) for n in (1, 2)
