@@ -684,7 +684,7 @@ class ChangesSettings:
 
     enabled: bool = True  # write change events: the catalog's with every sync, and the orders'
     max_wait_seconds: float = 30.0  # longest long-poll a reader may ask for (``wait=``)
-    # long-polls that may wait at once on one API host; 0: half its request slots, at least 1
+    # long-polls that may wait at once on one API host; 0: half its request slots, rounded down
     max_waiting: int = 0
     webhook_timeout_seconds: float = 10.0  # one delivery's HTTP request
     webhook_batch: int = 100  # events per delivery (one POST)

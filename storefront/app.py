@@ -73,7 +73,8 @@ def create_app(
     app.extensions[FEED_WAKER_EXTENSION] = FeedWaker(
         link, recheck_seconds=float(app.config.get("FEED_RECHECK_SECONDS", 1.0))
     )
-    waiting = settings.changes.max_waiting or max(1, settings.storefront.request_slots() // 2)
+    # Half the host's request slots, rounded down: a single worker of one thread keeps its slot.
+    waiting = settings.changes.max_waiting or settings.storefront.request_slots() // 2
     app.extensions[WAIT_SLOTS_EXTENSION] = WaitSlots(waiting, settings.storefront.listen)
     app.extensions[KEY_CACHE_EXTENSION] = KeyCache(
         link, max_age_seconds=settings.storefront.key_cache_seconds

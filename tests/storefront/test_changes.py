@@ -7,6 +7,7 @@ import hashlib
 import io
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -293,3 +294,28 @@ def _number(value: Any) -> bool:
         return float(value) >= 0
     except (TypeError, ValueError):
         return False
+
+
+def test_a_single_sync_worker_never_parks_on_a_long_poll(
+    feed_api: Api, app_factory: Callable[..., Flask]
+) -> None:
+    """With one worker of one thread, a long-poll would hold the host's only request slot for
+    its whole wait: it is answered at once instead, and told when to ask again."""
+    base = feed_api.app.extensions["onec_sync_settings"]
+    lone = dataclasses.replace(
+        base.storefront, workers=1, threads=1, listen=f"127.0.0.1:{uuid.uuid4().hex}"
+    )
+    api = Api(
+        app_factory(dataclasses.replace(base, storefront=lone)),
+        feed_api.keys,
+        feed_api.database_url,
+    )
+    head = api.get("/api/v1/changes?limit=1").get_json()["head"]
+    answered = api.get(f"/api/v1/changes?after={head}&wait=5")
+    assert answered.status_code == 200
+    assert answered.get_json() == {"items": [], "next_after": head, "head": head}
+    assert answered.headers["Retry-After"] == "1"
+    # Events there are come back at once, with nothing to wait for.
+    listed = api.get("/api/v1/changes?after=0&limit=2&wait=5")
+    assert len(listed.get_json()["items"]) == 2
+    assert "Retry-After" not in listed.headers
