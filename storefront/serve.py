@@ -72,16 +72,13 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     before gunicorn replaces it) stays above the longest ``wait``.
     """
     storefront = settings.storefront
-    busy = max(30, int(settings.changes.max_wait_seconds) + 30)
-    if storefront.threads == 1:
-        return {"workers": storefront.worker_count(), "worker_class": "sync", "timeout": busy}
-    return {
+    options: dict[str, Any] = {
         "workers": storefront.worker_count(),
-        "worker_class": "gthread",
-        "threads": storefront.threads,
-        "keepalive": 5,
-        "timeout": busy,
+        "timeout": max(30, int(settings.changes.max_wait_seconds) + 30),
     }
+    if storefront.threads == 1:
+        return {**options, "worker_class": "sync"}
+    return {**options, "worker_class": "gthread", "threads": storefront.threads, "keepalive": 5}
 
 
 def _post_fork(_server: Any, worker: Any) -> None:
