@@ -208,12 +208,16 @@ def test_a_page_costs_the_same_few_statements_whatever_its_size(
     assert len(large) == len(small) <= 3  # the subgroups, the page, then its summaries
 
 
-def test_a_range_of_a_few_hundred_products_checks_them_one_by_one(big_catalog: Engine) -> None:
-    """A narrow range's products (a few hundred here) are known before the page is read: their
-    offers, prices and stock are looked up per product, never read whole. (Joins made the
-    planner read every offer and every stock row; at 100,000 products that was most of a 31 ms
-    page. The few products themselves may be fetched by a scan when the catalog is this small.)
-    """
+@pytest.mark.parametrize("read", ["few", "hashed"])
+def test_a_range_of_a_few_hundred_products_checks_them_one_by_one(
+    big_catalog: Engine, read: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A narrow range's products (a few hundred here) are known before the page is read, or
+    hashed once: their offers, prices and stock are looked up per product, never read whole.
+    (Joins made the planner read every offer and every stock row; at 100,000 products that was
+    most of a 31 ms page. The few products themselves may be fetched by a scan when the catalog
+    is this small.)"""
+    _read_ranges(monkeypatch, read)
     filters = ProductFilters(
         price_type=RETAIL, price_min=Decimal(500), price_max=Decimal(800), in_stock=True
     )
@@ -222,6 +226,35 @@ def test_a_range_of_a_few_hundred_products_checks_them_one_by_one(big_catalog: E
     for statement, parameters in sent:
         scanned = _sequential_scans(big_catalog, statement, parameters) & CATALOG_TABLES
         assert not scanned - {"products"}, f"sequential scan of {scanned} in\n{statement}"
+
+
+def _read_ranges(monkeypatch: pytest.MonkeyPatch, read: str) -> None:
+    """Make every non-empty price range read as ``read`` (``PriceRangeRead``)."""
+    few, hashed = {"few": (1e9, 1e9), "hashed": (0.0, 1e9), "walk": (0.0, 0.0)}[read]
+    monkeypatch.setattr(products, "FEW_RANGE", few)
+    monkeypatch.setattr(products, "HASHED_RANGE", hashed)
+
+
+def test_ranges_are_read_by_their_size_against_the_catalog(big_catalog: Engine) -> None:
+    """With the factors the listing ships with, at 20,000 products: a range of about 80 prices
+    is read from its products, one of about 600 against a hash of them walking the name index
+    (built from the price index, never a lookup per product walked), and one of 6,000 by
+    walking the name index with a lookup per product."""
+    reads = {}
+    for low, high in ((500, 540), (500, 800), (1000, 4000)):
+        filters = ProductFilters(
+            price_type=RETAIL, price_min=Decimal(low), price_max=Decimal(high), in_stock=True
+        )
+        sent, page = _statements_of(big_catalog, filters)
+        assert page["items"]
+        [(statement, parameters)] = [(s, p) for s, p in sent if "sort_key" in s]
+        plan = json.dumps(_plan(big_catalog, statement, parameters))
+        hashed = "hashed SubPlan" in plan
+        reads[high - low] = "few" if "in_range" in parameters else "hashed" if hashed else "walk"
+        if hashed:
+            assert "ix_prices_price_type_onec_id_value" in plan
+            assert "ix_products_active" in plan
+    assert reads == {40: "few", 300: "hashed", 3000: "walk"}
 
 
 @pytest.mark.parametrize(
@@ -239,14 +272,16 @@ def test_a_range_of_a_few_hundred_products_checks_them_one_by_one(big_catalog: E
 def test_a_narrow_range_lists_what_the_general_listing_lists(
     big_catalog: Engine, filters: ProductFilters, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every page of a narrow range (its products looked up first) equals the page the general
-    listing (a semi-join on the range) gives, cursor by cursor."""
+    """Every page of a narrow range (its products looked up first, or hashed) equals the page
+    the general listing (a semi-join on the range) gives, cursor by cursor."""
     ranged = replace(filters, price_type=RETAIL, price_min=Decimal(500), price_max=Decimal(800))
-    narrow = _all_pages(big_catalog, ranged)
-    monkeypatch.setattr(products, "FEW_IN_RANGE", 0)
-    general = _all_pages(big_catalog, ranged)
-    assert len(narrow) > 2 * filters.limit
-    assert narrow == general
+    listed = {}
+    for read in ("few", "hashed", "walk"):
+        _read_ranges(monkeypatch, read)
+        listed[read] = _all_pages(big_catalog, ranged)
+    assert len(listed["walk"]) > 2 * filters.limit
+    assert listed["few"] == listed["walk"]
+    assert listed["hashed"] == listed["walk"]
 
 
 def _all_pages(engine: Engine, filters: ProductFilters) -> list[str]:
@@ -422,24 +457,82 @@ def test_a_search_parses_its_words_once_even_in_a_reused_plan(big_catalog: Engin
         ),
     )
     [(statement, parameters)] = [(s, p) for s, p in sent if "ts_rank" in s]
+    plan = _generic_plan(big_catalog, statement, parameters)
+    parsing = [n for n in _nodes(plan) if "websearch_to_tsquery" in json.dumps(_own(n))]
+    assert parsing, "the plan must parse the words somewhere"
+    assert all(n.get("Parent Relationship") == "InitPlan" for n in parsing), json.dumps(plan)
+
+
+def _generic_plan(engine: Engine, statement: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The plan PostgreSQL makes of ``statement`` once for any values (its generic plan)."""
     names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
     numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", statement)
-    connection = big_catalog.raw_connection()
+    connection = engine.raw_connection()
     cursor = connection.cursor()
     try:
-        cursor.execute(f"PREPARE searched AS {numbered}")
+        cursor.execute(f"PREPARE generic AS {numbered}")
         cursor.execute("SET plan_cache_mode = force_generic_plan")
         values = ", ".join(_literal(parameters[name]) for name in names)
-        cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE searched({values})")
-        plan = cursor.fetchone()[0][0]["Plan"]
+        cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE generic({values})")
+        plan: dict[str, Any] = cursor.fetchone()[0][0]["Plan"]
+        return plan
     finally:
         # The connection goes back to the pool: leave it as the next test expects it.
         cursor.execute("DEALLOCATE ALL")
         cursor.execute("RESET plan_cache_mode")
         connection.close()
-    parsing = [n for n in _nodes(plan) if "websearch_to_tsquery" in json.dumps(_own(n))]
-    assert parsing, "the plan must parse the words somewhere"
-    assert all(n.get("Parent Relationship") == "InitPlan" for n in parsing), json.dumps(plan)
+
+
+@pytest.mark.parametrize(
+    ("filters", "read"),
+    [
+        (ProductFilters(group="g1-12", sort="price", price_type=RETAIL), "hashed"),
+        (ProductFilters(group="g1-12", sort="-name", limit=30), "members"),
+    ],
+    ids=["by price", "by name"],
+)
+def test_a_leaf_groups_page_is_planned_once_per_connection(
+    big_catalog: Engine, filters: ProductFilters, read: str
+) -> None:
+    """psycopg prepares a statement after its fifth run, and PostgreSQL then keeps one generic
+    plan when it costs no more than planning for the values at hand. A group without subgroups
+    is named by one parameter and the page size is written into the text, so its page is not
+    planned anew on every run; and that one plan reads the group as its size says."""
+    with big_catalog.connect() as connection:
+        session = Session(bind=connection)
+        # psycopg prepares on the sixth run; PostgreSQL plans the first five executions of a
+        # prepared statement for their values before it weighs a generic plan.
+        for _ in range(14):
+            sent, page = _recorded_on(session, filters)
+            assert len(page["items"]) == filters.limit
+        prepared = connection.execute(
+            text("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        ).all()
+    [(statement, parameters)] = [(s, p) for s, p in sent if "sort_key" in s]
+    [generic_runs] = [runs for text_, runs, _custom in prepared if "sort_key" in text_]
+    assert generic_runs >= 2, [(" ".join(t.split())[:40], g, c) for t, g, c in prepared]
+    plan = json.dumps(_generic_plan(big_catalog, statement, parameters))
+    if read == "hashed":
+        assert "hashed SubPlan" in plan, plan
+    else:
+        assert "hashed SubPlan" not in plan, plan
+    assert "ix_product_groups_group_onec_id_product_onec_id" in plan
+
+
+def _recorded_on(session: Session, filters: ProductFilters) -> tuple[list[Any], dict[str, Any]]:
+    """``list_products`` on ``session``; what it sent and its page."""
+    sent: list[tuple[str, Any]] = []
+    engine = session.get_bind().engine
+
+    def record(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = list_products(session, filters)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return sent, page
 
 
 def _own(node: dict[str, Any]) -> dict[str, Any]:
