@@ -118,10 +118,11 @@ def list_products(
         "price_type": filters.price_type,
         **_bounds(filters),
     }
-    group_read = None
+    group_read, one_group = None, False
     if group is not None:
         group_read = _group_read(group, filters.sort, few=few)
-        if _one_group(group_read, group):
+        one_group = _one_group(group_read, group)
+        if one_group:
             params["group"] = group.ids[0]
         else:
             params["groups"] = group.ids
@@ -136,7 +137,7 @@ def list_products(
     shape = PageShape(
         sort=filters.sort,
         group=group_read,
-        one_group=group is not None and _one_group(group_read, group),
+        one_group=one_group,
         price_range=None if price_range is None else price_range.read,
         price_min=filters.price_min is not None,
         price_max=filters.price_max is not None,
@@ -393,7 +394,7 @@ def _group_read(group: ListedGroup, sort: str, *, few: bool) -> str:
     return "walk"
 
 
-def _one_group(read: str | None, group: ListedGroup) -> bool:
+def _one_group(read: str, group: ListedGroup) -> bool:
     """Whether the page statement names the group by one ``group`` parameter (a group without
     subgroups, read ``members``, ``hashed`` or ``walk``) rather than a ``groups`` array.
 

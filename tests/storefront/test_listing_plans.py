@@ -131,8 +131,12 @@ def _statements_of(engine: Engine, filters: ProductFilters) -> tuple[list[Any], 
 
 
 def _recorded(
-    engine: Engine, read: Callable[[Session], dict[str, Any] | None]
+    engine: Engine,
+    read: Callable[[Session], dict[str, Any] | None],
+    session: Session | None = None,
 ) -> tuple[list[Any], dict[str, Any]]:
+    """Run ``read`` (on ``session``, else on a session of its own); return what it sent to the
+    database and what it found."""
     sent: list[tuple[str, Any]] = []
 
     def record(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -140,8 +144,11 @@ def _recorded(
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        with Session(engine) as session:
+        if session is not None:
             found = read(session)
+        else:
+            with Session(engine) as own:
+                found = read(own)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert found is not None
@@ -503,7 +510,7 @@ def test_a_leaf_groups_page_is_planned_once_per_connection(
         # psycopg prepares on the sixth run; PostgreSQL plans the first five executions of a
         # prepared statement for their values before it weighs a generic plan.
         for _ in range(14):
-            sent, page = _recorded_on(session, filters)
+            sent, page = _recorded(big_catalog, lambda on: list_products(on, filters), session)
             assert len(page["items"]) == filters.limit
         prepared = connection.execute(
             text("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
@@ -517,22 +524,6 @@ def test_a_leaf_groups_page_is_planned_once_per_connection(
     else:
         assert "hashed SubPlan" not in plan, plan
     assert "ix_product_groups_group_onec_id_product_onec_id" in plan
-
-
-def _recorded_on(session: Session, filters: ProductFilters) -> tuple[list[Any], dict[str, Any]]:
-    """``list_products`` on ``session``; what it sent and its page."""
-    sent: list[tuple[str, Any]] = []
-    engine = session.get_bind().engine
-
-    def record(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        page = list_products(session, filters)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return sent, page
 
 
 def _own(node: dict[str, Any]) -> dict[str, Any]:
